@@ -1,0 +1,51 @@
+"""Which service a notebook talks to: the real API when a key is set, else the embedded sandbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ._config import mask_key, resolve_api_key, resolve_base_url
+
+if TYPE_CHECKING:
+    from ._client import AsyncApiframeClient
+
+__all__ = ["Backend", "resolve_backend"]
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A base URL and the key to use there. ``repr`` shows the masked key only."""
+
+    base_url: str
+    api_key: str = field(repr=False)
+    sandbox: bool
+
+    @property
+    def masked_key(self) -> str:
+        return mask_key(self.api_key)
+
+    @property
+    def name(self) -> str:
+        """How results record where they came from: ``"sandbox"`` or the API's base URL."""
+        return "sandbox" if self.sandbox else self.base_url
+
+    @property
+    def label(self) -> str:
+        return f"offline sandbox at {self.base_url}" if self.sandbox else self.base_url
+
+    def client(self, **options: Any) -> AsyncApiframeClient:
+        from ._client import AsyncApiframeClient
+
+        return AsyncApiframeClient(self.api_key, self.base_url, **options)
+
+
+def resolve_backend() -> Backend:
+    """``$APIFRAME_API_KEY`` (with ``$APIFRAME_BASE_URL``) when set; otherwise start, or reuse,
+    the embedded sandbox in this process and use its key."""
+    key = resolve_api_key()
+    if key is not None:
+        return Backend(resolve_base_url(), key, sandbox=False)
+    from .sandbox import SANDBOX_API_KEY, embedded_sandbox
+
+    return Backend(embedded_sandbox().url, SANDBOX_API_KEY, sandbox=True)

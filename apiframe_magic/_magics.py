@@ -1,0 +1,354 @@
+"""``%%music`` and ``%music``: the IPython layer. It parses, displays and delegates.
+
+Options become a :class:`~apiframe_magic._options.MusicCommand`; the job runs through
+:mod:`apiframe_magic._generation`; what the user sees comes from :mod:`apiframe_magic._display`.
+Settings are traits of :class:`MusicMagics` (``%config MusicMagics``); the API key is never one.
+
+Failures end the cell with one line and no traceback: user mistakes as ``UsageError``, API and
+job failures as :class:`MusicError`, whose line says what happened and what to do. Set
+``%config MusicMagics.show_traceback = True`` to get the original exception instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.display import display
+from traitlets import Bool, Enum, Float, TraitError, Unicode, validate
+
+from ._aio import run_sync
+from ._backend import Backend, resolve_backend
+from ._display import (
+    ProgressView,
+    dry_run_bundle,
+    make_progress_view,
+    register_formatters,
+    sandbox_notice,
+    unregister_formatters,
+)
+from ._exceptions import (
+    ApiframeError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    DownloadError,
+    InsufficientCreditsError,
+    JobError,
+    JobFailedError,
+    JobTimeoutError,
+    PermissionDeniedError,
+    RateLimitError,
+    TransportError,
+)
+from ._generation import DEFAULT_OUTPUT_DIR, MusicJob, MusicResult, generate, resume
+from ._models import DEFAULT_MODEL, OUTPUT_FORMATS, MusicRequest, parse_length
+from ._options import (
+    MusicCommand,
+    MusicDefaults,
+    music_cell_arguments,
+    music_line_arguments,
+    parse_music_cell,
+    parse_music_line,
+)
+
+if TYPE_CHECKING:
+    from ._client import AsyncApiframeClient
+
+__all__ = ["MusicError", "MusicMagics", "load_ipython_extension", "unload_ipython_extension"]
+
+
+class MusicError(Exception):
+    """A ``%%music`` run failed for a reason outside the cell's text. Shown as one line."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;31mMusicError\x1b[0m: {self}"]
+
+
+@magics_class
+class MusicMagics(Magics):
+    """Generate music with Apiframe from a notebook cell: ``%%music`` (see ``%%music?``)."""
+
+    output_dir = Unicode(
+        DEFAULT_OUTPUT_DIR, help="Folder where audio files and their JSON metadata are saved."
+    ).tag(config=True)
+    default_length = Unicode(
+        "", help="Length used when a cell gives no --length (e.g. 30s); empty lets the model pick."
+    ).tag(config=True)
+    default_format = Unicode(
+        "", help="Output format used when a cell gives no --format; empty means mp3_high_quality."
+    ).tag(config=True)
+    default_model = Unicode(DEFAULT_MODEL, help="Model used when a cell gives no --model.").tag(
+        config=True
+    )
+    timeout = Float(600.0, help="Seconds to wait for a job before giving up (it can be resumed).").tag(
+        config=True
+    )
+    embed_limit_mb = Float(
+        10.0, help="Audio files up to this size (MB) are embedded in the notebook; larger ones are linked."
+    ).tag(config=True)
+    progress = Enum(
+        ["auto", "widget", "text"], "auto",
+        help="Progress display: a widget in kernels (auto), always a widget, or lines of text.",
+    ).tag(config=True)
+    show_traceback = Bool(
+        False, help="Show full tracebacks for API and job errors instead of one line."
+    ).tag(config=True)
+
+    @validate("default_length")
+    def _check_length(self, proposal: dict[str, Any]) -> str:
+        value: str = proposal["value"]
+        if value:
+            try:
+                parse_length(value)
+            except ValueError as e:
+                raise TraitError(str(e)) from None
+        return value
+
+    @validate("default_format")
+    def _check_format(self, proposal: dict[str, Any]) -> str:
+        value: str = proposal["value"]
+        if value and value not in OUTPUT_FORMATS:
+            raise TraitError(f"{value!r} is not one of {', '.join(OUTPUT_FORMATS)}")
+        return value
+
+    @validate("timeout", "embed_limit_mb")
+    def _check_positive(self, proposal: dict[str, Any]) -> float:
+        value: float = proposal["value"]
+        if not value > 0:
+            raise TraitError("must be a positive number")
+        return value
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        if shell is not None:
+            register_formatters(shell, lambda: self.embed_limit_bytes)
+
+    @property
+    def embed_limit_bytes(self) -> int:
+        return int(self.embed_limit_mb * 1_000_000)
+
+    def defaults(self) -> MusicDefaults:
+        return MusicDefaults(
+            length=self.default_length or None,
+            format=self.default_format or None,
+            model=self.default_model,
+            timeout=self.timeout,
+        )
+
+    @cell_magic("music")
+    @music_cell_arguments
+    def music(self, line: str, cell: str | None = None) -> None:
+        """Generate a track from the prompt in the cell body.
+
+        Example::
+
+            %%music --length 30s --instrumental --out track
+            an upbeat synthwave track with a driving bassline
+
+        With no APIFRAME_API_KEY set, runs against the embedded offline sandbox.
+        """
+        command = parse_music_cell(line, cell or "", self.defaults())
+        if command.dry_run:
+            self._dry_run(command)
+            return
+        backend = self._backend()
+        if backend.sandbox:
+            sandbox_notice(backend)
+        if command.no_wait:
+            self._submit_only(backend, command)
+            return
+        view = make_progress_view(self.progress, command.request.prompt, self.embed_limit_bytes)
+        result = self._follow(backend, view, command.out, command.request, lambda client: generate(
+            client, command.request, backend=backend.name, output_dir=self.output_dir,
+            save=command.save, timeout=command.timeout, observer=view,
+        ))
+        if command.out:
+            self.shell.user_ns[command.out] = result
+
+    @line_magic("music")
+    @music_line_arguments
+    def music_line(self, line: str) -> None:
+        """Look after music jobs: ``%music status``, ``%music resume JOB_ID``, ``%music help``."""
+        command = parse_music_line(line)
+        if command.action == "help":
+            print(_HELP)
+        elif command.action == "status":
+            self._status()
+        else:
+            assert command.job_id is not None
+            backend = self._backend()
+            view = make_progress_view(self.progress, None, self.embed_limit_bytes)
+            result = self._follow(backend, view, command.out, None, lambda client: resume(
+                client, command.job_id or "", backend=backend.name, output_dir=self.output_dir,
+                save=command.save, timeout=command.timeout or self.timeout, observer=view,
+            ))
+            if command.out:
+                self.shell.user_ns[command.out] = result
+
+    def _backend(self) -> Backend:
+        try:
+            return resolve_backend()
+        except ConfigurationError as e:
+            raise UsageError(str(e)) from None
+
+    def _follow(
+        self,
+        backend: Backend,
+        view: ProgressView,
+        out: str | None,
+        request: MusicRequest | None,
+        start: Callable[[AsyncApiframeClient], Awaitable[MusicResult]],
+    ) -> MusicResult:
+        """Run one job under ``view``. The job id survives every way this can end: on failure or
+        interrupt after submission, ``out`` (if given) holds a :class:`MusicJob` to resume."""
+
+        async def run() -> MusicResult:
+            async with backend.client() as client:
+                ticker = asyncio.ensure_future(view.tick())
+                try:
+                    return await start(client)
+                finally:
+                    ticker.cancel()
+
+        def keep_handle() -> None:
+            if out and view.job_id:
+                self.shell.user_ns[out] = MusicJob(
+                    view.job_id, request, backend, output_dir=self.output_dir
+                )
+
+        try:
+            result = run_sync(run())
+        except KeyboardInterrupt:
+            keep_handle()
+            view.failed(_interrupted_message(view.job_id), interrupted=True)
+            if view.job_id:
+                print(f"Interrupted. Job {view.job_id} keeps running on the server; "
+                      f"collect it with:\n%music resume {view.job_id}" + (f" --out {out}" if out else ""))
+            raise
+        except ApiframeError as e:
+            keep_handle()
+            message = explain(e, view.job_id, backend)
+            view.failed(message)
+            if self.show_traceback:
+                raise
+            raise MusicError(message) from e
+        view.succeeded(result)
+        return result
+
+    def _dry_run(self, command: MusicCommand) -> None:
+        label = "the offline sandbox" if self._would_use_sandbox() else "the Apiframe API"
+        display(dry_run_bundle(command.request, label), raw=True)
+        if command.out:
+            self.shell.user_ns[command.out] = command.request
+
+    @staticmethod
+    def _would_use_sandbox() -> bool:
+        from ._config import resolve_api_key
+
+        return resolve_api_key() is None
+
+    def _submit_only(self, backend: Backend, command: MusicCommand) -> None:
+        async def submit() -> str:
+            async with backend.client() as client:
+                return (await client.submit(command.request)).job_id
+
+        try:
+            job_id = run_sync(submit())
+        except ApiframeError as e:
+            message = explain(e, None, backend)
+            if self.show_traceback:
+                raise
+            raise MusicError(message) from e
+        job = MusicJob(job_id, command.request, backend, output_dir=self.output_dir, save=command.save)
+        if command.out:
+            self.shell.user_ns[command.out] = job
+        where = f"{command.out}.result()" if command.out else f"%music resume {job_id}"
+        print(f"Submitted job {job_id} (not waiting). Collect it with {where}")
+
+    def _status(self) -> None:
+        backend = self._backend()
+
+        async def me() -> Any:
+            async with backend.client() as client:
+                return await client.me()
+
+        lines = [f"backend: {backend.label}", f"key: {backend.masked_key}"]
+        try:
+            account = run_sync(me())
+            lines.append(f"credits: {account.credits if account.credits is not None else '?'}")
+            if account.plan:
+                lines.append(f"plan: {account.plan}")
+        except ApiframeError as e:
+            lines.append(f"credits: unavailable ({explain(e, None, backend)})")
+        if backend.sandbox:
+            lines.append("This is the offline sandbox. Set APIFRAME_API_KEY to use the real service.")
+        print("\n".join(lines))
+
+
+def _interrupted_message(job_id: str | None) -> str:
+    if job_id:
+        return f"stopped waiting; job {job_id} keeps running. Resume: %music resume {job_id}"
+    return "stopped before the job was submitted; nothing was charged"
+
+
+def explain(error: ApiframeError, job_id: str | None, backend: Backend) -> str:
+    """One line: what went wrong and what to do about it."""
+    resume_hint = f" Collect it later: %music resume {job_id}" if job_id else ""
+    if isinstance(error, AuthenticationError):
+        fix = ("Check APIFRAME_API_KEY, or unset it to use the offline sandbox."
+               if not backend.sandbox else "The sandbox refused its own key; restart the kernel.")
+        return f"Apiframe refused the API key ({error.message}). {fix}"
+    if isinstance(error, InsufficientCreditsError):
+        need = error.credits_required if error.credits_required is not None else "more"
+        have = error.credits_available if error.credits_available is not None else "fewer"
+        return (f"Not enough credits: this track needs {need}, the account has {have}. "
+                f"Top up, or ask for a shorter --length (up to 30 s costs 10).")
+    if isinstance(error, PermissionDeniedError):
+        return f"Apiframe denied access ({error.message}): the key is inactive or lacks permission."
+    if isinstance(error, BadRequestError):
+        return f"Apiframe rejected the request: {error}"
+    if isinstance(error, RateLimitError):
+        return (f"Apiframe is rate limiting and retries ran out ({error.message}). "
+                f"Wait a minute and run the cell again.{resume_hint}")
+    if isinstance(error, JobFailedError):
+        return f"Job {error.job_id} failed: {error.reason or 'no reason given'}. Its credits are refunded."
+    if isinstance(error, JobTimeoutError):
+        return f"Job {error.job_id} still running after {error.timeout:g} s.{resume_hint}"
+    if isinstance(error, JobError):
+        return f"{error}."
+    if isinstance(error, DownloadError):
+        return f"Downloading the audio failed: {error}.{resume_hint}"
+    if isinstance(error, TransportError):
+        where = f" while waiting for job {job_id}" if job_id else ""
+        what = resume_hint if job_id else " Run the cell again (a retried submit is never charged twice)."
+        return f"Could not reach {backend.label}{where}: {error}.{what}"
+    where = f" while following job {job_id}" if job_id else ""
+    return f"Apiframe error{where}: {error}.{resume_hint}"
+
+
+_HELP = """\
+%%music [options]            generate a track; the cell body is the prompt (%%music? lists options)
+%music status                which service is used, the masked key, and credits
+%music resume JOB_ID [--out VAR] [--save PATH]
+                             wait for a job submitted earlier (e.g. an interrupted cell) and save it
+%music help                  this text
+
+Settings: %config MusicMagics  (output_dir, default_length, default_format, default_model,
+          timeout, embed_limit_mb, progress, show_traceback)
+Without APIFRAME_API_KEY, everything runs against the embedded offline sandbox."""
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    magics = MusicMagics(ipython)
+    ipython.register_magics(magics)
+    ipython.magics_manager.register_alias("apiframe_music", "music", "cell")
+    ipython.magics_manager.register_alias("apiframe_music", "music", "line")
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    unregister_formatters(ipython)
+
