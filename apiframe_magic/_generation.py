@@ -308,7 +308,8 @@ def describe(result: MusicResult) -> dict[str, str]:
 
 @dataclass
 class MusicJob:
-    """A submitted job that was not waited for (``%%music --no-wait``).
+    """A submitted job not collected yet (``%%music --no-wait``, or a run interrupted or failed
+    after submission).
 
     ``status()`` looks at it once; ``result()`` waits for it, downloads and saves it, exactly as
     ``%music resume`` does.
@@ -345,5 +346,5 @@ class MusicJob:
         return result
 
     def __repr__(self) -> str:
-        return (f"<MusicJob {self.job_id} (not waited for): "
+        return (f"<MusicJob {self.job_id} not collected yet: "
                 f".status(), .result() or %music resume {self.job_id}>")

@@ -1,0 +1,118 @@
+"""%%music in a real ipykernel: the widget path, the event loop, and the stop button.
+
+Driven with jupyter_client as a front end would: execute requests, iopub messages back, and
+``interrupt_kernel`` (SIGINT) for the stop button. The kernel uses the embedded sandbox (no key).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+jupyter_client = pytest.importorskip("jupyter_client")
+from jupyter_client.blocking.client import BlockingKernelClient  # noqa: E402
+from jupyter_client.manager import KernelManager, start_new_kernel  # noqa: E402
+
+
+@dataclass
+class Reply:
+    """What one execute request produced on iopub."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [m["content"] for m in self.messages if m["msg_type"] == kind]
+
+    @property
+    def stdout(self) -> str:
+        return "".join(c["text"] for c in self.of("stream") if c["name"] == "stdout")
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        errors = self.of("error")
+        return errors[0] if errors else None
+
+
+@dataclass
+class Kernel:
+    manager: KernelManager
+    client: BlockingKernelClient
+
+    def run(self, code: str, *, interrupt_when: str | None = None, timeout: float = 60) -> Reply:
+        """Execute ``code``; if ``interrupt_when`` is given, press stop once a message contains it."""
+        msg_id = self.client.execute(code)
+        reply, deadline, interrupted = Reply(), time.monotonic() + timeout, False
+        while time.monotonic() < deadline:
+            try:
+                msg = self.client.get_iopub_msg(timeout=0.2)
+            except queue.Empty:
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return reply
+            reply.messages.append(msg)
+            if interrupt_when and not interrupted and interrupt_when in str(msg["content"]):
+                self.manager.interrupt_kernel()
+                interrupted = True
+        raise TimeoutError(f"no idle status within {timeout} s for {code!r}")
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kernel]:
+    cwd = tmp_path_factory.mktemp("kernel")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APIFRAME_")}
+    env["APIFRAME_SANDBOX_JOB_SECONDS"] = "3"
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(cwd), env=env)
+    try:
+        yield Kernel(manager, client)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def test_nest_asyncio_is_applied_only_when_needed_and_await_keeps_working(kernel: Kernel) -> None:
+    reply = kernel.run("import sys\n%load_ext apiframe_magic\nprint('nest_asyncio' in sys.modules)")
+    assert reply.stdout.strip() == "False", "loading the extension must not patch the event loop"
+
+    reply = kernel.run("%%music --length 5s --out t\ncalm piano\n")
+    assert reply.error is None
+    widgets = [c for c in reply.of("display_data") if "application/vnd.jupyter.widget-view+json" in c["data"]]
+    assert widgets, "a kernel with ipywidgets shows the progress widget"
+    progress = [c for c in reply.of("comm_msg") if "value" in c["data"].get("state", {})]
+    assert progress, "the bar's value was never updated"
+    updates = reply.of("update_display_data")
+    assert updates and 'class="apiframe-music-summary"' in updates[-1]["data"]["text/html"]
+    assert "<audio" in updates[-1]["data"]["text/html"]
+
+    reply = kernel.run(
+        "import asyncio\nawait asyncio.sleep(0.05)\n"
+        "print(type(t).__name__, round(t.duration), getattr(asyncio.get_running_loop(), '_nest_patched', False))"
+    )
+    assert reply.error is None
+    assert reply.stdout.split() == ["MusicResult", "5", "True"]
+
+
+def test_stop_button_ends_polling_keeps_the_job_and_resume_collects_it(kernel: Kernel) -> None:
+    kernel.run("%load_ext apiframe_magic")
+    reply = kernel.run("%%music --length 5s --out t\nslow ambient strings\n", interrupt_when="PROCESSING")
+    assert reply.error is not None and reply.error["ename"] == "KeyboardInterrupt"
+    final = reply.of("update_display_data")[-1]["data"]
+    assert "interrupted" in final["text/plain"]
+    assert "#c62828" in final["text/html"]  # the bar turned red
+    job_id = final["text/plain"].split("job ")[1].split()[0]
+    assert f"%music resume {job_id} --out t" in reply.stdout
+
+    reply = kernel.run(f"print(repr(t))\n%music resume {job_id} --out done\nprint(done.job_id, done.prompt)")
+    assert reply.error is None, reply.error
+    assert f"<MusicJob {job_id}" in reply.stdout
+    assert f"{job_id} slow ambient strings" in reply.stdout
