@@ -5,58 +5,60 @@
 :class:`MusicRequest` and :class:`Job` models, :func:`generate` / :func:`resume` to run a job end
 to end, and :mod:`apiframe_magic.sandbox`, an offline Apiframe-compatible server.
 
-Importing this package is light: IPython, ipywidgets, numpy and the sandbox load only when used.
+Importing this package is light: httpx, IPython, ipywidgets, numpy and the sandbox load only when used.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from ._client import (
-    Account,
-    ApiframeClient,
-    AsyncApiframeClient,
-    DownloadedFile,
-    JobPage,
-    ModelInfo,
-    SubmittedJob,
-)
-from ._exceptions import (
-    ApiframeError,
-    APIStatusError,
-    AuthenticationError,
-    BadRequestError,
-    ConfigurationError,
-    ConflictError,
-    DownloadError,
-    InsufficientCreditsError,
-    JobCancelledError,
-    JobError,
-    JobFailedError,
-    JobTimeoutError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    RequestValidationError,
-    ServerError,
-    TransportError,
-)
-from ._generation import MusicJob, MusicResult, generate, resume
-from ._models import (
-    MODELS,
-    OUTPUT_FORMATS,
-    AudioFormat,
-    Job,
-    ModelSpec,
-    MusicRequest,
-    ParamSpec,
-    Track,
-    credit_cost,
-    parse_length,
-    validate_body,
-)
-from ._version import __version__
-from ._webhooks import sign_webhook, verify_webhook_signature
+if TYPE_CHECKING:
+    from ._client import (
+        Account,
+        ApiframeClient,
+        AsyncApiframeClient,
+        DownloadedFile,
+        JobPage,
+        ModelInfo,
+        SubmittedJob,
+    )
+    from ._exceptions import (
+        ApiframeError,
+        APIStatusError,
+        AuthenticationError,
+        BadRequestError,
+        ConfigurationError,
+        ConflictError,
+        DownloadError,
+        InsufficientCreditsError,
+        JobCancelledError,
+        JobError,
+        JobFailedError,
+        JobTimeoutError,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        RequestValidationError,
+        ServerError,
+        TransportError,
+    )
+    from ._generation import MusicJob, MusicResult, generate, resume
+    from ._models import (
+        MODELS,
+        OUTPUT_FORMATS,
+        AudioFormat,
+        Job,
+        ModelSpec,
+        MusicRequest,
+        ParamSpec,
+        Track,
+        credit_cost,
+        parse_length,
+        validate_body,
+    )
+    from ._version import __version__
+    from ._webhooks import sign_webhook, verify_webhook_signature
 
 __all__ = [
     "MODELS",
@@ -105,6 +107,67 @@ __all__ = [
     "validate_body",
     "verify_webhook_signature",
 ]
+
+# Names are imported from their modules on first use, so ``import apiframe_magic`` (and with it
+# ``%load_ext``) does not pay for httpx, numpy or the sandbox until they are needed.
+_EXPORTS: dict[str, str] = {
+    "Account": "._client",
+    "ApiframeClient": "._client",
+    "AsyncApiframeClient": "._client",
+    "DownloadedFile": "._client",
+    "JobPage": "._client",
+    "ModelInfo": "._client",
+    "SubmittedJob": "._client",
+    "ApiframeError": "._exceptions",
+    "APIStatusError": "._exceptions",
+    "AuthenticationError": "._exceptions",
+    "BadRequestError": "._exceptions",
+    "ConfigurationError": "._exceptions",
+    "ConflictError": "._exceptions",
+    "DownloadError": "._exceptions",
+    "InsufficientCreditsError": "._exceptions",
+    "JobCancelledError": "._exceptions",
+    "JobError": "._exceptions",
+    "JobFailedError": "._exceptions",
+    "JobTimeoutError": "._exceptions",
+    "NotFoundError": "._exceptions",
+    "PermissionDeniedError": "._exceptions",
+    "RateLimitError": "._exceptions",
+    "RequestValidationError": "._exceptions",
+    "ServerError": "._exceptions",
+    "TransportError": "._exceptions",
+    "MusicJob": "._generation",
+    "MusicResult": "._generation",
+    "generate": "._generation",
+    "resume": "._generation",
+    "MODELS": "._models",
+    "OUTPUT_FORMATS": "._models",
+    "AudioFormat": "._models",
+    "Job": "._models",
+    "ModelSpec": "._models",
+    "MusicRequest": "._models",
+    "ParamSpec": "._models",
+    "Track": "._models",
+    "credit_cost": "._models",
+    "parse_length": "._models",
+    "validate_body": "._models",
+    "__version__": "._version",
+    "sign_webhook": "._webhooks",
+    "verify_webhook_signature": "._webhooks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def load_ipython_extension(ipython: Any) -> None:

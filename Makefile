@@ -1,0 +1,43 @@
+# The two commands a newcomer runs (see README.md): `make quickstart` and `make test`.
+# Each creates .venv with what it needs; nothing is installed outside it but Debian's Chromium
+# for the browser tests (only when root with apt-get; otherwise those tests skip, saying why).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: quickstart test lint bench gallery clean
+
+quickstart: $(VENV)/.quickstart
+	$(BIN)/python scripts/quickstart.py
+
+test: $(VENV)/.test
+	bash scripts/ensure_chromium.sh
+	$(BIN)/ruff check apiframe_magic tests scripts benchmarks
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.test
+	$(BIN)/python benchmarks/run_all.py
+
+gallery: $(VENV)/.docs
+	$(BIN)/python scripts/make_gallery.py
+
+$(VENV)/.quickstart: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[notebook]'
+	touch $@
+
+$(VENV)/.test: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.quickstart
+
+$(VENV)/.docs: $(VENV)/.test
+	$(BIN)/python -m pip install -q -e '.[test,docs]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) apiframe_outputs test-artifacts .pytest_cache .mypy_cache .ruff_cache
