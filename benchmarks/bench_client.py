@@ -1,0 +1,108 @@
+"""Benchmarks of the client side: import cost, polling economy, and many jobs at once.
+
+Prints tables; asserts nothing. Everything runs against the sandbox on loopback.
+
+    python benchmarks/bench_client.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from apiframe_magic import AsyncApiframeClient, MusicRequest
+from apiframe_magic.sandbox import SANDBOX_API_KEY, SandboxServer
+
+
+def table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    print(f"\n{title}")
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
+
+
+def import_cost() -> None:
+    """Median wall time of a fresh interpreter doing each import, less a bare interpreter."""
+    snippets = {
+        "python (baseline)": "pass",
+        "import apiframe_magic": "import apiframe_magic",
+        "IPython + %load_ext apiframe_magic": (
+            "from IPython.core.interactiveshell import InteractiveShell as S;"
+            "S.instance().run_line_magic('load_ext', 'apiframe_magic')"
+        ),
+        "IPython alone": "from IPython.core.interactiveshell import InteractiveShell as S; S.instance()",
+        "import httpx (for scale)": "import httpx",
+    }
+    times: dict[str, float] = {}
+    for name, code in snippets.items():
+        runs = []
+        for _ in range(5):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True)
+            runs.append(time.perf_counter() - start)
+        times[name] = statistics.median(runs)
+    base = times["python (baseline)"]
+    rows = [[name, f"{(t - base) * 1000:.0f}"] for name, t in times.items() if name != "python (baseline)"]
+    table("Import cost (median of 5 fresh interpreters, ms over a bare interpreter)", ["what", "ms"], rows)
+
+
+async def polling_economy() -> None:
+    """How many GETs one wait costs, for jobs of different durations, with the default policy."""
+    rows = []
+    for seconds in (3, 10, 30):
+        with SandboxServer(job_seconds=seconds) as server:
+            async with AsyncApiframeClient(SANDBOX_API_KEY, server.url) as client:
+                job = await client.submit(MusicRequest("polling", music_length_ms=5000))
+                start = time.monotonic()
+                await client.wait(job.job_id)
+                waited = time.monotonic() - start
+            polls = [r for r in server.recorded_requests() if r.method == "GET" and "/v2/jobs/" in r.path]
+            lag = waited - seconds
+        rows.append([f"{seconds}", str(len(polls)), f"{waited:.1f}", f"{lag:.1f}"])
+    table(
+        "Polling economy (2 s growing x1.5 to 5 s): GETs per job",
+        ["job seconds", "GETs", "waited s", "seen after done s"],
+        rows,
+    )
+
+
+async def concurrency() -> None:
+    """Wall time for N jobs submitted and awaited together through one client."""
+    rows = []
+    for n in (1, 10, 50):
+        with SandboxServer(job_seconds=3, credits=10_000) as server:
+            async with AsyncApiframeClient(SANDBOX_API_KEY, server.url) as client:
+                start = time.monotonic()
+
+                async def one(i: int) -> None:
+                    job = await client.submit(MusicRequest(f"prompt {i}", music_length_ms=5000))
+                    done = await client.wait(job.job_id)
+                    assert done.audio_url
+                    await client.download(done.audio_url, Path(server_files(server)) / f"{i}.mp3")
+
+                await asyncio.gather(*(one(i) for i in range(n)))
+                wall = time.monotonic() - start
+        rows.append([str(n), f"{wall:.1f}", f"{wall / n:.2f}"])
+    table("Concurrent jobs (3 s each, submit + wait + download)", ["jobs", "wall s", "s per job"], rows)
+
+
+def server_files(server: SandboxServer) -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="bench-")
+
+
+def main() -> None:
+    import_cost()
+    asyncio.run(polling_economy())
+    asyncio.run(concurrency())
+
+
+if __name__ == "__main__":
+    main()
