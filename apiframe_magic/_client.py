@@ -1,0 +1,695 @@
+"""The HTTP client of the Apiframe v2 music API: :class:`AsyncApiframeClient` and its blocking
+facade :class:`ApiframeClient`.
+
+Where the API key goes
+    The key is read when the client is made (argument, else ``$APIFRAME_API_KEY``) and kept in
+    one private object that adds the ``X-API-Key`` header to requests to ``base_url`` only. API
+    calls never follow redirects (a redirect answer is an error), so the key cannot be carried
+    to another origin. Downloads use a second HTTP client with no credentials at all. The
+    client's ``repr``, and every error it raises, show the masked key at most.
+
+Retries
+    See :mod:`apiframe_magic._retry`. Every submit carries an ``Idempotency-Key`` (a fresh
+    uuid4 unless one is given) that is reused on every retry of that submit, so a submit whose
+    answer was lost is retried without creating or charging for a second job. Polling never
+    submits again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import dataclasses
+import json as jsonlib
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Coroutine, Generator, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from ._config import mask_key, resolve_api_key, resolve_base_url
+from ._download import DownloadedFile, download_file
+from ._exceptions import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    InsufficientCreditsError,
+    JobCancelledError,
+    JobFailedError,
+    JobTimeoutError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestValidationError,
+    ServerError,
+    TransportError,
+)
+from ._models import Job, MusicRequest
+from ._retry import RetryPolicy, parse_retry_after
+from ._version import __version__
+
+__all__ = [
+    "Account",
+    "ApiframeClient",
+    "AsyncApiframeClient",
+    "DownloadedFile",
+    "JobPage",
+    "ModelInfo",
+    "SubmittedJob",
+]
+
+_T = TypeVar("_T")
+_USER_AGENT = f"apiframe-magic/{__version__}"
+_IDEMPOTENCY_KEY_MAX = 255
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientCreditsError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: RateLimitError,
+}
+
+
+@dataclass(frozen=True)
+class SubmittedJob:
+    """The answer to a submit: the job's id, its status, and the Idempotency-Key that was sent
+    (submit again with it to get the same job back instead of a new one)."""
+
+    job_id: str
+    status: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """One page of ``GET /v2/jobs``; pass ``next_cursor`` as ``cursor`` for the next one."""
+
+    jobs: tuple[Job, ...]
+    next_cursor: str | None
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class Account:
+    """``GET /v2/me``, read leniently: any field the server leaves out is ``None``."""
+
+    credits: int | None
+    plan: str | None
+    max_concurrent_jobs: int | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One entry of ``GET /v2/models``."""
+
+    id: str
+    label: str | None = None
+    modality: str | None = None
+    description: str | None = None
+    cost_min: int | None = None
+    cost_max: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+class _APIKeyAuth(httpx.Auth):
+    """Adds ``X-API-Key`` to a request; the only holder of the key. Its repr is masked."""
+
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["X-API-Key"] = self._key
+        yield request
+
+    @property
+    def masked(self) -> str:
+        return mask_key(self._key)
+
+    def scrub(self, text: str) -> str:
+        """``text`` with any copy of the key replaced by its masked form."""
+        return text.replace(self._key, self.masked) if self._key in text else text
+
+    def __repr__(self) -> str:
+        return f"<APIKeyAuth {self.masked}>"
+
+
+_BAD_KEY = (
+    "the Apiframe API key contains spaces or non-ASCII characters; "
+    "check APIFRAME_API_KEY (keys look like afk_...)"
+)
+
+
+def _auth_for(key: str | None) -> tuple[_APIKeyAuth | None, bool]:
+    """The auth object for ``key`` (``None`` when there is no key) and whether the key is usable.
+
+    It does not raise, so that callers can drop the key from their frame before raising.
+    """
+    if key is None:
+        return None, True
+    # A key httpx cannot encode would surface as a UnicodeEncodeError carrying the whole key.
+    if not (key.isascii() and key.isprintable() and " " not in key):
+        return None, False
+    return _APIKeyAuth(key), True
+
+
+class AsyncApiframeClient:
+    """Async client of the Apiframe v2 music API.
+
+    ``api_key`` and ``base_url`` default to ``$APIFRAME_API_KEY`` and ``$APIFRAME_BASE_URL``
+    (read now, not at import). A missing key is an error only when a call needs it, which is
+    every call but :meth:`models`.
+
+    >>> async with AsyncApiframeClient() as client:            # doctest: +SKIP
+    ...     job = await client.submit(MusicRequest("calm piano", music_length_ms=30_000))
+    ...     done = await client.wait(job.job_id)
+    ...     file = await client.download(done.audio_url, "out/")
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+        poll_interval: float = 2.0,
+        max_poll_interval: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        # Drop the key from this frame before anything can raise (verbose tracebacks show locals).
+        self._auth, usable = _auth_for(resolve_api_key(api_key))
+        del api_key
+        if not usable:
+            raise ConfigurationError(_BAD_KEY)
+        self.masked_key = self._auth.masked if self._auth else mask_key(None)
+        self.base_url = resolve_base_url(base_url)
+        self.retry_policy = RetryPolicy(max_retries=max_retries)
+        self.poll_interval = poll_interval
+        self.max_poll_interval = max(max_poll_interval, poll_interval)
+        headers = {"User-Agent": _USER_AGENT, "Accept": "application/json"}
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=timeout,
+            follow_redirects=False,
+            transport=transport,
+        )
+        # A second client, with no credentials, for result files on the CDN.
+        self._cdn = httpx.AsyncClient(
+            headers={"User-Agent": _USER_AGENT},
+            timeout=timeout,
+            follow_redirects=True,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={self.masked_key!r})"
+
+    async def __aenter__(self) -> AsyncApiframeClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close both HTTP clients and their connections."""
+        await self._http.aclose()
+        await self._cdn.aclose()
+
+    # -- endpoints -------------------------------------------------------------------------
+
+    async def submit(self, request: MusicRequest, *, idempotency_key: str | None = None) -> SubmittedJob:
+        """``POST /v2/music/generate``: start a job; return its id at once.
+
+        The ``Idempotency-Key`` (a uuid4 unless given) is sent with every retry of this call.
+        """
+        key = idempotency_key if idempotency_key is not None else str(uuid.uuid4())
+        if not key or len(key) > _IDEMPOTENCY_KEY_MAX or not key.isascii():
+            raise RequestValidationError(
+                "Idempotency-Key", key, f"must be 1 to {_IDEMPOTENCY_KEY_MAX} ASCII characters"
+            )
+        response = await self._request(
+            "POST",
+            "/v2/music/generate",
+            json=request.to_json(),
+            headers={"Idempotency-Key": key},
+        )
+        data = self._json_object(response)
+        job_id = data.get("jobId") or data.get("id")
+        if not isinstance(job_id, str) or not job_id:
+            raise APIStatusError(
+                "the submit answer carried no jobId",
+                status_code=response.status_code,
+                request_id=response.headers.get("x-request-id"),
+                body=data,
+            )
+        return SubmittedJob(
+            job_id=job_id, status=str(data.get("status") or "QUEUED").upper(), idempotency_key=key
+        )
+
+    async def get_job(self, job_id: str) -> Job:
+        """``GET /v2/jobs/{id}``: one snapshot of a job."""
+        if not isinstance(job_id, str) or not job_id.strip():
+            raise RequestValidationError("job_id", job_id, "must be a job id")
+        response = await self._request("GET", f"/v2/jobs/{quote(job_id.strip(), safe='')}")
+        job = Job.from_json(self._json_object(response))
+        return job if job.id else dataclasses.replace(job, id=job_id.strip())
+
+    async def list_jobs(
+        self,
+        *,
+        status: str | None = None,
+        model: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> JobPage:
+        """``GET /v2/jobs``: a page of your jobs, newest first."""
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100
+        ):
+            raise RequestValidationError("limit", limit, "must be an integer from 1 to 100")
+        query = {"status": status, "model": model, "limit": limit, "cursor": cursor}
+        params = {k: str(v) for k, v in query.items() if v is not None}
+        response = await self._request("GET", "/v2/jobs", params=params)
+        data = self._json_object(response)
+        items = data.get("jobs")
+        jobs = (
+            tuple(Job.from_json(j) for j in items if isinstance(j, Mapping))
+            if isinstance(items, list)
+            else ()
+        )
+        next_cursor = data.get("nextCursor")
+        return JobPage(
+            jobs=jobs,
+            next_cursor=next_cursor if isinstance(next_cursor, str) and next_cursor else None,
+            has_more=bool(data.get("hasMore", False)),
+        )
+
+    async def me(self) -> Account:
+        """``GET /v2/me``: the account's credits and plan."""
+        data = self._json_object(await self._request("GET", "/v2/me"))
+        team = data.get("team")
+        source: Mapping[str, Any] = team if isinstance(team, Mapping) else data
+
+        def pick(*names: str) -> Any:
+            return next((source[n] for n in names if source.get(n) is not None), None)
+
+        plan = pick("plan")
+        return Account(
+            credits=_as_int(pick("credits")),
+            plan=str(plan) if plan is not None else None,
+            max_concurrent_jobs=_as_int(pick("maxConcurrentJobs", "max_concurrent_jobs")),
+            raw=data,
+        )
+
+    async def models(self, modality: str | None = "music") -> list[ModelInfo]:
+        """``GET /v2/models``: the models on offer (no API key needed, none is sent)."""
+        params = {"modality": modality} if modality else {}
+        response = await self._request("GET", "/v2/models", params=params, auth=False)
+        data = self._json(response)
+        if isinstance(data, Mapping):
+            data = data.get("models", data.get("data", []))
+        if not isinstance(data, list):
+            return []
+        return [
+            ModelInfo(
+                id=str(m["id"]),
+                label=m.get("label") if isinstance(m.get("label"), str) else None,
+                modality=m.get("modality") if isinstance(m.get("modality"), str) else None,
+                description=(m.get("description") if isinstance(m.get("description"), str) else None),
+                cost_min=_as_int(m.get("costMin")),
+                cost_max=_as_int(m.get("costMax")),
+                raw=m,
+            )
+            for m in data
+            if isinstance(m, Mapping) and m.get("id")
+        ]
+
+    async def wait(
+        self,
+        job_id: str,
+        *,
+        timeout: float | None = 600.0,
+        on_progress: Callable[[Job], None] | None = None,
+    ) -> Job:
+        """Poll a job until it ends; return it when COMPLETED.
+
+        The interval starts at ``poll_interval`` and grows x1.5 up to ``max_poll_interval``.
+        ``on_progress`` sees every snapshot. Raises :class:`JobFailedError` (with the server's
+        reason), :class:`JobCancelledError`, or :class:`JobTimeoutError` once ``timeout``
+        seconds have passed (the job may still finish: wait on its id again). Statuses this
+        client does not know are treated as still running.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        interval = self.poll_interval
+        while True:
+            job = await self.get_job(job_id)
+            if on_progress is not None:
+                on_progress(job)
+            if job.status == "COMPLETED":
+                return job
+            if job.status == "FAILED":
+                raise JobFailedError(job.error, job_id=job.id)
+            if job.status == "CANCELLED":
+                raise JobCancelledError(job_id=job.id)
+            pause = interval
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise JobTimeoutError(timeout or 0.0, job_id=job.id, last_status=job.status)
+                pause = min(pause, remaining)
+            await asyncio.sleep(pause)
+            interval = min(interval * 1.5, self.max_poll_interval)
+
+    async def download(
+        self, url: str, dest: str | os.PathLike[str], *, job_id: str | None = None
+    ) -> DownloadedFile:
+        """Download a result file to ``dest`` (a file path, or a folder: the name then comes
+        from the URL). Atomic: on failure nothing is left and an existing file is untouched;
+        raises :class:`DownloadError`. The API key is never sent."""
+        return await download_file(self._cdn, url, dest, job_id=job_id)
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = True,
+    ) -> httpx.Response:
+        """Send one API request with the retry policy; return a 2xx response or raise."""
+        credentials = self._credentials() if auth else None
+        policy = self.retry_policy
+        replay_safe = policy.is_replay_safe(method, headers or {})
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.request(
+                    method,
+                    path,
+                    json=json,
+                    params=params,
+                    headers=headers,
+                    auth=credentials if credentials is not None else httpx.USE_CLIENT_DEFAULT,
+                )
+            except httpx.RequestError as exc:
+                # Transport failures may be retried; a body that cannot be decoded will not improve.
+                if isinstance(exc, httpx.TransportError) and replay_safe and attempt < policy.max_retries:
+                    await asyncio.sleep(policy.backoff(attempt))
+                    attempt += 1
+                    continue
+                raise TransportError(self._transport_message(method, path, exc, attempt)) from None
+            if response.is_success:
+                return response
+            if response.status_code == 429:
+                wait = parse_retry_after(response.headers.get("retry-after"))
+                if attempt < policy.max_retries and wait <= policy.max_retry_after:
+                    await asyncio.sleep(wait)
+                    attempt += 1
+                    continue
+            elif (
+                policy.retries_status(response.status_code, replay_safe=replay_safe)
+                and attempt < policy.max_retries
+            ):
+                await asyncio.sleep(policy.backoff(attempt))
+                attempt += 1
+                continue
+            raise self._status_error(response)
+
+    def _credentials(self) -> _APIKeyAuth:
+        if self._auth is None:
+            # A notebook may set the variable after making the client: look once more.
+            auth, usable = _auth_for(resolve_api_key())
+            if not usable:
+                raise ConfigurationError(_BAD_KEY)
+            if auth is None:
+                raise ConfigurationError(
+                    "no Apiframe API key: set the APIFRAME_API_KEY environment variable (or pass api_key=...)"
+                )
+            self._auth = auth
+            self.masked_key = auth.masked
+        return self._auth
+
+    def _scrub(self, text: str) -> str:
+        return self._auth.scrub(text) if self._auth is not None else text
+
+    def _transport_message(self, method: str, path: str, exc: httpx.RequestError, retries: int) -> str:
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+        tries = f" after {retries} {'retry' if retries == 1 else 'retries'}" if retries else ""
+        text = f"{method} {self.base_url}{path} {kind}{tries}: {type(exc).__name__}"
+        return self._scrub(f"{text}: {detail}" if detail else text)
+
+    def _status_error(self, response: httpx.Response) -> APIStatusError:
+        """The :class:`APIStatusError` subclass for an error answer, with what the server said."""
+        status = response.status_code
+        text = self._scrub(response.text)
+        body: Any = None
+        try:
+            body = jsonlib.loads(text) if text.strip() else None
+        except ValueError:
+            body = text
+        request_id = response.headers.get("x-request-id")
+        kwargs: dict[str, Any] = {
+            "status_code": status,
+            "request_id": self._scrub(request_id) if request_id else None,
+            "body": body,
+        }
+        message = None
+        if isinstance(body, Mapping):
+            for name in ("error", "message"):
+                if isinstance(body.get(name), str) and body[name].strip():
+                    message = body[name].strip()
+                    break
+            details = body.get("details")
+            if isinstance(details, Mapping):
+                kwargs["details"] = {
+                    str(k): [str(v)] if isinstance(v, str) else [str(m) for m in v]
+                    for k, v in details.items()
+                    if isinstance(v, (str, list, tuple))
+                }
+        if message is None:
+            first = text.strip().splitlines()[0] if isinstance(body, str) else ""
+            short = first if first and len(first) <= 200 and "<" not in first else ""
+            message = short or response.reason_phrase or f"HTTP {status}"
+        if 300 <= status < 400:
+            location = response.headers.get("location", "")
+            message = (
+                f"the API answered with a redirect to {location or '(no location)'}; not "
+                "followed, so the API key goes only to the base URL (check APIFRAME_BASE_URL)"
+            )
+            return APIStatusError(message, **kwargs)
+        cls = _STATUS_ERRORS.get(status, ServerError if status >= 500 else APIStatusError)
+        if cls is InsufficientCreditsError and isinstance(body, Mapping):
+            kwargs["credits_required"] = _as_int(body.get("creditsRequired"))
+            kwargs["credits_available"] = _as_int(body.get("creditsAvailable"))
+        elif cls is RateLimitError:
+            kwargs["retry_after"] = parse_retry_after(response.headers.get("retry-after"))
+        return cls(message, **kwargs)
+
+    def _json(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise APIStatusError(
+                "the API answered with something that is not JSON",
+                status_code=response.status_code,
+                request_id=response.headers.get("x-request-id"),
+                body=self._scrub(response.text[:500]),
+            ) from None
+
+    def _json_object(self, response: httpx.Response) -> Mapping[str, Any]:
+        data = self._json(response)
+        if not isinstance(data, Mapping):
+            raise APIStatusError(
+                "the API answered with JSON that is not an object",
+                status_code=response.status_code,
+                request_id=response.headers.get("x-request-id"),
+                body=data,
+            )
+        return data
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+class ApiframeClient:
+    """Blocking facade over :class:`AsyncApiframeClient`, for scripts.
+
+    Same constructor and methods, without ``await``. The async client runs on a private event
+    loop; when the calling thread already runs a loop (a notebook cell), the private loop is
+    run on a helper thread instead, and the call still blocks until it is done.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+        poll_interval: float = 2.0,
+        max_poll_interval: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.aio = AsyncApiframeClient(
+            api_key,
+            base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
+            transport=transport,
+        )
+        del api_key
+        self._loop = asyncio.new_event_loop()
+        self._lock = threading.Lock()
+        self._helper: concurrent.futures.ThreadPoolExecutor | None = None
+        self._closed = False
+
+    @property
+    def base_url(self) -> str:
+        return self.aio.base_url
+
+    @property
+    def masked_key(self) -> str:
+        return self.aio.masked_key
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={self.masked_key!r})"
+
+    def __enter__(self) -> ApiframeClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections and the private event loop. Safe to call twice."""
+        if self._closed:
+            return
+        try:
+            self._run(self.aio.aclose())
+        finally:
+            self._closed = True
+            self._loop.close()
+            if self._helper is not None:
+                self._helper.shutdown(wait=True)
+
+    def _run(self, coro: Coroutine[Any, Any, _T]) -> _T:
+        """Run ``coro`` to completion on the private loop, blocking.
+
+        If the call is interrupted (Ctrl-C, a kernel interrupt), the work is cancelled and
+        cleaned up before the interrupt propagates, so nothing keeps running in the background
+        and no partial download is left behind.
+        """
+        if self._closed:
+            coro.close()
+            raise RuntimeError("this ApiframeClient is closed")
+        if self._loop.is_running():
+            coro.close()
+            raise RuntimeError("ApiframeClient cannot be called from inside its own callbacks")
+        with self._lock:
+            task = self._loop.create_task(coro)
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                try:
+                    return self._loop.run_until_complete(task)
+                except BaseException:
+                    if not task.done():
+                        task.cancel()
+                        with contextlib.suppress(BaseException):
+                            self._loop.run_until_complete(task)
+                    raise
+            # A loop already runs in this thread (a notebook cell): drive ours on a helper thread.
+            if self._helper is None:
+                self._helper = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix="apiframe-client"
+                )
+            future = self._helper.submit(self._loop.run_until_complete, task)
+            try:
+                return future.result()
+            except BaseException:
+                if not future.done():
+                    self._loop.call_soon_threadsafe(task.cancel)
+                    concurrent.futures.wait([future])
+                raise
+
+    def submit(self, request: MusicRequest, *, idempotency_key: str | None = None) -> SubmittedJob:
+        """See :meth:`AsyncApiframeClient.submit`."""
+        return self._run(self.aio.submit(request, idempotency_key=idempotency_key))
+
+    def get_job(self, job_id: str) -> Job:
+        """See :meth:`AsyncApiframeClient.get_job`."""
+        return self._run(self.aio.get_job(job_id))
+
+    def list_jobs(
+        self,
+        *,
+        status: str | None = None,
+        model: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> JobPage:
+        """See :meth:`AsyncApiframeClient.list_jobs`."""
+        return self._run(self.aio.list_jobs(status=status, model=model, limit=limit, cursor=cursor))
+
+    def me(self) -> Account:
+        """See :meth:`AsyncApiframeClient.me`."""
+        return self._run(self.aio.me())
+
+    def models(self, modality: str | None = "music") -> list[ModelInfo]:
+        """See :meth:`AsyncApiframeClient.models`."""
+        return self._run(self.aio.models(modality))
+
+    def wait(
+        self,
+        job_id: str,
+        *,
+        timeout: float | None = 600.0,
+        on_progress: Callable[[Job], None] | None = None,
+    ) -> Job:
+        """See :meth:`AsyncApiframeClient.wait`."""
+        return self._run(self.aio.wait(job_id, timeout=timeout, on_progress=on_progress))
+
+    def download(
+        self, url: str, dest: str | os.PathLike[str], *, job_id: str | None = None
+    ) -> DownloadedFile:
+        """See :meth:`AsyncApiframeClient.download`."""
+        return self._run(self.aio.download(url, dest, job_id=job_id))

@@ -1,0 +1,198 @@
+"""Streaming, atomic download of a result file from the CDN.
+
+The file is streamed into a hidden temporary file next to its destination, checked against
+``Content-Length``, flushed to disk with ``fsync`` and only then moved into place with
+``os.replace``. Whatever goes wrong (HTTP error, dropped connection, short body, cancellation)
+the temporary file is removed and an existing file at the destination is left as it was.
+
+The HTTP client passed in must carry no credentials: result URLs point at another origin
+than the API, and the API key must never be sent there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+import httpx
+
+from ._exceptions import DownloadError
+
+__all__ = ["DownloadedFile", "download_file", "sniff_container"]
+
+Container = Literal["mp3", "wav"]
+_CHUNK = 64 * 1024
+_MP3_TYPES = frozenset({"audio/mpeg", "audio/mp3", "audio/mpeg3", "audio/x-mpeg", "audio/x-mp3"})
+_WAV_TYPES = frozenset({"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"})
+
+
+@dataclass(frozen=True)
+class DownloadedFile:
+    """A file that was downloaded completely.
+
+    ``container`` is decided from the file's first bytes (RIFF/WAVE or an ID3 tag / MPEG frame
+    sync), falling back to the ``Content-Type``; never from the URL, whose extension is not
+    documented for WAV formats.
+    """
+
+    path: Path
+    content_type: str | None
+    size: int
+    container: Container | None
+
+
+class _Retryable(Exception):
+    """A failure worth one more try (the GET is safe to repeat)."""
+
+
+def sniff_container(head: bytes, content_type: str | None = None) -> Container | None:
+    """``"wav"`` or ``"mp3"`` from the magic bytes of ``head``, else from ``content_type``."""
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:3] == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "mp3"
+    mime = (content_type or "").split(";", 1)[0].strip().lower()
+    if mime in _MP3_TYPES:
+        return "mp3"
+    if mime in _WAV_TYPES:
+        return "wav"
+    return None
+
+
+def _name_from_url(url: str) -> str:
+    """A safe file name from the last path segment of ``url`` (never a path)."""
+    segment = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    name = Path(segment.replace("\\", "/")).name.strip().lstrip(".")
+    return name or "audio"
+
+
+def _short(url: str) -> str:
+    """The URL without its query string, for messages (signed URLs carry tokens there)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+async def download_file(
+    client: httpx.AsyncClient,
+    url: str,
+    dest: str | os.PathLike[str],
+    *,
+    job_id: str | None = None,
+    retries: int = 1,
+) -> DownloadedFile:
+    """Download ``url`` to ``dest`` atomically; raise :class:`DownloadError` on any failure.
+
+    A ``dest`` that is an existing directory, or ends with a path separator, gets the file
+    name from the URL (with the detected extension added when the URL has none). Failed or
+    truncated transfers and 5xx answers are retried ``retries`` times; 4xx answers (an
+    expired file's 404) are not.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise DownloadError(f"not an http(s) URL: {url!r}", url=url, job_id=job_id)
+    target = Path(dest)
+    text = os.fspath(dest)
+    named_from_url = target.is_dir() or text.endswith(("/", os.sep))
+    if named_from_url:
+        target = target / _name_from_url(url)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(
+            f"cannot create folder {target.parent}: {exc.strerror or exc}", url=url, job_id=job_id
+        ) from None
+
+    attempt = 0
+    while True:
+        try:
+            return await _download_once(client, url, target, named_from_url, job_id)
+        except _Retryable as exc:
+            if attempt >= retries:
+                raise DownloadError(
+                    f"download of {_short(url)} failed: {exc}", url=url, job_id=job_id
+                ) from None
+            attempt += 1
+        except OSError as exc:
+            raise DownloadError(
+                f"cannot write {target}: {exc.strerror or exc}", url=url, job_id=job_id
+            ) from None
+
+
+async def _download_once(
+    client: httpx.AsyncClient,
+    url: str,
+    target: Path,
+    named_from_url: bool,
+    job_id: str | None,
+) -> DownloadedFile:
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                async with client.stream("GET", url) as response:
+                    if response.status_code >= 500:
+                        raise _Retryable(f"HTTP {response.status_code} {response.reason_phrase}")
+                    if response.status_code >= 300:
+                        raise DownloadError(
+                            f"download of {_short(url)} failed: HTTP {response.status_code} "
+                            f"{response.reason_phrase}",
+                            url=url,
+                            job_id=job_id,
+                        )
+                    content_type = response.headers.get("content-type")
+                    expected = response.headers.get("content-length")
+                    head = b""
+                    size = 0
+                    async for chunk in response.aiter_bytes(_CHUNK):
+                        if len(head) < 16:
+                            head += chunk[: 16 - len(head)]
+                        out.write(chunk)
+                        size += len(chunk)
+                    # Content-Length counts the bytes on the wire, before any content decoding.
+                    encoded = response.headers.get("content-encoding", "identity") != "identity"
+                    received = response.num_bytes_downloaded if encoded else size
+            except httpx.HTTPError as exc:
+                raise _Retryable(_describe(exc)) from None
+            if expected is not None and expected.strip().isdigit() and received != int(expected):
+                raise _Retryable(f"got {received} of {int(expected)} bytes")
+            if size == 0:
+                raise _Retryable("the server sent an empty file")
+            out.flush()
+            os.fsync(out.fileno())
+        # mkstemp creates the file 0600; give it the mode a plain open() would have.
+        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o644)
+        container = sniff_container(head, content_type)
+        if named_from_url and not target.suffix and container:
+            target = target.with_name(f"{target.name}.{container}")
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(target.parent)
+    return DownloadedFile(path=target, content_type=content_type, size=size, container=container)
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Persist the rename itself; best effort (not every platform can open a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
