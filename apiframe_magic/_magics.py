@@ -128,6 +128,13 @@ class MusicMagics(Magics):
             register_formatters(shell, lambda: self.embed_limit_bytes)
 
     @property
+    def user_ns(self) -> dict[str, Any]:
+        """The namespace ``--out`` variables go to."""
+        assert self.shell is not None, "MusicMagics is used through a shell"
+        namespace: dict[str, Any] = self.shell.user_ns
+        return namespace
+
+    @property
     def embed_limit_bytes(self) -> int:
         return int(self.embed_limit_mb * 1_000_000)
 
@@ -167,7 +174,7 @@ class MusicMagics(Magics):
             save=command.save, timeout=command.timeout, observer=view,
         ))
         if command.out:
-            self.shell.user_ns[command.out] = result
+            self.user_ns[command.out] = result
 
     @line_magic("music")
     @music_line_arguments
@@ -187,7 +194,7 @@ class MusicMagics(Magics):
                 save=command.save, timeout=command.timeout or self.timeout, observer=view,
             ))
             if command.out:
-                self.shell.user_ns[command.out] = result
+                self.user_ns[command.out] = result
 
     def _backend(self) -> Backend:
         try:
@@ -216,7 +223,7 @@ class MusicMagics(Magics):
 
         def keep_handle() -> None:
             if out and view.job_id:
-                self.shell.user_ns[out] = MusicJob(
+                self.user_ns[out] = MusicJob(
                     view.job_id, request, backend, output_dir=self.output_dir
                 )
 
@@ -243,7 +250,7 @@ class MusicMagics(Magics):
         label = "the offline sandbox" if self._would_use_sandbox() else "the Apiframe API"
         display(dry_run_bundle(command.request, label), raw=True)
         if command.out:
-            self.shell.user_ns[command.out] = command.request
+            self.user_ns[command.out] = command.request
 
     @staticmethod
     def _would_use_sandbox() -> bool:
@@ -265,7 +272,7 @@ class MusicMagics(Magics):
             raise MusicError(message) from e
         job = MusicJob(job_id, command.request, backend, output_dir=self.output_dir, save=command.save)
         if command.out:
-            self.shell.user_ns[command.out] = job
+            self.user_ns[command.out] = job
         where = f"{command.out}.result()" if command.out else f"%music resume {job_id}"
         print(f"Submitted job {job_id} (not waiting). Collect it with {where}")
 

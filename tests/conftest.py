@@ -11,7 +11,7 @@ CANARY_KEY = "afk_canary_4f1d2c9e8b7a6d5c4b3a2f1e0d9c8b7a"
 
 
 @pytest.fixture
-def sandbox() -> Iterator["SandboxServer"]:  # noqa: F821
+def sandbox() -> Iterator[SandboxServer]:  # noqa: F821
     """A fresh sandbox server with short jobs, on ephemeral loopback ports."""
     from apiframe_magic.sandbox import SandboxServer
 
