@@ -278,10 +278,10 @@ class TextProgress(ProgressView):
 
 
 def _in_kernel() -> bool:
+    """Whether this runs in a Jupyter kernel (JupyterLab, Notebook, VS Code, Colab's subclass)."""
     from IPython import get_ipython
 
-    shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+    return getattr(get_ipython(), "kernel", None) is not None
 
 
 def make_progress_view(mode: str, prompt: str | None, embed_limit_bytes: int) -> ProgressView:
