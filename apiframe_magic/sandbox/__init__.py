@@ -1,0 +1,32 @@
+"""An offline emulation of Apiframe's v2 music API: jobs, credits, idempotency, webhooks, a CDN.
+
+Start one in-process with :class:`SandboxServer` (or share the lazily started
+:func:`embedded_sandbox`), or from a shell with ``python -m apiframe_magic.sandbox``. Use
+:data:`SANDBOX_API_KEY` (any ``afk_...`` key works unless the server is given ``api_keys``).
+Inject failures with :class:`Faults`. Audio is synthesised locally; nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+from ._faults import FAULT_KINDS, FAULT_ROUTES, Fault, Faults
+from ._server import (
+    JOB_SECONDS_ENV,
+    SANDBOX_API_KEY,
+    RecordedRequest,
+    SandboxServer,
+    embedded_sandbox,
+)
+from ._state import length_from_prompt
+
+__all__ = [
+    "FAULT_KINDS",
+    "FAULT_ROUTES",
+    "JOB_SECONDS_ENV",
+    "SANDBOX_API_KEY",
+    "Fault",
+    "Faults",
+    "RecordedRequest",
+    "SandboxServer",
+    "embedded_sandbox",
+    "length_from_prompt",
+]

@@ -1,0 +1,117 @@
+"""``python -m apiframe_magic.sandbox``: run the offline Apiframe sandbox until Ctrl+C."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from ._faults import FAULT_KINDS, Faults
+from ._server import SANDBOX_API_KEY, SandboxServer
+
+EPILOG = f"""\
+fault injection:
+  --fault KIND[:TIMES] arms a fault before the first request (repeatable; route "any").
+  Kinds:
+    rate_limit   answer 429 with Retry-After: 1 instead of handling the request
+    unavailable  answer 503 instead of handling the request
+    drop         handle the request, then close the connection without a response
+                 (a submit still creates and charges its job: retry with the same
+                 Idempotency-Key and you get the same job, not a second charge)
+    fail_job     the next job(s) end FAILED: "Provider returned an error: content
+                 policy violation"; credits are refunded
+    truncate     a download sends the full Content-Length but half the body
+    slow_job     the next job(s) take 30 s
+  At run time, on the API origin:
+    curl -X POST $APIFRAME_BASE_URL/_sandbox/faults -H 'Content-Type: application/json' \\
+         -d '{{"kind": "rate_limit", "times": 2, "route": "poll", "retry_after": 1}}'
+    curl $APIFRAME_BASE_URL/_sandbox/faults            # list armed faults
+    curl -X DELETE $APIFRAME_BASE_URL/_sandbox/faults  # clear them
+  Routes: submit (POST /v2/music/generate), poll (GET /v2/jobs/ID), download (the CDN), any.
+
+Any key starting with afk_ works (e.g. {SANDBOX_API_KEY}) unless --api-key is given.
+"""
+
+
+def _fault(text: str) -> tuple[str, int]:
+    kind, _, times = text.partition(":")
+    if kind not in FAULT_KINDS:
+        raise argparse.ArgumentTypeError(
+            f"unknown fault kind {kind!r}; use one of {', '.join(FAULT_KINDS)}")
+    try:
+        count = int(times) if times else 1
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"TIMES must be a whole number, got {times!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError("TIMES must be at least 1")
+    return kind, count
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m apiframe_magic.sandbox",
+        description="Run an offline emulation of Apiframe's v2 music API (and its CDN) on "
+                    "loopback. Audio is synthesised locally; nothing leaves this machine.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8787, help="API port (default 8787; 0 = any)")
+    parser.add_argument("--cdn-port", type=int, default=0,
+                        help="port of the CDN origin serving audio (default: any free port)")
+    parser.add_argument("--job-seconds", type=float, default=3.0, metavar="S",
+                        help="how long each job runs before completing (default 3)")
+    parser.add_argument("--credits", type=int, default=1000, metavar="N",
+                        help="credits each API key's account starts with (default 1000)")
+    parser.add_argument("--api-key", action="append", dest="api_keys", metavar="KEY",
+                        help="accept only this key (repeatable); default: any afk_... key")
+    parser.add_argument("--files-dir", metavar="DIR",
+                        help="keep rendered audio here (default: a temp dir removed on exit)")
+    parser.add_argument("--fault", action="append", type=_fault, default=[],
+                        metavar="KIND[:TIMES]", help="arm a fault at start (see below)")
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    faults = Faults()
+    for kind, times in args.fault:
+        faults.inject(kind, times=times)
+    server = SandboxServer(
+        host=args.host, port=args.port, cdn_port=args.cdn_port, job_seconds=args.job_seconds,
+        credits=args.credits, api_keys=args.api_keys, files_dir=args.files_dir, faults=faults,
+        verbose=args.verbose,
+    )
+    done = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    # Installed before the banner is printed, so whoever reads it can stop us cleanly.
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        server.start()
+    except OSError as exc:
+        print(f"cannot start the sandbox on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    key = args.api_keys[0] if args.api_keys else SANDBOX_API_KEY
+    print(f"Apiframe sandbox running at {server.url} (audio CDN at {server.cdn_url}); "
+          "Ctrl+C to stop", flush=True)
+    print(f"export APIFRAME_BASE_URL={server.url} APIFRAME_API_KEY={key}", flush=True)
+    try:
+        while not done.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Fault injection for the sandbox server: make the next requests or jobs misbehave on purpose."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+__all__ = ["FAULT_KINDS", "FAULT_ROUTES", "Fault", "FaultKind", "FaultRoute", "Faults"]
+
+FaultKind = Literal["rate_limit", "unavailable", "drop", "fail_job", "truncate", "slow_job"]
+FaultRoute = Literal["submit", "poll", "download", "any"]
+FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
+FAULT_ROUTES: tuple[str, ...] = get_args(FaultRoute)
+
+DEFAULT_FAIL_MESSAGE = "Provider returned an error: content policy violation"
+DEFAULT_SLOW_SECONDS = 30.0
+
+# Kinds that act on a job when it is created, whatever request created it.
+JOB_KINDS = frozenset({"fail_job", "slow_job"})
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected fault and how many more times it will fire."""
+
+    kind: str
+    times: int
+    route: str = "any"
+    retry_after: float = 1.0
+    seconds: float | None = None
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "times": self.times,
+            "route": self.route,
+            "retry_after": self.retry_after,
+            "seconds": self.seconds,
+            "message": self.message,
+        }
+
+
+class Faults:
+    """The queue of faults a :class:`SandboxServer` will inject, in the order they were added.
+
+    ``inject(kind, times=1, route="any", ...)`` arms a fault that fires on the next ``times``
+    matching requests (or jobs), then disarms itself. ``clear()`` disarms everything.
+
+    Kinds:
+
+    ``rate_limit``
+        Answer ``429 {"error": "Rate limit exceeded"}`` with ``Retry-After: <retry_after>``
+        (seconds, default 1) instead of handling the request.
+    ``unavailable``
+        Answer ``503 {"error": "Service temporarily unavailable"}`` instead of handling it.
+    ``drop``
+        Handle the request, then close the connection without sending any response. On a
+        submit the job IS created (and charged) and only the response is lost, which is how a
+        retry with the same ``Idempotency-Key`` is shown to create one job and one charge.
+    ``fail_job``
+        The next job(s) created end ``FAILED`` with ``message`` (default ``"Provider returned an
+        error: content policy violation"``) after their usual run time; credits are refunded.
+    ``truncate``
+        A download sends the correct ``Content-Length`` but only part of the body, then closes.
+    ``slow_job``
+        The next job(s) created take ``seconds`` (default 30) instead of the server's
+        ``job_seconds``.
+
+    Routes say which requests a fault may hit: ``submit`` (``POST /v2/music/generate``),
+    ``poll`` (``GET /v2/jobs/{id}``), ``download`` (any request to the CDN origin) or ``any``
+    (also the other API endpoints). ``truncate`` only ever hits downloads; ``fail_job`` and
+    ``slow_job`` act on job creation and ignore the route. The ``/_sandbox/...`` control
+    endpoints are never faulted.
+
+    The same can be done over HTTP on the API origin: ``POST /_sandbox/faults`` with a JSON body
+    ``{"kind": "rate_limit", "times": 2, "route": "poll", "retry_after": 1}`` arms one, ``GET``
+    lists the armed ones, ``DELETE /_sandbox/faults`` clears them. Thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._armed: list[Fault] = []
+
+    def inject(
+        self,
+        kind: FaultKind | str,
+        *,
+        times: int = 1,
+        route: FaultRoute | str = "any",
+        retry_after: float = 1.0,
+        seconds: float | None = None,
+        message: str | None = None,
+    ) -> Fault:
+        """Arm a fault; returns it. Raises :class:`ValueError` for an unknown kind or route."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; use one of {', '.join(FAULT_KINDS)}")
+        if route not in FAULT_ROUTES:
+            raise ValueError(f"unknown fault route {route!r}; use one of {', '.join(FAULT_ROUTES)}")
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise ValueError(f"times must be a positive integer, got {times!r}")
+        if kind == "truncate" and route not in ("download", "any"):
+            raise ValueError("a truncate fault only hits downloads: use route 'download' or 'any'")
+        if retry_after < 0:
+            raise ValueError("retry_after must not be negative")
+        if seconds is not None and seconds < 0:
+            raise ValueError("seconds must not be negative")
+        fault = Fault(kind, times, route, float(retry_after),
+                      None if seconds is None else float(seconds), message)
+        with self._lock:
+            self._armed.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        """Disarm every fault."""
+        with self._lock:
+            self._armed.clear()
+
+    def pending(self) -> list[Fault]:
+        """The faults still armed, oldest first, with their remaining ``times``."""
+        with self._lock:
+            return list(self._armed)
+
+    def take(self, kinds: Iterable[str], route: str | None) -> Fault | None:
+        """Fire the oldest armed fault of one of ``kinds`` that may hit ``route``, if any.
+
+        ``route=None`` matches any route (used for job faults). The returned fault has ``times``
+        as it was before firing.
+        """
+        wanted = frozenset(kinds)
+        with self._lock:
+            for i, fault in enumerate(self._armed):
+                if fault.kind not in wanted:
+                    continue
+                if route is not None and fault.route not in ("any", route):
+                    continue
+                if fault.times <= 1:
+                    del self._armed[i]
+                else:
+                    self._armed[i] = Fault(fault.kind, fault.times - 1, fault.route,
+                                           fault.retry_after, fault.seconds, fault.message)
+                return fault
+        return None
+
+    def __repr__(self) -> str:
+        return f"Faults({self.pending()!r})"

@@ -1,0 +1,588 @@
+"""The sandbox's HTTP side: an API origin and a separate CDN origin, both on loopback.
+
+Both are stdlib :class:`~http.server.ThreadingHTTPServer` instances run on daemon threads. The
+API origin answers ``/v2/...`` like Apiframe (see ``/work/shared/apiframe-v2-contract.md``);
+the CDN origin serves rendered audio under ``/audio/<job>-0.<ext>`` without any key, as
+Apiframe's CDN does, so tests can prove that the key never travels there.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import traceback
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
+
+from .._models import MODELS, OUTPUT_FORMATS, credit_cost, validate_body
+from ._faults import Faults
+from ._state import Renderer, Reply, SandboxState, error, validation_error
+
+__all__ = [
+    "JOB_SECONDS_ENV",
+    "SANDBOX_API_KEY",
+    "RecordedRequest",
+    "SandboxServer",
+    "embedded_sandbox",
+]
+
+SANDBOX_API_KEY = "afk_sandbox"
+JOB_SECONDS_ENV = "APIFRAME_SANDBOX_JOB_SECONDS"
+IDEMPOTENCY_KEY_MAX = 255
+
+_JOB_PATH = re.compile(r"/v2/jobs/(?P<id>[^/]+)")
+_AUDIO_PATH = re.compile(r"/audio/(?P<name>[0-9a-f-]{36}-0\.(?:mp3|wav))")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+
+_MODEL_INFO = {
+    "elevenlabs-music": (
+        "ElevenLabs Music",
+        "Studio-grade songs and instrumentals from a text prompt, 5 s to 5 min, one track.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the sandbox received it.
+
+    ``origin`` is ``"api"`` or ``"cdn"``; ``path`` excludes the query string, which is in
+    ``query``; header names are lower-case.
+    """
+
+    origin: Literal["api", "cdn"]
+    method: str
+    path: str
+    headers: dict[str, str]
+    query: str = ""
+    body: bytes = b""
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
+                 sandbox: SandboxServer, origin: Literal["api", "cdn"]) -> None:
+        self.sandbox = sandbox
+        self.origin: Literal["api", "cdn"] = origin
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Cut idle keep-alive connections so no handler outlives the server."""
+        with self._open_lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients hanging up mid-response are routine here (drop/truncate faults, timeouts).
+        if self.sandbox.verbose:
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HTTPServer
+    protocol_version = "HTTP/1.1"
+    server_version = "ApiframeSandbox/1.0"
+    sys_version = ""
+    timeout = 60
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.sandbox.verbose:
+            super().log_message(format, *args)
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_HEAD(self) -> None:
+        self._handle("HEAD")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def do_OPTIONS(self) -> None:
+        self._handle("OPTIONS")
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _handle(self, method: str) -> None:
+        self.request_id = "req_" + uuid.uuid4().hex
+        parts = urlsplit(self.path)
+        path = parts.path.rstrip("/") or "/"
+        body = self._read_body()
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        self.server.sandbox._record(RecordedRequest(
+            self.server.origin, method, parts.path, headers, parts.query, body))
+        try:
+            self.route(method, path, parse_qs(parts.query), body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client hung up (often on purpose, e.g. a timeout test); nothing to answer.
+            self.close_connection = True
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            self._send_json(Reply(500, {"error": "Internal server error"}), method)
+
+    def route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> None:
+        raise NotImplementedError
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _faulted(self, route: str) -> tuple[Reply | None, bool]:
+        """The oldest fault armed for this route: a 429/503 reply to send instead of handling
+        the request, or ``drop`` (True: handle the request, then lose the response)."""
+        fault = self.server.sandbox.faults.take(("rate_limit", "unavailable", "drop"), route)
+        if fault is None:
+            return None, False
+        if fault.kind == "drop":
+            return None, True
+        if fault.kind == "rate_limit":
+            return Reply(429, {"error": fault.message or "Rate limit exceeded"},
+                         {"Retry-After": f"{fault.retry_after:g}"}), False
+        return Reply(503, {"error": fault.message or "Service temporarily unavailable"}), False
+
+    def _drop(self) -> None:
+        """Lose the response: the connection closes without a byte sent back."""
+        self.close_connection = True
+
+    def _start(self, status: int, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        self.send_header("x-request-id", self.request_id)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+
+    def _send_json(self, reply: Reply, method: str) -> None:
+        data = json.dumps(reply.body).encode()
+        self._start(reply.status, {"Content-Type": "application/json",
+                                   "Content-Length": str(len(data)), **reply.headers})
+        if method != "HEAD":
+            self.wfile.write(data)
+
+    def _not_allowed(self, allowed: Iterable[str], method: str) -> None:
+        allow = ", ".join(allowed)
+        self._send_json(Reply(405, {"error": "Method not allowed"}, {"Allow": allow}), method)
+
+
+class _ApiHandler(_Handler):
+    def route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> None:
+        view: Callable[[dict[str, list[str]], bytes], Reply]
+        job_match = _JOB_PATH.fullmatch(path)
+        if path == "/v2/music/generate":
+            allowed, fault_route, view = ("POST",), "submit", self._submit
+        elif path == "/v2/jobs":
+            allowed, fault_route, view = ("GET",), "other", self._list_jobs
+        elif job_match is not None:
+            job_id = job_match["id"]
+            allowed, fault_route = ("GET",), "poll"
+            view = lambda q, b: self._get_job(job_id)  # noqa: E731
+        elif path == "/v2/me":
+            allowed, fault_route, view = ("GET",), "other", self._me
+        elif path == "/v2/models":
+            allowed, fault_route, view = ("GET",), "other", self._models
+        elif path == "/_sandbox/faults":
+            self._control(method, body)
+            return
+        else:
+            self._send_json(error(404, "Not found"), method)
+            return
+        if (method if method != "HEAD" else "GET") not in allowed:
+            self._not_allowed(allowed, method)
+            return
+        faulted, drop = self._faulted(fault_route)
+        reply = faulted or view(query, body)
+        if drop:
+            self._drop()
+        else:
+            self._send_json(reply, method)
+
+    def _api_key(self) -> tuple[str | None, Reply | None]:
+        key = (self.headers.get("X-API-Key") or "").strip()
+        if not key:
+            return None, error(401, "API key is required")
+        if not self.server.sandbox._state.key_is_valid(key):
+            return None, error(401, "Invalid API key")
+        return key, None
+
+    def _submit(self, query: dict[str, list[str]], body: bytes) -> Reply:
+        key, problem = self._api_key()
+        if key is None:
+            return problem or error(401, "API key is required")
+        idempotency_key = self.headers.get("Idempotency-Key")
+        if idempotency_key is not None and not 1 <= len(idempotency_key) <= IDEMPOTENCY_KEY_MAX:
+            return validation_error(
+                {"Idempotency-Key": [f"must be 1 to {IDEMPOTENCY_KEY_MAX} characters"]})
+        try:
+            payload = json.loads(body.decode("utf-8")) if body else None
+        except (UnicodeDecodeError, ValueError):
+            return validation_error({"$": ["request body must be valid JSON"]})
+        problems = validate_body(payload)
+        if problems:
+            return validation_error(problems)
+        assert isinstance(payload, dict)
+        return self.server.sandbox._state.submit(key, payload, idempotency_key)
+
+    def _get_job(self, job_id: str) -> Reply:
+        key, problem = self._api_key()
+        if key is None:
+            return problem or error(401, "API key is required")
+        if not _UUID.fullmatch(job_id):
+            return validation_error({"id": ["must be a UUID"]})
+        job = self.server.sandbox._state.get_job(key, job_id.lower())
+        if job is None:
+            return error(404, "Job not found")
+        return Reply(200, job)
+
+    def _list_jobs(self, query: dict[str, list[str]], body: bytes) -> Reply:
+        key, problem = self._api_key()
+        if key is None:
+            return problem or error(401, "API key is required")
+        return self.server.sandbox._state.list_jobs(key, query)
+
+    def _me(self, query: dict[str, list[str]], body: bytes) -> Reply:
+        key, problem = self._api_key()
+        if key is None:
+            return problem or error(401, "API key is required")
+        return Reply(200, self.server.sandbox._state.me(key))
+
+    def _models(self, query: dict[str, list[str]], body: bytes) -> Reply:
+        modality = query["modality"][-1] if query.get("modality") else None
+        models = []
+        for model_id in MODELS:
+            label, description = _MODEL_INFO.get(model_id, (model_id, None))
+            models.append({
+                "id": model_id,
+                "label": label,
+                "modality": "music",
+                "description": description,
+                "costMin": credit_cost(5_000),
+                "costMax": credit_cost(300_000),
+            })
+        if modality is not None and modality != "music":
+            models = []
+        return Reply(200, models)
+
+    def _control(self, method: str, body: bytes) -> None:
+        faults = self.server.sandbox.faults
+        if method == "GET":
+            reply = Reply(200, {"faults": [f.to_dict() for f in faults.pending()]})
+        elif method == "DELETE":
+            faults.clear()
+            reply = Reply(200, {"faults": []})
+        elif method == "POST":
+            reply = self._arm(body)
+        else:
+            self._not_allowed(("GET", "POST", "DELETE"), method)
+            return
+        self._send_json(reply, method)
+
+    def _arm(self, body: bytes) -> Reply:
+        try:
+            spec = json.loads(body.decode("utf-8") or "null")
+        except (UnicodeDecodeError, ValueError):
+            return validation_error({"$": ["request body must be valid JSON"]})
+        if not isinstance(spec, dict) or not isinstance(spec.get("kind"), str):
+            return validation_error({"kind": ["is required"]})
+        unknown = set(spec) - {"kind", "times", "route", "retry_after", "seconds", "message"}
+        if unknown:
+            return validation_error({k: ["is not an allowed property"] for k in sorted(unknown)})
+        try:
+            fault = self.server.sandbox.faults.inject(
+                spec["kind"],
+                times=spec.get("times", 1),
+                route=spec.get("route", "any"),
+                retry_after=float(spec.get("retry_after", 1.0)),
+                seconds=None if spec.get("seconds") is None else float(spec["seconds"]),
+                message=spec.get("message"),
+            )
+        except (TypeError, ValueError) as exc:
+            return error(400, str(exc))
+        return Reply(201, {"fault": fault.to_dict(),
+                           "faults": [f.to_dict() for f in self.server.sandbox.faults.pending()]})
+
+
+class _CdnHandler(_Handler):
+    def route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> None:
+        match = _AUDIO_PATH.fullmatch(path)
+        if match is None:
+            self._send_json(error(404, "Not found"), method)
+            return
+        if method not in ("GET", "HEAD"):
+            self._not_allowed(("GET", "HEAD"), method)
+            return
+        faulted, drop = self._faulted("download")
+        if drop:
+            self._drop()
+            return
+        if faulted is not None:
+            self._send_json(faulted, method)
+            return
+        file = self.server.sandbox._state.audio_file(match["name"])
+        if file is None:
+            self._send_json(error(404, "Not found"), method)
+            return
+        data = file.read_bytes()
+        extension = file.suffix.lstrip(".")
+        mime = next(f.mime_type for f in OUTPUT_FORMATS.values() if f.extension == extension)
+        self._start(200, {"Content-Type": mime, "Content-Length": str(len(data)),
+                          "Cache-Control": "public, max-age=86400"})
+        if method == "HEAD":
+            return
+        if method == "GET" and self.server.sandbox.faults.take(("truncate",), "download"):
+            self.wfile.write(data[: len(data) // 2])
+            self.close_connection = True
+            return
+        self.wfile.write(data)
+
+
+class SandboxServer:
+    """An offline emulation of Apiframe's v2 music API, for tests, demos and notebooks.
+
+    It listens on two loopback ports: :attr:`url` is the API origin (``/v2/music/generate``,
+    ``/v2/jobs``, ``/v2/me``, ``/v2/models``, plus ``/_sandbox/faults`` to inject faults over
+    HTTP) and :attr:`cdn_url` a separate origin serving the rendered audio without a key.
+
+    ``api_keys=None`` accepts any key starting with ``afk_``; each key is its own account
+    holding ``credits``. Jobs take ``job_seconds`` (``QUEUED`` briefly, then ``PROCESSING``
+    with rising progress) and also wait for their audio, rendered off the request threads by
+    ``renderer`` (default :func:`apiframe_magic.sandbox._audio.render_audio`) into
+    ``files_dir`` (a temporary directory removed on :meth:`stop` by default).
+    :attr:`faults` injects failures; see :class:`Faults`.
+
+    >>> with SandboxServer(job_seconds=0.5) as server:   # doctest: +SKIP
+    ...     print(server.url, server.cdn_url)
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        cdn_port: int = 0,
+        job_seconds: float = 3.0,
+        credits: int = 1000,
+        api_keys: Iterable[str] | None = None,
+        files_dir: str | os.PathLike[str] | None = None,
+        renderer: Renderer | None = None,
+        faults: Faults | None = None,
+        verbose: bool = False,
+    ) -> None:
+        if job_seconds < 0:
+            raise ValueError("job_seconds must not be negative")
+        self.host = host
+        self.port = port
+        self.cdn_port = cdn_port
+        self.job_seconds = float(job_seconds)
+        self.credits = int(credits)
+        self.api_keys = tuple(api_keys) if api_keys is not None else None
+        self.faults = faults if faults is not None else Faults()
+        self.verbose = verbose
+        self._renderer = renderer
+        self._files_dir = Path(files_dir) if files_dir is not None else None
+        self._owns_files_dir = files_dir is None
+        self._requests: list[RecordedRequest] = []
+        self._requests_lock = threading.Lock()
+        self._lifecycle = threading.Lock()
+        self._servers: list[_HTTPServer] = []
+        self._origins: tuple[str, str] | None = None
+        self._threads: list[threading.Thread] = []
+        self._state_obj: SandboxState | None = None
+        self._stopped = False
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> SandboxServer:
+        """Bind both ports and serve on daemon threads; returns once both accept connections."""
+        with self._lifecycle:
+            if self._servers:
+                return self
+            if self._stopped:
+                raise RuntimeError("a stopped SandboxServer cannot be restarted; make a new one")
+            if self._files_dir is None:
+                self._files_dir = Path(tempfile.mkdtemp(prefix="apiframe-sandbox-"))
+            self._files_dir.mkdir(parents=True, exist_ok=True)
+            api = _HTTPServer((self.host, self.port), _ApiHandler, self, "api")
+            try:
+                cdn = _HTTPServer((self.host, self.cdn_port), _CdnHandler, self, "cdn")
+            except BaseException:
+                api.server_close()
+                raise
+            self._servers = [api, cdn]
+            self._origins = (self._origin_of(api), self._origin_of(cdn))
+            self._state_obj = SandboxState(
+                job_seconds=self.job_seconds,
+                credits=self.credits,
+                api_keys=self.api_keys,
+                files_dir=self._files_dir,
+                renderer=self._renderer,
+                faults=self.faults,
+                audio_url=lambda name: f"{self.cdn_url}/audio/{name}",
+            )
+            for server in self._servers:
+                thread = threading.Thread(
+                    target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                    name=f"sandbox-{server.origin}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        """Stop both listeners, cut open connections and (by default) delete the audio files."""
+        with self._lifecycle:
+            if self._stopped:
+                return
+            self._stopped = True
+            servers, self._servers = self._servers, []
+            for server in servers:
+                server.shutdown()
+                server.server_close()
+                server.close_connections()
+            for thread in self._threads:
+                thread.join(timeout=5)
+            if self._state_obj is not None:
+                self._state_obj.close()
+            if self._owns_files_dir and self._files_dir is not None:
+                shutil.rmtree(self._files_dir, ignore_errors=True)
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.url if self._servers else "not running"
+        return f"<SandboxServer {where}>"
+
+    # -- what tests look at -------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The API origin, e.g. ``http://127.0.0.1:41234`` (no trailing slash)."""
+        return self._origin(0)
+
+    @property
+    def cdn_url(self) -> str:
+        """The CDN origin serving ``/audio/<job>-0.<ext>``, on its own port."""
+        return self._origin(1)
+
+    @property
+    def files_dir(self) -> Path | None:
+        """Where rendered audio is kept (``None`` before :meth:`start` when not given)."""
+        return self._files_dir
+
+    @property
+    def jobs_created(self) -> int:
+        """Jobs actually created; idempotent replays and rejected submits do not count."""
+        return self._state_obj.jobs_created if self._state_obj is not None else 0
+
+    def credits_for(self, api_key: str) -> int:
+        """Credits left on the account of ``api_key`` (reserved credits already deducted)."""
+        if self._state_obj is None:
+            return self.credits
+        return self._state_obj.credits_for(api_key)
+
+    def recorded_requests(self) -> list[RecordedRequest]:
+        """Every request received so far by either origin, oldest first."""
+        with self._requests_lock:
+            return list(self._requests)
+
+    def clear_recorded_requests(self) -> None:
+        with self._requests_lock:
+            self._requests.clear()
+
+    # -- internals ----------------------------------------------------------------------------
+
+    @property
+    def _state(self) -> SandboxState:
+        if self._state_obj is None:
+            raise RuntimeError("the sandbox server is not started")
+        return self._state_obj
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._requests_lock:
+            self._requests.append(request)
+
+    def _origin(self, index: int) -> str:
+        if self._origins is None:
+            raise RuntimeError("the sandbox server is not started; call start() first")
+        return self._origins[index]
+
+    def _origin_of(self, server: _HTTPServer) -> str:
+        port = server.server_address[1]
+        host = self.host
+        if host in ("", "0.0.0.0"):
+            host = "127.0.0.1"
+        return f"http://{host}:{port}"
+
+
+_embedded: SandboxServer | None = None
+_embedded_lock = threading.Lock()
+
+
+def embedded_sandbox() -> SandboxServer:
+    """The process-wide sandbox, started on first call and stopped at exit.
+
+    Its jobs take ``$APIFRAME_SANDBOX_JOB_SECONDS`` seconds (default 3). Thread-safe.
+    """
+    global _embedded
+    with _embedded_lock:
+        if _embedded is None:
+            raw = os.environ.get(JOB_SECONDS_ENV, "").strip()
+            try:
+                job_seconds = float(raw) if raw else 3.0
+            except ValueError:
+                job_seconds = 3.0
+            server = SandboxServer(job_seconds=max(0.0, job_seconds)).start()
+            atexit.register(server.stop)
+            _embedded = server
+        return _embedded

@@ -1,0 +1,565 @@
+"""The sandbox's bookkeeping: accounts and credits, jobs and their timeline, idempotency, webhooks.
+
+A job's status is computed from the clock whenever it is read (no background ticker): it is
+``QUEUED`` for the first tenth of its run time, then ``PROCESSING`` with a rising integer
+progress, and ends once both its run time has passed and its audio has been rendered (in a
+worker thread started when the job is created). A job that ends ``FAILED`` gets its credits back
+at that moment.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+from .._models import (
+    DEFAULT_OUTPUT_FORMAT,
+    MAX_LENGTH_MS,
+    MIN_LENGTH_MS,
+    MODELS,
+    OUTPUT_FORMATS,
+    WEBHOOK_EVENTS,
+    credit_cost,
+)
+from .._webhooks import sign_webhook
+from ._faults import DEFAULT_FAIL_MESSAGE, DEFAULT_SLOW_SECONDS, Faults
+
+__all__ = [
+    "IDEMPOTENCY_TTL_SECONDS",
+    "JOB_STATUSES",
+    "MAX_CONCURRENT_JOBS",
+    "Renderer",
+    "Reply",
+    "SandboxState",
+    "length_from_prompt",
+]
+
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+JOB_STATUSES = ("QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED")
+MAX_CONCURRENT_JOBS = 5
+DEFAULT_LENGTH_MS = 30_000
+QUEUED_FRACTION = 0.1
+WEBHOOK_TIMEOUT_SECONDS = 5.0
+PROGRESS_WEBHOOK_FRACTIONS = (0.25, 0.5, 0.75)
+
+
+class Renderer(Protocol):
+    """What turns a prompt into audio bytes; :func:`apiframe_magic.sandbox._audio.render_audio`."""
+
+    def __call__(
+        self, prompt: str, *, length_ms: int, output_format: str, force_instrumental: bool = False
+    ) -> bytes: ...
+
+
+def default_renderer(
+    prompt: str, *, length_ms: int, output_format: str, force_instrumental: bool = False
+) -> bytes:
+    """The procedural renderer, imported on first use so this module loads on its own."""
+    from ._audio import render_audio
+
+    return render_audio(
+        prompt, length_ms=length_ms, output_format=output_format,
+        force_instrumental=force_instrumental,
+    )
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An API answer: HTTP status, JSON body and extra headers."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def error(status: int, message: str, **extra: Any) -> Reply:
+    return Reply(status, {"error": message, **extra})
+
+
+def validation_error(details: Mapping[str, list[str]]) -> Reply:
+    return Reply(400, {"error": "Validation failed", "details": dict(details)})
+
+
+_NUMBER_UNIT = re.compile(
+    r"(\d+(?:\.\d+)?)\s*-?\s*(minutes?|mins?|seconds?|secs?)\b", re.IGNORECASE
+)
+
+
+def length_from_prompt(prompt: str) -> int:
+    """The length the sandbox picks when ``music_length_ms`` is absent, in milliseconds.
+
+    Honours phrases like "45 seconds", "a 2-minute track" or "1 minute 30 seconds" when the
+    result is within 5 s to 5 min (rounded to whole seconds); otherwise 30 s. Bare "s" is not
+    read as seconds, so "80s synthwave" stays a decade.
+    """
+    matches = list(_NUMBER_UNIT.finditer(prompt))
+    if not matches:
+        return DEFAULT_LENGTH_MS
+    first = matches[0]
+    seconds = float(first.group(1)) * (60 if first.group(2).lower().startswith("min") else 1)
+    if (
+        first.group(2).lower().startswith("min")
+        and len(matches) > 1
+        and matches[1].group(2).lower().startswith("sec")
+        and matches[1].start() - first.end() <= 8
+    ):
+        seconds += float(matches[1].group(1))
+    ms = round(seconds) * 1000
+    return ms if MIN_LENGTH_MS <= ms <= MAX_LENGTH_MS else DEFAULT_LENGTH_MS
+
+
+def iso(dt: datetime) -> str:
+    """``2026-03-15T10:00:00.000Z``."""
+    dt = dt.astimezone(timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def fingerprint(body: Any) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass
+class _Job:
+    id: str
+    seq: int
+    api_key: str
+    body: dict[str, Any]
+    model: str
+    prompt: str
+    length_ms: int
+    output_format: str
+    force_instrumental: bool
+    cost: int
+    created_wall: datetime
+    created_mono: float
+    run_seconds: float
+    file_name: str
+    track_id: str
+    webhook_url: str | None
+    webhook_events: tuple[str, ...]
+    forced_failure: str | None = None
+    render_done_mono: float | None = None
+    render_error: str | None = None
+    final_status: str | None = None
+    finished_mono: float | None = None
+    webhook_status: str | None = None
+
+    @property
+    def deadline(self) -> float:
+        return self.created_mono + self.run_seconds
+
+    def finished_wall(self) -> datetime | None:
+        if self.finished_mono is None:
+            return None
+        return self.created_wall + timedelta(seconds=self.finished_mono - self.created_mono)
+
+
+@dataclass
+class _IdempotencyRecord:
+    fingerprint: str
+    job_id: str
+    created_mono: float
+
+
+class SandboxState:
+    """Accounts, jobs and idempotency records of one sandbox server; every method is thread-safe.
+
+    Each API key is its own account with ``credits`` to start with; jobs are visible only to
+    the key that created them.
+    """
+
+    def __init__(
+        self,
+        *,
+        job_seconds: float,
+        credits: int,
+        api_keys: Iterable[str] | None,
+        files_dir: Path,
+        renderer: Renderer | None,
+        faults: Faults,
+        audio_url: Callable[[str], str],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.job_seconds = float(job_seconds)
+        self.initial_credits = int(credits)
+        self.api_keys = frozenset(api_keys) if api_keys is not None else None
+        self.files_dir = files_dir
+        self.renderer: Renderer = renderer or default_renderer
+        self.faults = faults
+        self.audio_url = audio_url
+        self.clock = clock
+        self._lock = threading.Condition()
+        self._credits: dict[str, int] = {}
+        self._jobs: dict[str, _Job] = {}
+        self._idempotency: dict[tuple[str, str], _IdempotencyRecord] = {}
+        self._seq = 0
+        self._jobs_created = 0
+        self._closed = threading.Event()
+        # Two workers: enough to overlap jobs without starving the request threads of CPU.
+        self._render_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox-render")
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    # -- accounts -----------------------------------------------------------------------------
+
+    def key_is_valid(self, api_key: str) -> bool:
+        if self.api_keys is not None:
+            return api_key in self.api_keys
+        return api_key.startswith("afk_") and len(api_key) > len("afk_")
+
+    def credits_for(self, api_key: str) -> int:
+        with self._lock:
+            self._settle_all(self.clock())
+            return self._credits.get(api_key, self.initial_credits)
+
+    @property
+    def jobs_created(self) -> int:
+        with self._lock:
+            return self._jobs_created
+
+    def me(self, api_key: str) -> dict[str, Any]:
+        with self._lock:
+            now = self.clock()
+            self._settle_all(now)
+            credits = self._credits.get(api_key, self.initial_credits)
+            running = sum(
+                1 for j in self._jobs.values()
+                if j.api_key == api_key and j.final_status is None
+            )
+        key_id = uuid.uuid5(uuid.NAMESPACE_URL, "apiframe-sandbox:" + api_key).hex[:12]
+        return {
+            "user": {"id": f"user_{key_id}", "email": "sandbox@example.invalid",
+                     "name": "Sandbox user"},
+            "team": {"id": f"team_{key_id}", "name": "Sandbox", "credits": credits,
+                     "plan": "sandbox", "maxConcurrentJobs": MAX_CONCURRENT_JOBS,
+                     "runningJobs": running},
+            "apiKey": {"id": f"key_{key_id}", "name": "Sandbox key",
+                       "prefix": _key_prefix(api_key)},
+        }
+
+    # -- submit -------------------------------------------------------------------------------
+
+    def submit(self, api_key: str, body: dict[str, Any], idempotency_key: str | None) -> Reply:
+        """Create a job for a validated body, or replay the one made under ``idempotency_key``."""
+        model = str(body["model"])
+        params: dict[str, Any] = dict(body.get(MODELS[model].params_key) or {})
+        prompt = str(body["prompt"])
+        length_ms = params.get("music_length_ms")
+        if length_ms is None:
+            length_ms = length_from_prompt(prompt)
+        cost = credit_cost(int(length_ms)) or 0
+        print_ = fingerprint(body)
+        with self._lock:
+            now = self.clock()
+            self._settle_all(now)
+            if idempotency_key is not None:
+                self._forget_expired(now)
+                record = self._idempotency.get((api_key, idempotency_key))
+                if record is not None:
+                    if record.fingerprint != print_:
+                        return error(
+                            409,
+                            "Idempotency-Key was already used with a different request body",
+                        )
+                    job = self._jobs[record.job_id]
+                    return Reply(202, {"jobId": job.id, "status": self._status(job, now)[0]})
+            available = self._credits.get(api_key, self.initial_credits)
+            if available < cost:
+                return error(402, "Insufficient credits", creditsRequired=cost,
+                             creditsAvailable=available)
+            self._credits[api_key] = available - cost
+            fail = self.faults.take(("fail_job",), None)
+            slow = self.faults.take(("slow_job",), None)
+            run_seconds = self.job_seconds
+            if slow is not None:
+                run_seconds = slow.seconds if slow.seconds is not None else DEFAULT_SLOW_SECONDS
+            output_format = str(params.get("output_format") or DEFAULT_OUTPUT_FORMAT)
+            job_id = str(uuid.uuid4())
+            self._seq += 1
+            events = body.get("webhookEvents")
+            job = _Job(
+                id=job_id,
+                seq=self._seq,
+                api_key=api_key,
+                body=json.loads(json.dumps(body)),
+                model=model,
+                prompt=prompt,
+                length_ms=int(length_ms),
+                output_format=output_format,
+                force_instrumental=bool(params.get("force_instrumental", False)),
+                cost=cost,
+                created_wall=datetime.now(timezone.utc),
+                created_mono=now,
+                run_seconds=run_seconds,
+                file_name=f"{job_id}-0.{OUTPUT_FORMATS[output_format].extension}",
+                track_id="track_" + uuid.uuid4().hex[:12],
+                webhook_url=body.get("webhookUrl"),
+                webhook_events=tuple(events) if events else WEBHOOK_EVENTS,
+                forced_failure=None if fail is None else (fail.message or DEFAULT_FAIL_MESSAGE),
+                webhook_status="pending" if body.get("webhookUrl") else None,
+            )
+            self._jobs[job_id] = job
+            self._jobs_created += 1
+            if idempotency_key is not None:
+                self._idempotency[(api_key, idempotency_key)] = _IdempotencyRecord(
+                    print_, job_id, now)
+            if job.forced_failure is not None:
+                job.render_done_mono = now
+                job.render_error = job.forced_failure
+            else:
+                self._render_pool.submit(self._render, job)
+            if job.webhook_url:
+                threading.Thread(target=self._deliver_webhooks, args=(job,),
+                                 name=f"sandbox-webhook-{job_id[:8]}", daemon=True).start()
+        return Reply(202, {"jobId": job_id, "status": "QUEUED"})
+
+    def _forget_expired(self, now: float) -> None:
+        expired = [k for k, r in self._idempotency.items()
+                   if now - r.created_mono > IDEMPOTENCY_TTL_SECONDS]
+        for k in expired:
+            del self._idempotency[k]
+
+    # -- rendering ----------------------------------------------------------------------------
+
+    def _render(self, job: _Job) -> None:
+        if self._closed.is_set():
+            return
+        problem: str | None = None
+        try:
+            audio = self.renderer(job.prompt, length_ms=job.length_ms,
+                                  output_format=job.output_format,
+                                  force_instrumental=job.force_instrumental)
+            target = self.files_dir / job.file_name
+            partial = target.with_name(target.name + ".part")
+            partial.write_bytes(audio)
+            partial.replace(target)
+        except Exception as exc:  # a renderer bug must fail the job, not hang it
+            problem = f"Provider returned an error: audio rendering failed ({type(exc).__name__})"
+        with self._lock:
+            job.render_done_mono = self.clock()
+            job.render_error = problem
+            self._lock.notify_all()
+
+    # -- reading jobs -------------------------------------------------------------------------
+
+    def _settle(self, job: _Job, now: float) -> None:
+        """Make a job terminal once its run time has passed and its audio is ready (or failed)."""
+        if job.final_status is not None or job.render_done_mono is None or now < job.deadline:
+            return
+        job.finished_mono = max(job.deadline, job.render_done_mono)
+        if job.render_error is not None:
+            job.final_status = "FAILED"
+            self._credits[job.api_key] = (
+                self._credits.get(job.api_key, self.initial_credits) + job.cost)
+        else:
+            job.final_status = "COMPLETED"
+        self._lock.notify_all()
+
+    def _settle_all(self, now: float) -> None:
+        for job in self._jobs.values():
+            self._settle(job, now)
+
+    def _status(self, job: _Job, now: float) -> tuple[str, int | None]:
+        self._settle(job, now)
+        if job.final_status == "COMPLETED":
+            return "COMPLETED", 100
+        if job.final_status is not None:
+            return job.final_status, None
+        elapsed = now - job.created_mono
+        queued = job.run_seconds * QUEUED_FRACTION
+        if elapsed < queued:
+            return "QUEUED", 0
+        span = job.run_seconds - queued
+        progress = int(100 * (elapsed - queued) / span) if span > 0 else 99
+        return "PROCESSING", max(0, min(99, progress))
+
+    def _job_json(self, job: _Job, now: float) -> dict[str, Any]:
+        status, progress = self._status(job, now)
+        finished = job.finished_wall()
+        result: dict[str, Any] | None = None
+        if status == "COMPLETED":
+            result = {"tracks": [{
+                "id": job.track_id,
+                "audioUrl": self.audio_url(job.file_name),
+                "imageUrl": None,
+                "title": None,
+                "tags": None,
+                "duration": job.length_ms / 1000,
+            }]}
+        return {
+            "id": job.id,
+            "status": status,
+            "model": job.model,
+            "progress": progress,
+            "result": result,
+            "error": job.render_error if status == "FAILED" else None,
+            "creditCost": 0 if status == "FAILED" else job.cost,
+            "webhookStatus": job.webhook_status,
+            "createdAt": iso(job.created_wall),
+            "completedAt": iso(finished) if finished is not None else None,
+            "input": job.body,
+        }
+
+    def get_job(self, api_key: str, job_id: str) -> dict[str, Any] | None:
+        """The job as ``GET /v2/jobs/{id}`` shows it, or ``None`` if unknown or not this key's."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.api_key != api_key:
+                return None
+            return self._job_json(job, self.clock())
+
+    def list_jobs(self, api_key: str, query: Mapping[str, list[str]]) -> Reply:
+        """``GET /v2/jobs``: newest first, this key's jobs only, filtered and paginated."""
+        details: dict[str, list[str]] = {}
+        status = _single(query, "status")
+        model = _single(query, "model")
+        raw_limit = _single(query, "limit")
+        raw_cursor = _single(query, "cursor")
+        if status is not None and status.upper() not in JOB_STATUSES:
+            details["status"] = ["must be one of " + ", ".join(JOB_STATUSES)]
+        limit = 20
+        if raw_limit is not None:
+            try:
+                limit = int(raw_limit)
+            except ValueError:
+                limit = 0
+            if not 1 <= limit <= 100:
+                details["limit"] = ["must be an integer between 1 and 100"]
+        before: int | None = None
+        if raw_cursor:
+            before = _decode_cursor(raw_cursor)
+            if before is None:
+                details["cursor"] = ["is not a valid cursor"]
+        if details:
+            return validation_error(details)
+        with self._lock:
+            now = self.clock()
+            mine = sorted((j for j in self._jobs.values() if j.api_key == api_key),
+                          key=lambda j: j.seq, reverse=True)
+            page: list[dict[str, Any]] = []
+            has_more = False
+            last_seq = 0
+            for job in mine:
+                if before is not None and job.seq >= before:
+                    continue
+                if model is not None and job.model != model:
+                    continue
+                shown = self._job_json(job, now)
+                if status is not None and shown["status"] != status.upper():
+                    continue
+                if len(page) == limit:
+                    has_more = True
+                    break
+                page.append(shown)
+                last_seq = job.seq
+        next_cursor = _encode_cursor(last_seq) if has_more else None
+        return Reply(200, {"jobs": page, "nextCursor": next_cursor, "hasMore": has_more})
+
+    def audio_file(self, name: str) -> Path | None:
+        """The rendered file called ``name``, if a job of this server produced it."""
+        with self._lock:
+            known = any(j.file_name == name for j in self._jobs.values())
+        path = self.files_dir / name
+        return path if known and path.is_file() else None
+
+    # -- webhooks -----------------------------------------------------------------------------
+
+    def _deliver_webhooks(self, job: _Job) -> None:
+        attempts: list[bool] = []
+        if "progress" in job.webhook_events:
+            for fraction in PROGRESS_WEBHOOK_FRACTIONS:
+                at = job.created_mono + job.run_seconds * fraction
+                if self._closed.wait(max(0.0, at - self.clock())):
+                    return
+                with self._lock:
+                    status, progress = self._status(job, self.clock())
+                if status != "PROCESSING":
+                    break
+                attempts.append(self._post_webhook(job, "progress", {
+                    "event": "progress", "jobId": job.id, "status": status,
+                    "progress": progress, "model": job.model,
+                }))
+        with self._lock:
+            while True:
+                now = self.clock()
+                self._settle(job, now)
+                if job.final_status is not None or self._closed.is_set():
+                    break
+                self._lock.wait(timeout=max(0.01, min(0.25, job.deadline - now)))
+            if job.final_status is None:
+                return
+            shown = self._job_json(job, self.clock())
+        event = "completed" if shown["status"] == "COMPLETED" else "failed"
+        if event in job.webhook_events:
+            payload: dict[str, Any]
+            if event == "completed":
+                payload = {"event": "completed", "jobId": job.id, "status": "COMPLETED",
+                           "progress": 100, "result": shown["result"], "model": job.model,
+                           "creditCost": shown["creditCost"], "completedAt": shown["completedAt"]}
+            else:
+                payload = {"event": "failed", "jobId": job.id, "status": "FAILED",
+                           "error": shown["error"], "model": job.model}
+            attempts.append(self._post_webhook(job, event, payload))
+        with self._lock:
+            if not attempts:
+                job.webhook_status = None
+            else:
+                job.webhook_status = "delivered" if all(attempts) else "failed"
+
+    def _post_webhook(self, job: _Job, event: str, payload: dict[str, Any]) -> bool:
+        assert job.webhook_url is not None
+        body = json.dumps(payload).encode()
+        request = urllib.request.Request(job.webhook_url, data=body, method="POST", headers={
+            "Content-Type": "application/json",
+            "User-Agent": "apiframe-sandbox-webhooks/1",
+            "X-Webhook-Event": event,
+            "X-Webhook-Signature": "sha256=" + sign_webhook(job.api_key, body),
+        })
+        try:
+            with self._opener.open(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
+                return 200 <= int(response.status) < 300
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+
+    def close(self) -> None:
+        self._closed.set()
+        with self._lock:
+            self._lock.notify_all()
+        self._render_pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _key_prefix(api_key: str) -> str:
+    """Enough of the key to recognise it, never all of it."""
+    return api_key[:8] if len(api_key) >= 16 else api_key[:4]
+
+
+def _single(query: Mapping[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[-1] if values else None
+
+
+def _encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int | None:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    if not text.startswith("seq:") or not text[4:].isdigit():
+        return None
+    return int(text[4:])
+
