@@ -1,8 +1,12 @@
-"""Running the async client from synchronous code, including inside a running event loop.
+"""Running the async client from synchronous code, including inside a Jupyter kernel.
 
-A Jupyter kernel executes cells while its own asyncio loop is running, so ``asyncio.run`` is
-not allowed there. There, and only there, :mod:`nest_asyncio` is applied to that loop (once) so
-that it can be re-entered. Nothing is patched at import.
+A kernel executes a cell while its own asyncio loop is running in the same thread, so neither
+``asyncio.run`` nor a second loop's ``run_until_complete`` is allowed there. In that case, and
+only then, a private loop is made runnable with :mod:`nest_asyncio` and the coroutine runs on it,
+nested inside the cell. The kernel's loop is never re-entered: re-entering it would let the
+kernel start the next queued cell ("Run All") in the middle of this one. Everything stays on the
+cell's thread, so output lands in the right cell and the stop button (SIGINT) interrupts it.
+Nothing is patched at import.
 """
 
 from __future__ import annotations
@@ -21,18 +25,19 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` to completion and return its result.
 
     With no loop running (scripts, terminal IPython) this is ``asyncio.run``. Inside a running
-    loop (a Jupyter kernel) the loop is made re-entrant and driven until ``coro`` is done.
-    On ``KeyboardInterrupt`` the task is cancelled and allowed to clean up before re-raising.
+    loop (a Jupyter kernel) it runs on a private nested loop. On ``KeyboardInterrupt`` (or any
+    error) the task is cancelled and allowed to clean up (close connections, remove partial
+    files) before the exception propagates.
     """
     try:
-        loop = asyncio.get_running_loop()
+        asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(coro)
 
-    import nest_asyncio  # only now: applying it is a side effect on the running loop
+    import nest_asyncio  # only now: applying it patches asyncio
 
-    if not getattr(loop, "_nest_patched", False):
-        nest_asyncio.apply(loop)
+    loop = asyncio.new_event_loop()
+    nest_asyncio.apply(loop)
     task = loop.create_task(coro)
     try:
         return loop.run_until_complete(task)
@@ -42,3 +47,7 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
             with contextlib.suppress(BaseException):
                 loop.run_until_complete(task)
         raise
+    finally:
+        with contextlib.suppress(BaseException):
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()

@@ -1,0 +1,281 @@
+"""``quickstart.ipynb`` in a real JupyterLab and a real Notebook 7, in Debian's Chromium.
+
+What a person sees is asserted: the progress bar appears and advances while the job runs, turns
+to its success style, and is replaced by the summary; an ``<audio>`` element ends up playable with
+a duration equal to the requested length; no error output anywhere; no key in the page.
+
+Screenshots of the running and finished states go to ``test-artifacts/browser-<front end>/``.
+With ``APIFRAME_UPDATE_SCREENSHOTS=1`` they are also copied to ``docs/screenshots/``.
+
+Every wait is bounded (``WAIT_MS``); servers, kernels and browsers are stopped even on failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("playwright", reason="playwright (python) is not installed")
+
+from tests.jupyter_harness import (
+    CHROMIUM,
+    FORBIDDEN_STRINGS,
+    NOTEBOOKS_DIR,
+    SCREENSHOTS_DIR,
+    artifacts_dir,
+    copy_notebook,
+    jupyter_server,
+    launch_chromium,
+)
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"Chromium not found at {CHROMIUM}: install Debian's package "
+        "(apt-get install -y --no-install-recommends chromium fonts-dejavu-core) "
+        "to run the browser tests",
+        allow_module_level=True,
+    )
+
+pytestmark = pytest.mark.browser
+
+# Long enough for the bar to be seen at several values (the magic polls every 2 s, growing),
+# short enough for a 2-core machine.
+JOB_SECONDS = 4.0
+# The length quickstart.ipynb asks for, in seconds.
+REQUESTED_SECONDS = 10.0
+# MP3 frames are 1152 samples (26 ms): the encoded file may be a frame or two longer.
+DURATION_TOLERANCE = 0.25
+# Bound on every single wait (page load, kernel start, the run, audio metadata).
+WAIT_MS = 120_000
+
+FRONTENDS = {"jupyterlab": "lab", "notebook7": "notebook"}
+
+# Installed before any page script: records every distinct state of the progress bars and of
+# the summary, from DOM mutations (so a style shown only briefly is not missed) and a timer.
+SAMPLER_JS = """
+(() => {
+  const samples = [];
+  window.__apiframeSamples = samples;
+  let last = "";
+  const snap = () => {
+    const bars = [...document.querySelectorAll(
+        ".jp-OutputArea-output .widget-hprogress .progress-bar")]
+      .map(b => ({width: parseFloat(b.style.width || "0"), cls: b.className}));
+    const summaries = document.querySelectorAll(".apiframe-music-summary").length;
+    const key = JSON.stringify([bars, summaries]);
+    if (key !== last) { last = key; samples.push({bars, summaries}); }
+  };
+  const start = () => {
+    new MutationObserver(snap).observe(document.body, {
+      subtree: true, childList: true, attributes: true, attributeFilter: ["style", "class"]});
+    setInterval(snap, 50);
+  };
+  if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
+})();
+"""
+
+# True once every code cell shows "[N]:", or as soon as an error output appears (fail fast).
+ALL_CELLS_DONE_OR_ERROR_JS = """
+() => {
+  const prompts = [...document.querySelectorAll(".jp-CodeCell .jp-InputArea-prompt")];
+  const done = prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+  const errors = document.querySelectorAll(
+    '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').length;
+  return done || errors > 0;
+}
+"""
+STDERR_SELECTOR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+
+
+AUDIO_JS = """
+async () => {
+  const results = [];
+  for (const el of document.querySelectorAll(".jp-OutputArea-output audio")) {
+    const r = {controls: el.controls, error: null};
+    try {
+      if (el.readyState < 1) {
+        await new Promise((resolve, reject) => {
+          el.addEventListener("loadedmetadata", resolve, {once: true});
+          el.addEventListener("error", () => reject(new Error("media error " +
+            (el.error && el.error.code))), {once: true});
+          setTimeout(() => reject(new Error("no metadata within 60 s")), 60000);
+          el.load();
+        });
+      }
+      r.duration = el.duration;
+      r.src = el.currentSrc.slice(0, 32);
+      el.muted = true;
+      await el.play();
+      r.playing = !el.paused;
+      el.pause();
+    } catch (e) {
+      r.error = String(e);
+    }
+    results.push(r);
+  }
+  return results;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def playwright_instance():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+def wait_for_kernel(server: Any, page: Any) -> None:
+    """Until the page's kernel is connected and idle (the REST API tells, not the DOM alone)."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while time.monotonic() < deadline:
+        _, kernels = server.api("GET", "/api/kernels")
+        if any(k.get("connections", 0) >= 1 and k.get("execution_state") == "idle"
+               for k in kernels or []):
+            break
+        accept_dialogs(page)
+        page.wait_for_timeout(250)
+    else:
+        raise TimeoutError("the notebook's kernel never became idle and connected")
+    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]',
+                           state="attached")
+
+
+def accept_dialogs(page: Any) -> None:
+    """A "Select Kernel" (or any) dialog would block the run: accept it."""
+    button = page.locator(".jp-Dialog button.jp-mod-accept")
+    if button.count():
+        button.first.click()
+
+
+def run_all_cells(page: Any) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+
+def bar_history(samples: list[dict[str, Any]]) -> list[tuple[float, str]]:
+    return [(s["bars"][0]["width"], s["bars"][0]["cls"]) for s in samples if s["bars"]]
+
+
+def save_screenshot(locator: Any, path: Path) -> None:
+    locator.screenshot(path=str(path), animations="disabled", caret="hide")
+
+
+def drive_quickstart(frontend: str, server: Any, context: Any, art: Path) -> None:
+    context.add_init_script(SAMPLER_JS)
+    page = context.pages[0] if context.pages else context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    console = []
+    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
+    page.on("pageerror", lambda err: console.append(f"pageerror: {err}"))
+    try:
+        page.goto(server.notebook_url("quickstart.ipynb"))
+        page.wait_for_selector(".jp-Notebook .jp-CodeCell")
+        wait_for_kernel(server, page)
+        run_all_cells(page)
+
+        # Running: the bar appears, then moves.
+        page.wait_for_selector(".jp-OutputArea-output .widget-hprogress")
+        page.wait_for_function(
+            """() => [...document.querySelectorAll(
+                 ".jp-OutputArea-output .widget-hprogress .progress-bar")]
+               .some(b => parseFloat(b.style.width || "0") > 0)"""
+        )
+        music_cell = page.locator(".jp-CodeCell", has=page.locator(".widget-hprogress")).first
+        save_screenshot(music_cell, art / "running.png")
+        running_captured = page.locator(".widget-hprogress").count() > 0
+        page.screenshot(path=str(art / "running-page.png"))
+
+        # Finished: every code cell numbered, the summary in place.
+        page.wait_for_function(ALL_CELLS_DONE_OR_ERROR_JS)
+        stderr = page.locator(STDERR_SELECTOR)
+        if stderr.count():
+            page.wait_for_timeout(500)  # let the rest of the error text arrive
+            pytest.fail("error output while running:\n" + "\n".join(
+                t[:400] for t in stderr.all_inner_texts()[:3]))
+        page.wait_for_selector(".jp-OutputArea-output .apiframe-music-summary")
+        music_cell = page.locator(".jp-CodeCell", has=page.locator(".apiframe-music-summary"))
+        assert music_cell.count() == 1
+        music_cell.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)  # let the player finish laying out before the picture
+        save_screenshot(music_cell, art / "finished.png")
+        page.screenshot(path=str(art / "finished-page.png"), full_page=True)
+
+        samples = page.evaluate("window.__apiframeSamples")
+        (art / "progress-samples.json").write_text(json.dumps(samples, indent=1))
+        history = bar_history(samples)
+        widths = [w for w, _ in history]
+        assert history, "the progress bar never appeared"
+        assert any(0 < w < 100 for w in widths), f"the bar never showed progress: {widths}"
+        assert len({w for w in widths if w > 0}) >= 2, f"the bar did not advance: {widths}"
+        assert widths == sorted(widths), f"the bar went backwards: {widths}"
+        assert any("progress-bar-success" in c for _, c in history), "no success style"
+        assert not any("progress-bar-danger" in c for _, c in history), "danger style shown"
+        last_bar = max(i for i, s in enumerate(samples) if s["bars"])
+        assert any(s["summaries"] and not s["bars"] for s in samples[last_bar + 1:]), (
+            "the bar was not replaced by the summary"
+        )
+        assert music_cell.locator(".widget-hprogress").count() == 0
+
+        summary_text = music_cell.locator(".apiframe-music-summary").inner_text()
+        assert "10" in summary_text, summary_text
+
+        audio = page.evaluate(AUDIO_JS)
+        (art / "audio.json").write_text(json.dumps(audio, indent=1))
+        assert audio, "no <audio> element in the outputs"
+        for info in audio:
+            assert info["error"] is None, info
+            assert info["controls"], info
+            assert info["playing"], info
+            assert abs(info["duration"] - REQUESTED_SECONDS) <= DURATION_TOLERANCE, info
+        assert music_cell.locator("audio").count() == 1
+
+        assert stderr.count() == 0, stderr.all_inner_texts()
+        outputs_text = "\n".join(page.locator(".jp-OutputArea-output").all_inner_texts())
+        assert "Traceback" not in outputs_text
+        assert page.locator(".jp-OutputArea-output .apiframe-sandbox-notice").count() == 1
+
+        html = page.content()
+        for secret in FORBIDDEN_STRINGS:
+            assert secret not in html, f"{secret} appears in the page"
+            assert secret not in outputs_text
+
+        if os.environ.get("APIFRAME_UPDATE_SCREENSHOTS") == "1":
+            SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
+            assert running_captured, "the running screenshot missed the progress bar"
+            shutil.copyfile(art / "running.png", SCREENSHOTS_DIR / f"{frontend}-running.png")
+            shutil.copyfile(art / "finished.png", SCREENSHOTS_DIR / f"{frontend}-finished.png")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            page.screenshot(path=str(art / "failure.png"), full_page=True)
+        raise
+    finally:
+        (art / "console.log").write_text("\n".join(console))
+
+
+@pytest.mark.parametrize("frontend", list(FRONTENDS))
+def test_quickstart_in_browser(frontend: str, playwright_instance: Any, tmp_path: Path) -> None:
+    assert f"--length {REQUESTED_SECONDS:g}s" in (NOTEBOOKS_DIR / "quickstart.ipynb").read_text()
+    art = artifacts_dir(f"browser-{frontend}")
+    for old in art.glob("*"):
+        old.unlink()
+    root = tmp_path / "root"
+    copy_notebook("quickstart.ipynb", root)
+    with jupyter_server(
+        FRONTENDS[frontend], root, tmp_path / "env", job_seconds=JOB_SECONDS,
+        log_path=art / "server.log",
+    ) as server:
+        context = launch_chromium(playwright_instance, tmp_path / "profile")
+        try:
+            drive_quickstart(frontend, server, context, art)
+        finally:
+            context.close()
+            server.shutdown_kernels()

@@ -1,0 +1,354 @@
+"""Every notebook runs top to bottom in a real kernel (nbclient) against the embedded sandbox.
+
+Checked on the executed notebooks: no error output; a player (``<audio>``) and a static summary for
+every generating ``%%music`` cell, with no widget left behind (so front ends without ipywidgets,
+nbconvert and static viewers show the final state); files and sidecars saved; the sandbox key and
+the canary key nowhere; the notebook's size within budget; nbformat validation; an nbconvert HTML
+render that shows the players. Also: the committed notebooks are stripped, and
+``scripts/quickstart.py`` works and fails as documented.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+pytest.importorskip("nbclient")
+
+from tests.jupyter_harness import (  # noqa: E402
+    CANARY_KEY,
+    NOTEBOOK_NAMES,
+    NOTEBOOKS_DIR,
+    REPO_ROOT,
+    WIDGET_MIME,
+    artifacts_dir,
+    copy_notebook,
+    error_outputs,
+    execute_notebook,
+    files_text,
+    html_outputs,
+    isolated_env,
+    leaked_secrets,
+    music_cells,
+)
+
+pytestmark = pytest.mark.notebook
+
+# Sandbox jobs this long keep the whole module fast while still polling more than once.
+JOB_SECONDS = 0.5
+
+# Size budget for an executed notebook: a fixed part (markdown, code, help text, a small plot)
+# plus a part per generated track. A track is embedded exactly once, as a data: URI; 30 s of
+# MP3 at 192 kbps is 720 KB, about 960 KB in base64. The notebooks ask for 5 to 10 s tracks, so
+# they use a fraction of this.
+BASE_BUDGET_BYTES = 300_000
+PER_TRACK_BUDGET_BYTES = 1_000_000
+# A committed notebook carries no outputs at all: text only.
+COMMITTED_BUDGET_BYTES = 30_000
+
+WIDGET_REPR = re.compile(r"\b(IntProgress|FloatProgress|HBox|VBox|Label|HTML|Output)\(")
+AUDIO_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*-[0-9a-f]{8}\.(mp3|wav)$")
+
+
+def notebook_json(nb: Any) -> str:
+    return nbformat.writes(nb)
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, Path]]:
+    """name -> (executed notebook, its working directory); each notebook runs once, lazily."""
+    return _ExecutedCache(tmp_path_factory)  # type: ignore[return-value]
+
+
+class _ExecutedCache(dict):  # type: ignore[type-arg]
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
+        super().__init__()
+        self.factory = factory
+
+    def __missing__(self, name: str) -> tuple[Any, Path]:
+        base = self.factory.mktemp(name.removesuffix(".ipynb"))
+        workdir = base / "work"
+        source = copy_notebook(name, workdir)
+        env = isolated_env(base / "env", job_seconds=JOB_SECONDS)
+        nb = execute_notebook(source, workdir, env, allow_errors=True)
+        out = artifacts_dir("notebooks") / name.replace(".ipynb", ".executed.ipynb")
+        nbformat.write(nb, str(out))
+        self[name] = (nb, workdir)
+        return self[name]
+
+
+# ------------------------------------------------------------------------------------------
+# The committed notebooks
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_committed_notebook_is_stripped_valid_and_small(name: str) -> None:
+    path = NOTEBOOKS_DIR / name
+    nb = nbformat.read(str(path), as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert path.stat().st_size < COMMITTED_BUDGET_BYTES
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{name}: a code cell has outputs: strip it"
+            assert cell.execution_count is None
+    assert "widgets" not in nb.metadata
+    assert music_cells(nb), f"{name} generates no music"
+    assert not leaked_secrets([path.read_text()])
+
+
+def test_strip_script_check_passes_and_strips(tmp_path: Path) -> None:
+    script = REPO_ROOT / "scripts" / "strip_notebooks.py"
+    check = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=60
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    dirty = nbformat.read(str(NOTEBOOKS_DIR / "quickstart.ipynb"), as_version=4)
+    dirty.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="hi\n")]
+    dirty.cells[2].execution_count = 1
+    dirty.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {}}
+    path = tmp_path / "dirty.ipynb"
+    nbformat.write(dirty, str(path))
+    args = [sys.executable, str(script)]
+    assert subprocess.run([*args, "--check", str(path)], timeout=60).returncode == 1
+    assert subprocess.run([*args, str(path)], timeout=60).returncode == 0
+    assert subprocess.run([*args, "--check", str(path)], timeout=60).returncode == 0
+    assert path.read_text() == (NOTEBOOKS_DIR / "quickstart.ipynb").read_text()
+
+
+# ------------------------------------------------------------------------------------------
+# Headless execution
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_notebook_runs_headless_without_errors(name: str, executed: dict) -> None:
+    nb, _ = executed[name]
+    assert error_outputs(nb) == []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.execution_count is not None, f"cell {index} did not run"
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_every_track_has_a_static_summary_and_player(name: str, executed: dict) -> None:
+    """The finished state is static HTML, so it survives where widgets cannot render."""
+    nb, _ = executed[name]
+    for index in music_cells(nb):
+        outputs = nb.cells[index].outputs
+        htmls = [
+            "".join(o["data"]["text/html"]) for o in outputs if "text/html" in o.get("data", {})
+        ]
+        summaries = [h for h in htmls if "apiframe-music-summary" in h]
+        assert len(summaries) == 1, f"cell {index}: expected one summary, got {len(summaries)}"
+        assert "<audio" in summaries[0] or any("<audio" in h for h in htmls)
+        assert sum(h.count("data:audio/") for h in htmls) == 1, (
+            f"cell {index}: the audio must be embedded exactly once"
+        )
+        for output in outputs:
+            data = output.get("data", {})
+            assert WIDGET_MIME not in data, f"cell {index}: a widget is left in the saved output"
+            plain = "".join(data.get("text/plain", ""))
+            assert not WIDGET_REPR.search(plain), f"cell {index}: widget repr as text: {plain!r}"
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_sandbox_notice_once_per_generation(name: str, executed: dict) -> None:
+    nb, _ = executed[name]
+    for index in music_cells(nb):
+        htmls = [h for i, h in html_outputs(nb) if i == index]
+        notices = [h for h in htmls if "apiframe-sandbox-notice" in h]
+        assert len(notices) == 1, f"cell {index}: {len(notices)} sandbox notices"
+        assert "offline sandbox" in notices[0].lower()
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_files_and_sidecars_are_saved(name: str, executed: dict) -> None:
+    """``<slug-of-prompt>-<jobid8>.<ext>`` and its sidecar ``<same name>.<ext>.json``."""
+    nb, workdir = executed[name]
+    outputs = workdir / "apiframe_outputs"
+    audio = sorted(p for p in outputs.iterdir() if p.suffix in (".mp3", ".wav"))
+    sidecars = sorted(p for p in outputs.iterdir() if p.suffix == ".json")
+    assert len(audio) == len(music_cells(nb))
+    assert [p.name + ".json" for p in audio] == [p.name for p in sidecars]
+    for path in audio:
+        assert AUDIO_NAME.match(path.name), path.name
+        assert path.stat().st_size > 10_000
+    for path in sidecars:
+        json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_no_key_anywhere(name: str, executed: dict) -> None:
+    nb, workdir = executed[name]
+    files = list((workdir / "apiframe_outputs").iterdir())
+    assert leaked_secrets([notebook_json(nb), *files_text(files)]) == []
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_executed_notebook_within_size_budget(name: str, executed: dict) -> None:
+    nb, _ = executed[name]
+    tracks = len(music_cells(nb))
+    size = len(notebook_json(nb).encode())
+    budget = BASE_BUDGET_BYTES + tracks * PER_TRACK_BUDGET_BYTES
+    assert size <= budget, f"{name}: {size} bytes for {tracks} tracks (budget {budget})"
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_executed_notebook_validates_and_renders_statically(name: str, executed: dict) -> None:
+    from nbconvert import HTMLExporter
+
+    nb, _ = executed[name]
+    nbformat.validate(nb)
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    (artifacts_dir("notebooks") / name.replace(".ipynb", ".html")).write_text(html)
+    tracks = len(music_cells(nb))
+    assert html.count("<audio") >= tracks
+    assert html.count("apiframe-music-summary") >= tracks
+    assert "apiframe-sandbox-notice" in html
+    assert not leaked_secrets([html])
+
+
+def test_quickstart_help_status_and_dry_run(executed: dict) -> None:
+    nb, _ = executed["quickstart.ipynb"]
+    code = [c for c in nb.cells if c.cell_type == "code"]
+
+    def outputs_of(prefix: str) -> str:
+        return json.dumps(next(c for c in code if c.source.startswith(prefix)).outputs)
+
+    status = outputs_of("%music status")
+    assert "sandbox" in status.lower()
+    dry = outputs_of("%%music --length 10s --instrumental --dry-run")
+    assert "music_length_ms" in dry and "10000" in dry
+    assert "credit" in dry.lower()
+
+
+# ------------------------------------------------------------------------------------------
+# A real-looking key, against a standalone sandbox server
+# ------------------------------------------------------------------------------------------
+
+
+def test_canary_key_never_leaks(tmp_path: Path) -> None:
+    from apiframe_magic.sandbox import SandboxServer
+
+    server = SandboxServer(job_seconds=JOB_SECONDS).start()
+    try:
+        workdir = tmp_path / "work"
+        source = copy_notebook("quickstart.ipynb", workdir)
+        env = isolated_env(
+            tmp_path / "env",
+            job_seconds=JOB_SECONDS,
+            extra={"APIFRAME_BASE_URL": server.url, "APIFRAME_API_KEY": CANARY_KEY},
+        )
+        nb = execute_notebook(source, workdir, env, allow_errors=True)
+    finally:
+        server.stop()
+    nbformat.write(nb, str(artifacts_dir("notebooks") / "quickstart.canary.ipynb"))
+    assert error_outputs(nb) == []
+    everything = [p for p in workdir.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".mp3" for p in everything)
+    assert leaked_secrets([notebook_json(nb), *files_text(everything)]) == []
+    assert CANARY_KEY not in notebook_json(nb)
+
+
+# ------------------------------------------------------------------------------------------
+# scripts/quickstart.py (the README's main command)
+# ------------------------------------------------------------------------------------------
+
+
+def run_quickstart(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = isolated_env(tmp_path / "env")
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "quickstart.py"), *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+    )
+
+
+def test_quickstart_script_runs_and_lists_the_audio(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_quickstart(tmp_path, "--output-dir", str(out), "--job-seconds", str(JOB_SECONDS))
+    assert result.returncode == 0, result.stdout + result.stderr
+    executed = out / "apiframe_outputs" / "quickstart.executed.ipynb"
+    assert executed.is_file()
+    assert str(executed) in result.stdout
+    mp3s = list((out / "apiframe_outputs").glob("*.mp3"))
+    assert len(mp3s) == 1
+    assert str(mp3s[0]) in result.stdout
+    nb = nbformat.read(str(executed), as_version=4)
+    assert error_outputs(nb) == []
+    assert not leaked_secrets([result.stdout, result.stderr, executed.read_text()])
+
+
+def test_quickstart_script_reports_a_failing_cell(tmp_path: Path) -> None:
+    broken = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0")])
+    broken.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                     "language": "python"}
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(broken, str(path))
+    result = run_quickstart(tmp_path, "--output-dir", str(tmp_path / "out"), "--notebook", str(path))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ZeroDivisionError" in lines[0], result.stderr
+
+
+# ------------------------------------------------------------------------------------------
+# "Run All": every execute_request is queued at once
+# ------------------------------------------------------------------------------------------
+
+
+def test_cells_queued_behind_music_run_normally(tmp_path: Path) -> None:
+    """JupyterLab's and Notebook 7's Run All send every cell's execute_request at once; nbclient
+    sends one at a time. The cells queued behind a running ``%%music`` cell must still run."""
+    import queue
+    import time
+
+    from jupyter_client.manager import start_new_kernel
+
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    env = isolated_env(tmp_path / "env", job_seconds=JOB_SECONDS)
+    nb = nbformat.read(str(NOTEBOOKS_DIR / "quickstart.ipynb"), as_version=4)
+    sources = [c.source for c in nb.cells if c.cell_type == "code"]
+    km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=str(workdir))
+    replies: dict[str, str] = {}
+    problems: list[str] = []
+    try:
+        ids = [kc.execute(source) for source in sources]
+        deadline = time.monotonic() + 45
+        while len(replies) < len(ids) and time.monotonic() < deadline:
+            try:
+                reply = kc.get_shell_msg(timeout=1)
+                replies[reply["parent_header"]["msg_id"]] = reply["content"]["status"]
+            except queue.Empty:
+                pass
+            while True:
+                try:
+                    msg = kc.get_iopub_msg(timeout=0)
+                except queue.Empty:
+                    break
+                content = msg["content"]
+                if msg["msg_type"] == "error":
+                    problems.append(f"{content['ename']}: {content['evalue']}")
+                elif msg["msg_type"] == "stream" and content["name"] == "stderr":
+                    problems.append(content["text"][:300])
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    answered = [replies.get(i) for i in ids]
+    assert None not in answered, (
+        f"only {len(replies)} of {len(ids)} queued cells answered; stderr: {problems[:2]}"
+    )
+    assert set(answered) == {"ok"}, answered
+    assert problems == []
