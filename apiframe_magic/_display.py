@@ -259,7 +259,7 @@ class TextProgress(ProgressView):
         self._last: tuple[str, int | None] | None = None
 
     def render(self, tick: bool = False) -> None:
-        state = (self.status, None if self.percent is None else self.percent // 10)
+        state = (self.status, (self.percent or 0) // 10)
         if tick or state == self._last:
             return
         self._last = state
