@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -145,7 +146,7 @@ def _status_html(color: str, title: str, message: str, job_id: str | None, value
     )
 
 
-class ProgressView:
+class ProgressView(ABC):
     """Follows one job: records its id and state, and renders them. Subclasses draw."""
 
     def __init__(self, prompt: str | None, embed_limit_bytes: int) -> None:
@@ -192,14 +193,17 @@ class ProgressView:
             await asyncio.sleep(TICK_SECONDS)
             self.render(tick=True)
 
+    @abstractmethod
     def render(self, tick: bool = False) -> None:
-        raise NotImplementedError
+        """Show the current state; ``tick`` marks a refresh of the elapsed time only."""
 
+    @abstractmethod
     def succeeded(self, result: MusicResult) -> None:
-        raise NotImplementedError
+        """End with the summary and the player."""
 
+    @abstractmethod
     def failed(self, message: str, *, interrupted: bool = False) -> None:
-        raise NotImplementedError
+        """End with ``message`` in the failure style."""
 
 
 class WidgetProgress(ProgressView):
