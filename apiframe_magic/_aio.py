@@ -1,12 +1,15 @@
-"""Running the async client from synchronous code, including inside a Jupyter kernel.
+"""Running async code from synchronous code, including inside a Jupyter kernel.
+
+This is the one place that does it: the ``%%music`` magic and the blocking
+:class:`~apiframe_magic.ApiframeClient` both come here.
 
 A kernel executes a cell while its own asyncio loop is running in the same thread, so neither
-``asyncio.run`` nor a second loop's ``run_until_complete`` is allowed there. In that case, and
-only then, a private loop is made runnable with :mod:`nest_asyncio` and the coroutine runs on it,
-nested inside the cell. The kernel's loop is never re-entered: re-entering it would let the
+``asyncio.run`` nor another loop's ``run_until_complete`` is allowed there. In that case, and
+only then, the private loop is made runnable with :mod:`nest_asyncio` and the coroutine runs on
+it, nested inside the cell. The kernel's loop is never re-entered: re-entering it would let the
 kernel start the next queued cell ("Run All") in the middle of this one. Everything stays on the
-cell's thread, so output lands in the right cell and the stop button (SIGINT) interrupts it.
-Nothing is patched at import.
+cell's thread, so output and callbacks land in the right cell and the stop button (SIGINT)
+interrupts it. Nothing is patched at import.
 """
 
 from __future__ import annotations
@@ -21,33 +24,39 @@ __all__ = ["run_sync"]
 T = TypeVar("T")
 
 
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+def run_sync(coro: Coroutine[Any, Any, T], *, loop: asyncio.AbstractEventLoop | None = None) -> T:
     """Run ``coro`` to completion and return its result.
 
-    With no loop running (scripts, terminal IPython) this is ``asyncio.run``. Inside a running
-    loop (a Jupyter kernel) it runs on a private nested loop. On ``KeyboardInterrupt`` (or any
+    ``loop`` is a private loop to run on and leave open (the blocking client keeps its
+    connections on one); without it a fresh loop is used and closed afterwards, which with no
+    loop running in this thread is simply ``asyncio.run``. On ``KeyboardInterrupt`` (or any
     error) the task is cancelled and allowed to clean up (close connections, remove partial
     files) before the exception propagates.
     """
     try:
         asyncio.get_running_loop()
+        nested = True
     except RuntimeError:
+        nested = False
+    if loop is None and not nested:
         return asyncio.run(coro)
 
-    import nest_asyncio  # only now: applying it patches asyncio
+    private = loop if loop is not None else asyncio.new_event_loop()
+    if nested:
+        import nest_asyncio  # only now: applying it patches asyncio
 
-    loop = asyncio.new_event_loop()
-    nest_asyncio.apply(loop)
-    task = loop.create_task(coro)
+        nest_asyncio.apply(private)
+    task = private.create_task(coro)
     try:
-        return loop.run_until_complete(task)
+        return private.run_until_complete(task)
     except BaseException:
         if not task.done():
             task.cancel()
             with contextlib.suppress(BaseException):
-                loop.run_until_complete(task)
+                private.run_until_complete(task)
         raise
     finally:
-        with contextlib.suppress(BaseException):
-            loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
+        if loop is None:
+            with contextlib.suppress(BaseException):
+                private.run_until_complete(private.shutdown_asyncgens())
+            private.close()

@@ -18,8 +18,6 @@ Retries
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import contextlib
 import dataclasses
 import json as jsonlib
 import os
@@ -34,6 +32,7 @@ from urllib.parse import quote
 
 import httpx
 
+from ._aio import run_sync
 from ._config import mask_key, resolve_api_key, resolve_base_url
 from ._download import DownloadedFile, download_file
 from ._exceptions import (
@@ -547,8 +546,8 @@ class ApiframeClient:
     """Blocking facade over :class:`AsyncApiframeClient`, for scripts.
 
     Same constructor and methods, without ``await``. The async client runs on a private event
-    loop; when the calling thread already runs a loop (a notebook cell), the private loop is
-    run on a helper thread instead, and the call still blocks until it is done.
+    loop, nested on the calling thread when that thread already runs a loop (a notebook cell),
+    so callbacks such as ``on_progress`` run where the call was made.
     """
 
     def __init__(
@@ -574,7 +573,6 @@ class ApiframeClient:
         del api_key
         self._loop = asyncio.new_event_loop()
         self._lock = threading.Lock()
-        self._helper: concurrent.futures.ThreadPoolExecutor | None = None
         self._closed = False
 
     @property
@@ -608,16 +606,11 @@ class ApiframeClient:
         finally:
             self._closed = True
             self._loop.close()
-            if self._helper is not None:
-                self._helper.shutdown(wait=True)
 
     def _run(self, coro: Coroutine[Any, Any, _T]) -> _T:
-        """Run ``coro`` to completion on the private loop, blocking.
-
-        If the call is interrupted (Ctrl-C, a kernel interrupt), the work is cancelled and
-        cleaned up before the interrupt propagates, so nothing keeps running in the background
-        and no partial download is left behind.
-        """
+        """Run ``coro`` to completion on the private loop, blocking (see :func:`run_sync`:
+        inside a notebook cell the loop runs nested on the cell's thread). An interrupt cancels
+        the work and lets it clean up before it propagates."""
         if self._closed:
             coro.close()
             raise RuntimeError("this ApiframeClient is closed")
@@ -625,31 +618,7 @@ class ApiframeClient:
             coro.close()
             raise RuntimeError("ApiframeClient cannot be called from inside its own callbacks")
         with self._lock:
-            task = self._loop.create_task(coro)
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                try:
-                    return self._loop.run_until_complete(task)
-                except BaseException:
-                    if not task.done():
-                        task.cancel()
-                        with contextlib.suppress(BaseException):
-                            self._loop.run_until_complete(task)
-                    raise
-            # A loop already runs in this thread (a notebook cell): drive ours on a helper thread.
-            if self._helper is None:
-                self._helper = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=1, thread_name_prefix="apiframe-client"
-                )
-            future = self._helper.submit(self._loop.run_until_complete, task)
-            try:
-                return future.result()
-            except BaseException:
-                if not future.done():
-                    self._loop.call_soon_threadsafe(task.cancel)
-                    concurrent.futures.wait([future])
-                raise
+            return run_sync(coro, loop=self._loop)
 
     def submit(self, request: MusicRequest, *, idempotency_key: str | None = None) -> SubmittedJob:
         """See :meth:`AsyncApiframeClient.submit`."""

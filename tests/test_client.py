@@ -170,14 +170,36 @@ def test_sync_facade_in_process(sandbox: SandboxServer) -> None:
 
 
 def test_sync_facade_inside_a_running_event_loop(sandbox: SandboxServer) -> None:
-    """As in a notebook cell, where the kernel's loop is already running in this thread."""
+    """As in a notebook cell, where a loop is already running in this thread: the call blocks
+    and its callbacks run on the calling thread. A subprocess, because nest_asyncio (applied
+    here, as in a kernel) patches asyncio for the whole process."""
+    script = textwrap.dedent(
+        f"""
+        import asyncio, threading
+        from apiframe_magic._client import ApiframeClient
+        from apiframe_magic._models import MusicRequest
 
-    async def notebook_cell() -> str:
-        with ApiframeClient(CANARY_KEY, sandbox.url, **FAST) as client:
-            job = client.submit(REQUEST)
-            return client.wait(job.job_id).status
+        async def notebook_cell():
+            threads = set()
+            with ApiframeClient(base_url={sandbox.url!r}, poll_interval=0.05) as client:
+                job = client.submit(MusicRequest("in a cell", music_length_ms=5000))
+                done = client.wait(job.job_id, on_progress=lambda j: threads.add(threading.get_ident()))
+            return done.status, threads == {{threading.get_ident()}}
 
-    assert asyncio.run(notebook_cell()) == "COMPLETED"
+        print(*asyncio.run(notebook_cell()))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"APIFRAME_API_KEY": CANARY_KEY, "PATH": "",
+             "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["COMPLETED", "True"]
 
 
 def test_wav_output_format(sandbox: SandboxServer, tmp_path: Path) -> None:
