@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._aio import run_sync
 from ._config import mask_key, resolve_api_key, resolve_base_url
 
 if TYPE_CHECKING:
     from ._client import AsyncApiframeClient
 
-__all__ = ["Backend", "resolve_backend"]
+__all__ = ["Backend", "resolve_backend", "uses_sandbox"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,20 @@ class Backend:
         if self.sandbox:
             options = {"poll_interval": 0.5, "max_poll_interval": 1.0, **options}
         return AsyncApiframeClient(self.api_key, self.base_url, **options)
+
+    def call(self, use: Callable[[AsyncApiframeClient], Awaitable[T]]) -> T:
+        """Open a client, run ``use(client)`` to completion from synchronous code, close it."""
+
+        async def run() -> T:
+            async with self.client() as client:
+                return await use(client)
+
+        return run_sync(run())
+
+
+def uses_sandbox() -> bool:
+    """Whether :func:`resolve_backend` would pick the sandbox (no key set), without starting it."""
+    return resolve_api_key() is None
 
 
 def resolve_backend() -> Backend:

@@ -20,9 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._aio import run_sync
 from ._exceptions import DownloadError
-from ._models import Job, MusicRequest, format_length
+from ._models import Job, MusicRequest
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -68,7 +67,6 @@ class MusicResult:
     duration: float | None
     elapsed: float
     backend: str
-    metadata: dict[str, Any] = field(repr=False, default_factory=dict)
 
     @property
     def job_id(self) -> str:
@@ -206,12 +204,13 @@ async def _finish(
 
     duration = _duration_of(path, container, job, request)
     elapsed = time.monotonic() - started
-    metadata = _metadata(job, request, path, container, duration, elapsed, backend, downloaded.size)
     metadata_path = path.with_suffix(path.suffix + ".json")
-    _write_json_atomic(metadata_path, metadata)
+    _write_json_atomic(
+        metadata_path, _metadata(job, request, path, container, duration, elapsed, backend, downloaded.size)
+    )
     return MusicResult(
         job=job, request=request, path=path, metadata_path=metadata_path, audio_format=container,
-        duration=duration, elapsed=elapsed, backend=backend, metadata=metadata,
+        duration=duration, elapsed=elapsed, backend=backend,
     )
 
 
@@ -301,8 +300,6 @@ def describe(result: MusicResult) -> dict[str, str]:
         "elapsed": f"{result.elapsed:.1f} s",
         "credits": str(result.credits) if result.credits is not None else "?",
     }
-    if request and request.music_length_ms and result.duration is None:
-        fields["length"] = format_length(request.music_length_ms)
     return fields
 
 
@@ -324,23 +321,15 @@ class MusicJob:
     def status(self) -> Job:
         """The job as the server sees it now."""
 
-        async def get() -> Job:
-            async with self.backend.client() as client:
-                return await client.get_job(self.job_id)
-
-        return run_sync(get())
+        return self.backend.call(lambda client: client.get_job(self.job_id))
 
     def result(self, timeout: float | None = 600.0, observer: JobObserver | None = None) -> MusicResult:
         """Wait for the job to finish, then download and save it."""
 
-        async def finish() -> MusicResult:
-            async with self.backend.client() as client:
-                return await resume(
-                    client, self.job_id, backend=self.backend.name,
-                    output_dir=self.output_dir, save=self.save, timeout=timeout, observer=observer,
-                )
-
-        result = run_sync(finish())
+        result = self.backend.call(lambda client: resume(
+            client, self.job_id, backend=self.backend.name, output_dir=self.output_dir,
+            save=self.save, timeout=timeout, observer=observer,
+        ))
         if result.request is None and self.request is not None:
             result.request = self.request
         return result

@@ -20,8 +20,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.display import display
 from traitlets import Bool, Enum, Float, TraitError, Unicode, validate
 
-from ._aio import run_sync
-from ._backend import Backend, resolve_backend
+from ._backend import Backend, resolve_backend, uses_sandbox
 from ._display import (
     ProgressView,
     dry_run_bundle,
@@ -213,13 +212,12 @@ class MusicMagics(Magics):
         """Run one job under ``view``. The job id survives every way this can end: on failure or
         interrupt after submission, ``out`` (if given) holds a :class:`MusicJob` to resume."""
 
-        async def run() -> MusicResult:
-            async with backend.client() as client:
-                ticker = asyncio.ensure_future(view.tick())
-                try:
-                    return await start(client)
-                finally:
-                    ticker.cancel()
+        async def run(client: AsyncApiframeClient) -> MusicResult:
+            ticker = asyncio.ensure_future(view.tick())
+            try:
+                return await start(client)
+            finally:
+                ticker.cancel()
 
         def keep_handle() -> None:
             if out and view.job_id:
@@ -228,7 +226,7 @@ class MusicMagics(Magics):
                 )
 
         try:
-            result = run_sync(run())
+            result = backend.call(run)
         except KeyboardInterrupt:
             keep_handle()
             view.failed(_interrupted_message(view.job_id), interrupted=True)
@@ -247,24 +245,14 @@ class MusicMagics(Magics):
         return result
 
     def _dry_run(self, command: MusicCommand) -> None:
-        label = "the offline sandbox" if self._would_use_sandbox() else "the Apiframe API"
+        label = "the offline sandbox" if uses_sandbox() else "the Apiframe API"
         display(dry_run_bundle(command.request, label), raw=True)
         if command.out:
             self.user_ns[command.out] = command.request
 
-    @staticmethod
-    def _would_use_sandbox() -> bool:
-        from ._config import resolve_api_key
-
-        return resolve_api_key() is None
-
     def _submit_only(self, backend: Backend, command: MusicCommand) -> None:
-        async def submit() -> str:
-            async with backend.client() as client:
-                return (await client.submit(command.request)).job_id
-
         try:
-            job_id = run_sync(submit())
+            job_id = backend.call(lambda client: client.submit(command.request)).job_id
         except ApiframeError as e:
             message = explain(e, None, backend)
             if self.show_traceback:
@@ -279,13 +267,9 @@ class MusicMagics(Magics):
     def _status(self) -> None:
         backend = self._backend()
 
-        async def me() -> Any:
-            async with backend.client() as client:
-                return await client.me()
-
         lines = [f"backend: {backend.label}", f"key: {backend.masked_key}"]
         try:
-            account = run_sync(me())
+            account = backend.call(lambda client: client.me())
             lines.append(f"credits: {account.credits if account.credits is not None else '?'}")
             if account.plan:
                 lines.append(f"plan: {account.plan}")
