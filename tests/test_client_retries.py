@@ -49,6 +49,13 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return delays
 
 
+async def submit_and_wait(sandbox: SandboxServer) -> Job:
+    """One submit, then polling until the job ends: the path the poll faults hit."""
+    async with AsyncApiframeClient(CANARY_KEY, sandbox.url, **FAST) as client:
+        job = await client.submit(REQUEST)
+        return await client.wait(job.job_id)
+
+
 def posts(server: SandboxServer) -> list[Any]:
     return [r for r in server.recorded_requests() if r.method == "POST"]
 
@@ -192,12 +199,7 @@ def test_429_with_a_long_retry_after_is_not_waited_out(sandbox: SandboxServer, s
 def test_503_on_poll_is_retried_and_never_resubmits(sandbox: SandboxServer, sleeps: list[float]) -> None:
     sandbox.faults.inject("unavailable", route="poll", times=2)
 
-    async def go() -> Job:
-        async with AsyncApiframeClient(CANARY_KEY, sandbox.url, **FAST) as client:
-            job = await client.submit(REQUEST)
-            return await client.wait(job.job_id)
-
-    assert run(go).status == "COMPLETED"
+    assert run(lambda: submit_and_wait(sandbox)).status == "COMPLETED"
     assert len(posts(sandbox)) == 1 and sandbox.jobs_created == 1
     backoffs = sleeps[:2]
     assert 0 <= backoffs[0] <= 0.25 and 0 <= backoffs[1] <= 0.5
@@ -206,13 +208,8 @@ def test_503_on_poll_is_retried_and_never_resubmits(sandbox: SandboxServer, slee
 def test_503_on_poll_beyond_retries_raises_and_never_resubmits(sandbox: SandboxServer) -> None:
     sandbox.faults.inject("unavailable", route="poll", times=3)
 
-    async def go() -> Job:
-        async with AsyncApiframeClient(CANARY_KEY, sandbox.url, **FAST) as client:
-            job = await client.submit(REQUEST)
-            return await client.wait(job.job_id)
-
     with pytest.raises(ServerError):
-        run(go)
+        run(lambda: submit_and_wait(sandbox))
     assert len(posts(sandbox)) == 1 and sandbox.jobs_created == 1
     assert sandbox.credits_for(CANARY_KEY) == 990
 
@@ -227,12 +224,7 @@ def test_503_on_submit_is_retried_with_the_same_key(sandbox: SandboxServer) -> N
 def test_dropped_poll_is_retried(sandbox: SandboxServer) -> None:
     sandbox.faults.inject("drop", route="poll", times=2)
 
-    async def go() -> Job:
-        async with AsyncApiframeClient(CANARY_KEY, sandbox.url, **FAST) as client:
-            job = await client.submit(REQUEST)
-            return await client.wait(job.job_id)
-
-    assert run(go).status == "COMPLETED"
+    assert run(lambda: submit_and_wait(sandbox)).status == "COMPLETED"
     assert sandbox.jobs_created == 1
 
 
