@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from .._models import MODELS, OUTPUT_FORMATS, credit_cost, validate_body
+from .._models import MAX_LENGTH_MS, MIN_LENGTH_MS, MODELS, OUTPUT_FORMATS, credit_cost, validate_body
 from ._faults import Faults
 from ._state import Renderer, Reply, SandboxState, error, validation_error
 
@@ -303,8 +303,8 @@ class _ApiHandler(_Handler):
                 "label": label,
                 "modality": "music",
                 "description": description,
-                "costMin": credit_cost(5_000),
-                "costMax": credit_cost(300_000),
+                "costMin": credit_cost(MIN_LENGTH_MS),
+                "costMax": credit_cost(MAX_LENGTH_MS),
             })
         if modality is not None and modality != "music":
             models = []
