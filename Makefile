@@ -6,14 +6,14 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: quickstart test lint bench gallery clean
+.PHONY: quickstart test lint bench gallery dist clean
 
 quickstart: $(VENV)/.quickstart
 	$(BIN)/python scripts/quickstart.py
 
 test: $(VENV)/.test
 	bash scripts/ensure_chromium.sh
-	$(BIN)/ruff check apiframe_magic tests scripts benchmarks
+	$(BIN)/ruff check apiframe_magic tests scripts benchmarks setup.py
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
@@ -22,6 +22,12 @@ bench: $(VENV)/.test
 
 gallery: $(VENV)/.docs
 	$(BIN)/python scripts/make_gallery.py
+
+# The wheel and sdist a release uploads (`make test` builds its own copy in a temp dir and checks it).
+dist: $(VENV)/.test
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/python -m twine check --strict dist/*
 
 $(VENV)/.quickstart: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,4 +46,4 @@ $(VENV)/.docs: $(VENV)/.test
 	touch $@
 
 clean:
-	rm -rf $(VENV) apiframe_outputs test-artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) apiframe_outputs test-artifacts .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
