@@ -1,27 +1,46 @@
-"""The data of the Apiframe v2 music API: requests, jobs, tracks, formats and credits.
+"""The data of the Apiframe v2 music API: requests, jobs and tracks.
 
-Model-specific parameters live in one table, :data:`MODELS`: each :class:`ModelSpec` names the
-params key of the request body (``elevenlabsParams``) and declares its parameters as
-:class:`ParamSpec` rows. :func:`validate_body` checks a whole request body against that table
-and is shared by the client (before anything is sent) and the sandbox server (to answer 400
-with ``details`` exactly as the service does).
+What each music model accepts lives in :mod:`apiframe_magic.catalog` (one
+:class:`~apiframe_magic.catalog.ModelSpec` per model); this module is the wire data built on it.
+A :class:`MusicRequest` is checked against its model's spec when it is made, with the same
+:func:`validate_body` the sandbox uses to answer ``400``, so nothing invalid is ever sent.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 from ._exceptions import RequestValidationError
+from ._public import public
+from .catalog import (
+    DEFAULT_MODEL,
+    DEFAULT_OUTPUT_FORMAT,
+    MAX_LENGTH_MS,
+    MIN_LENGTH_MS,
+    MODELS,
+    OUTPUT_FORMATS,
+    PROMPT_MAX,
+    WEBHOOK_EVENTS,
+    AudioFormat,
+    ModelSpec,
+    ParamSpec,
+    validate_body,
+)
+from .catalog import ELEVENLABS_MUSIC as _ELEVENLABS
 
 __all__ = [
     "DEFAULT_MODEL",
+    "DEFAULT_OUTPUT_FORMAT",
+    "MAX_LENGTH_MS",
+    "MIN_LENGTH_MS",
     "MODELS",
     "OUTPUT_FORMATS",
+    "PROMPT_MAX",
     "TERMINAL_STATUSES",
     "WEBHOOK_EVENTS",
     "AudioFormat",
@@ -36,197 +55,15 @@ __all__ = [
     "validate_body",
 ]
 
-DEFAULT_MODEL = "elevenlabs-music"
-WEBHOOK_EVENTS = ("progress", "completed", "failed")
 TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
-PROMPT_MAX = 5000
-MIN_LENGTH_MS = 5_000
-MAX_LENGTH_MS = 300_000
-
-
-@dataclass(frozen=True)
-class AudioFormat:
-    """One documented ``output_format`` value and what it produces."""
-
-    name: str
-    container: Literal["mp3", "wav"]
-    sample_rate: int
-    bitrate_kbps: int | None = None
-
-    @property
-    def extension(self) -> str:
-        return self.container
-
-    @property
-    def mime_type(self) -> str:
-        return "audio/mpeg" if self.container == "mp3" else "audio/wav"
-
-    @property
-    def label(self) -> str:
-        if self.bitrate_kbps:
-            return f"MP3 {self.bitrate_kbps} kbps, {self.sample_rate / 1000:g} kHz"
-        return f"WAV {self.sample_rate / 1000:g} kHz"
-
-
-OUTPUT_FORMATS: dict[str, AudioFormat] = {
-    f.name: f
-    for f in (
-        AudioFormat("mp3_standard", "mp3", 44100, 128),
-        AudioFormat("mp3_high_quality", "mp3", 44100, 192),
-        AudioFormat("wav_16khz", "wav", 16000),
-        AudioFormat("wav_22khz", "wav", 22050),
-        AudioFormat("wav_24khz", "wav", 24000),
-        AudioFormat("wav_cd_quality", "wav", 44100),
-    )
-}
-DEFAULT_OUTPUT_FORMAT = "mp3_high_quality"
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """One parameter inside a model's params object, with the rules the API enforces."""
-
-    name: str
-    kind: Literal["int", "bool", "str", "enum", "float"]
-    minimum: float | None = None
-    maximum: float | None = None
-    step: int | None = None
-    choices: tuple[str, ...] = ()
-    max_length: int | None = None
-
-    def check(self, value: Any) -> str | None:
-        """Return why ``value`` is not acceptable, or ``None`` when it is."""
-        if self.kind == "bool":
-            return None if isinstance(value, bool) else "must be true or false"
-        if self.kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int):
-                return "must be an integer"
-            return self._check_range(value)
-        if self.kind == "float":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                return "must be a number"
-            return self._check_range(value)
-        if not isinstance(value, str):
-            return "must be a string"
-        if self.kind == "enum" and value not in self.choices:
-            return "must be one of " + ", ".join(self.choices)
-        if self.max_length is not None and len(value) > self.max_length:
-            return f"must be at most {self.max_length} characters"
-        return None
-
-    def _check_range(self, value: float) -> str | None:
-        if self.minimum is not None and value < self.minimum:
-            return f"must be between {self.minimum:g} and {self.maximum:g}"
-        if self.maximum is not None and value > self.maximum:
-            return f"must be between {self.minimum:g} and {self.maximum:g}"
-        if self.step and (value - (self.minimum or 0)) % self.step:
-            return f"must be a multiple of {self.step}"
-        return None
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A music model served by ``POST /v2/music/generate`` and the params object it accepts."""
-
-    id: str
-    params_key: str
-    params: tuple[ParamSpec, ...]
-    prompt_max: int = PROMPT_MAX
-    tracks: int = 1
-
-    def param(self, name: str) -> ParamSpec | None:
-        return next((p for p in self.params if p.name == name), None)
-
-
-MODELS: dict[str, ModelSpec] = {
-    DEFAULT_MODEL: ModelSpec(
-        id=DEFAULT_MODEL,
-        params_key="elevenlabsParams",
-        params=(
-            ParamSpec("music_length_ms", "int", MIN_LENGTH_MS, MAX_LENGTH_MS, step=1000),
-            ParamSpec("force_instrumental", "bool"),
-            ParamSpec("output_format", "enum", choices=tuple(OUTPUT_FORMATS)),
-        ),
-    ),
-}
-
-_TOP_LEVEL_KEYS = {"prompt", "model", "webhookUrl", "webhookEvents"}
-
-
-def validate_body(body: Any) -> dict[str, list[str]]:
-    """Check a submit body against the contract; return problems by JSON path (empty when valid).
-
-    This is the server's view: it checks types, ranges and unknown keys at both levels
-    (``additionalProperties: false``), as the live API does.
-    """
-    if not isinstance(body, Mapping):
-        return {"$": ["request body must be a JSON object"]}
-    problems: dict[str, list[str]] = {}
-
-    def add(path: str, message: str) -> None:
-        problems.setdefault(path, []).append(message)
-
-    prompt = body.get("prompt")
-    model_id = body.get("model")
-    spec = MODELS.get(model_id) if isinstance(model_id, str) else None
-    if prompt is None:
-        add("prompt", "is required")
-    elif not isinstance(prompt, str):
-        add("prompt", "must be a string")
-    elif not 1 <= len(prompt) <= (spec.prompt_max if spec else PROMPT_MAX):
-        add("prompt", f"must be 1 to {spec.prompt_max if spec else PROMPT_MAX} characters")
-    if model_id is None:
-        add("model", "is required")
-    elif spec is None:
-        add("model", "must be one of " + ", ".join(MODELS))
-
-    allowed = _TOP_LEVEL_KEYS | ({spec.params_key} if spec else set())
-    for key in body:
-        if key not in allowed:
-            add(str(key), "is not an allowed property")
-
-    if spec is not None and spec.params_key in body:
-        params = body[spec.params_key]
-        if not isinstance(params, Mapping):
-            add(spec.params_key, "must be an object")
-        else:
-            for name, value in params.items():
-                path = f"{spec.params_key}.{name}"
-                param = spec.param(str(name))
-                if param is None:
-                    add(path, "is not an allowed property")
-                elif (why := param.check(value)) is not None:
-                    add(path, why)
-
-    if "webhookUrl" in body:
-        url = body["webhookUrl"]
-        if not isinstance(url, str) or not _is_http_url(url):
-            add("webhookUrl", "must be an absolute http(s) URL")
-    if "webhookEvents" in body:
-        events = body["webhookEvents"]
-        if (
-            not isinstance(events, list)
-            or not events
-            or not all(isinstance(e, str) and e in WEBHOOK_EVENTS for e in events)
-        ):
-            add("webhookEvents", "must be a non-empty list of " + ", ".join(WEBHOOK_EVENTS))
-    return problems
-
-
-def _is_http_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def credit_cost(music_length_ms: int | None) -> int | None:
-    """Credits charged for a track of this length (10 / 20 / 30); ``None`` when the model picks."""
+    """Credits ElevenLabs Music charges for a track of this length (10 / 20 / 30); ``None`` when
+    the model picks the length. Other models: ``MODELS[model].cost(params)``."""
     if music_length_ms is None:
         return None
-    if music_length_ms <= 30_000:
-        return 10
-    if music_length_ms <= 120_000:
-        return 20
-    return 30
+    return _ELEVENLABS.cost({"music_length_ms": music_length_ms})
 
 
 _LENGTH_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
@@ -270,30 +107,65 @@ def format_length(ms: int) -> str:
     return f"{minutes}m" if minutes else f"{seconds}s"
 
 
-@dataclass(frozen=True)
-class MusicRequest:
-    """One music generation request, validated when it is made.
+_ELEVENLABS_SHORTCUTS = ("music_length_ms", "force_instrumental", "output_format")
 
-    Unset optional fields are omitted from the JSON, so the service applies its own defaults.
-    ``to_json()`` is exactly the body of ``POST /v2/music/generate``.
+
+@dataclass(frozen=True, init=False)
+class MusicRequest:
+    """One music generation request for any model, validated when it is made.
+
+    ``params`` is the model's params object (``sunoParams``, ``elevenlabsParams``, ...), snake_case
+    keys as the API takes them; unset keys are left out, so the service applies its defaults.
+    For ElevenLabs Music, ``music_length_ms``, ``force_instrumental`` and ``output_format`` may be
+    given as keywords. ``to_json()`` is exactly the body of ``POST /v2/music/generate``; an invalid
+    request raises :class:`~apiframe_magic.RequestValidationError` here, before anything is sent.
 
     >>> MusicRequest("calm piano", music_length_ms=30_000).to_json()
     {'prompt': 'calm piano', 'model': 'elevenlabs-music', 'elevenlabsParams': {'music_length_ms': 30000}}
+    >>> MusicRequest("lofi beat", "mureka", params={"n": 3}).track_count
+    3
     """
 
     prompt: str
-    model: str = DEFAULT_MODEL
-    music_length_ms: int | None = None
-    force_instrumental: bool | None = None
-    output_format: str | None = None
-    webhook_url: str | None = None
-    webhook_events: tuple[str, ...] | None = None
+    model: str
+    params: Mapping[str, Any]
+    webhook_url: str | None
+    webhook_events: tuple[str, ...] | None
 
-    def __post_init__(self) -> None:
-        if isinstance(self.webhook_events, list):
-            object.__setattr__(self, "webhook_events", tuple(self.webhook_events))
-        if isinstance(self.prompt, str) and self.prompt and not self.prompt.strip():
-            raise RequestValidationError("prompt", self.prompt, "must contain some text")
+    def __init__(
+        self,
+        prompt: str,
+        model: str = DEFAULT_MODEL,
+        *,
+        params: Mapping[str, Any] | None = None,
+        music_length_ms: int | None = None,
+        force_instrumental: bool | None = None,
+        output_format: str | None = None,
+        webhook_url: str | None = None,
+        webhook_events: Sequence[str] | None = None,
+    ) -> None:
+        merged = dict(params or {})
+        shortcuts = {"music_length_ms": music_length_ms, "force_instrumental": force_instrumental,
+                     "output_format": output_format}
+        for name, value in shortcuts.items():
+            if value is None:
+                continue
+            if model != _ELEVENLABS.id:
+                raise RequestValidationError(
+                    name, value, f"applies to {_ELEVENLABS.id} only; give {model} params with params={{...}}"
+                )
+            merged[name] = value
+        object.__setattr__(self, "prompt", prompt)
+        object.__setattr__(self, "model", model)
+        object.__setattr__(self, "params", merged)
+        object.__setattr__(self, "webhook_url", webhook_url)
+        object.__setattr__(
+            self, "webhook_events",
+            tuple(webhook_events) if webhook_events is not None and not isinstance(webhook_events, str)
+            else webhook_events,
+        )
+        if isinstance(prompt, str) and prompt and not prompt.strip():
+            raise RequestValidationError("prompt", prompt, "must contain some text")
         problems = validate_body(self.to_json())
         if problems:
             path, messages = next(iter(problems.items()))
@@ -305,34 +177,53 @@ class MusicRequest:
             value = value.get(part) if isinstance(value, Mapping) else None
         return value
 
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_json(), sort_keys=True))
+
     @property
     def spec(self) -> ModelSpec:
+        """What the model accepts (see :mod:`apiframe_magic.catalog`)."""
         return MODELS[self.model]
 
     @property
-    def params(self) -> dict[str, Any]:
-        """The model's params object, with unset keys left out."""
-        values = {
-            "music_length_ms": self.music_length_ms,
-            "force_instrumental": self.force_instrumental,
-            "output_format": self.output_format,
-        }
-        return {k: v for k, v in values.items() if v is not None}
+    def music_length_ms(self) -> int | None:
+        """The requested length, for models that take one (ElevenLabs Music)."""
+        name = self.spec.length_param
+        value = self.params.get(name) if name else None
+        return value if isinstance(value, int) else None
+
+    @property
+    def force_instrumental(self) -> bool | None:
+        value = self.params.get("force_instrumental")
+        return value if isinstance(value, bool) else None
+
+    @property
+    def output_format(self) -> str | None:
+        name = self.spec.format_param
+        value = self.params.get(name) if name else None
+        return value if isinstance(value, str) else None
 
     @property
     def audio_format(self) -> AudioFormat:
         """The format the audio will come back in (the service default when unset)."""
-        return OUTPUT_FORMATS[self.output_format or DEFAULT_OUTPUT_FORMAT]
+        return self.spec.audio_format(self.params)
 
     @property
     def credit_cost(self) -> int | None:
-        return credit_cost(self.music_length_ms)
+        """Documented credits for this job; ``None`` where the price is not documented or the
+        length is left to the model."""
+        return self.spec.cost(self.params)
+
+    @property
+    def track_count(self) -> int:
+        """How many tracks the job returns."""
+        return self.spec.track_count(self.params)
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"prompt": self.prompt, "model": self.model}
-        params = self.params
-        if params and self.model in MODELS:
-            body[MODELS[self.model].params_key] = params
+        if self.params:
+            spec = MODELS.get(self.model)
+            body[spec.params_key if spec else "params"] = dict(self.params)
         if self.webhook_url is not None:
             body["webhookUrl"] = self.webhook_url
         if self.webhook_events is not None:
@@ -342,17 +233,16 @@ class MusicRequest:
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> MusicRequest:
         """Rebuild a request from a submit body (as stored in a job's ``input`` or a sidecar)."""
-        spec = MODELS.get(str(body.get("model", DEFAULT_MODEL)))
-        params = dict(body.get(spec.params_key) or {}) if spec else {}
+        model = body.get("model", DEFAULT_MODEL)
+        spec = MODELS.get(str(model))
+        params = body.get(spec.params_key) if spec else None
         events = body.get("webhookEvents")
         return cls(
             prompt=body.get("prompt"),  # type: ignore[arg-type]
-            model=body.get("model", DEFAULT_MODEL),
-            music_length_ms=params.get("music_length_ms"),
-            force_instrumental=params.get("force_instrumental"),
-            output_format=params.get("output_format"),
+            model=model,
+            params=dict(params) if isinstance(params, Mapping) else None,
             webhook_url=body.get("webhookUrl"),
-            webhook_events=tuple(events) if events is not None else None,
+            webhook_events=tuple(events) if isinstance(events, list) else None,
         )
 
 
@@ -446,5 +336,12 @@ class Job:
 
     @property
     def audio_url(self) -> str | None:
-        """The first track's URL (ElevenLabs Music returns one track)."""
+        """The first track's URL (``tracks`` has every one)."""
         return self.tracks[0].audio_url if self.tracks else None
+
+
+# Public names, defined here or re-exported from the catalog, report the package as their module.
+for _name in ("AudioFormat", "Job", "ModelSpec", "MusicRequest", "ParamSpec", "Track", "credit_cost",
+              "parse_length", "validate_body"):
+    public(globals()[_name])
+del _name

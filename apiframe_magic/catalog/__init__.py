@@ -1,0 +1,48 @@
+"""The music models Apiframe serves, as data: one :class:`ModelSpec` per model.
+
+This is the single source of model knowledge: params with their types and bounds, prompt
+limits, tracks per job, prices, which options (``--length``, ``--instrumental``, ``--seed``,
+lyrics) a model takes. The client validates requests with it, the sandbox emulates every model
+from it, and the magic documents and parses options from it. Add a model by adding a module
+with its spec and listing it in ``_registry.py``.
+"""
+
+from __future__ import annotations
+
+from ._elevenlabs import ELEVENLABS_MUSIC, MAX_LENGTH_MS, MIN_LENGTH_MS
+from ._formats import DEFAULT_OUTPUT_FORMAT, MP3_DEFAULT, OUTPUT_FORMATS, AudioFormat
+from ._lyria import LYRIA_3_CLIP, LYRIA_3_PRO
+from ._mureka import MUREKA
+from ._producer import PRODUCER
+from ._registry import DEFAULT_MODEL, MODELS, get_spec
+from ._spec import Lyrics, ModelSpec, ParamKind, ParamSpec, parse_bool
+from ._suno import SUNO
+from ._udio import UDIO
+from ._validate import PROMPT_MAX, WEBHOOK_EVENTS, validate_body
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_OUTPUT_FORMAT",
+    "ELEVENLABS_MUSIC",
+    "LYRIA_3_CLIP",
+    "LYRIA_3_PRO",
+    "MAX_LENGTH_MS",
+    "MIN_LENGTH_MS",
+    "MODELS",
+    "MP3_DEFAULT",
+    "MUREKA",
+    "OUTPUT_FORMATS",
+    "PRODUCER",
+    "PROMPT_MAX",
+    "SUNO",
+    "UDIO",
+    "WEBHOOK_EVENTS",
+    "AudioFormat",
+    "Lyrics",
+    "ModelSpec",
+    "ParamKind",
+    "ParamSpec",
+    "get_spec",
+    "parse_bool",
+    "validate_body",
+]
