@@ -5,7 +5,12 @@
 :class:`MusicRequest` and :class:`Job` models, :func:`generate` / :func:`resume` to run a job end
 to end, and :mod:`apiframe_magic.sandbox`, an offline Apiframe-compatible server.
 
+With no API key, ``ApiframeClient.sandbox()`` is a client for that sandbox; ``ApiframeClient()``
+never falls back to it on its own.
+
 Importing this package is light: httpx, IPython, ipywidgets, numpy and the sandbox load only when used.
+Every public class and function reports ``apiframe_magic`` as its ``__module__`` (set where it
+is defined, see ``_public``), so pickles and reprs do not depend on the private module layout.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ if TYPE_CHECKING:
         ServerError,
         TransportError,
     )
-    from ._generation import MusicJob, MusicResult, generate, resume
+    from ._generation import MusicJob, MusicResult, SavedTrack, generate, resume
     from ._models import (
         MODELS,
         OUTPUT_FORMATS,
@@ -92,6 +97,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RequestValidationError",
+    "SavedTrack",
     "ServerError",
     "SubmittedJob",
     "Track",
@@ -138,6 +144,7 @@ _EXPORTS: dict[str, str] = {
     "TransportError": "._exceptions",
     "MusicJob": "._generation",
     "MusicResult": "._generation",
+    "SavedTrack": "._generation",
     "generate": "._generation",
     "resume": "._generation",
     "MODELS": "._models",

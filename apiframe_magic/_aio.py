@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 __all__ = ["run_sync"]
@@ -30,8 +30,9 @@ def run_sync(coro: Coroutine[Any, Any, T], *, loop: asyncio.AbstractEventLoop | 
     ``loop`` is a private loop to run on and leave open (the blocking client keeps its
     connections on one); without it a fresh loop is used and closed afterwards, which with no
     loop running in this thread is simply ``asyncio.run``. On ``KeyboardInterrupt`` (or any
-    error) the task is cancelled and allowed to clean up (close connections, remove partial
-    files) before the exception propagates.
+    error) every task the call started is cancelled and allowed to clean up (close connections,
+    remove partial files) before the exception propagates, and nothing is left for asyncio to
+    report later ("Task was destroyed but it is pending", "Task exception was never retrieved").
     """
     try:
         asyncio.get_running_loop()
@@ -39,6 +40,7 @@ def run_sync(coro: Coroutine[Any, Any, T], *, loop: asyncio.AbstractEventLoop | 
     except RuntimeError:
         nested = False
     if loop is None and not nested:
+        # asyncio.run turns Ctrl-C into cancelling the task, then cancels every other task.
         return asyncio.run(coro)
 
     private = loop if loop is not None else asyncio.new_event_loop()
@@ -46,17 +48,54 @@ def run_sync(coro: Coroutine[Any, Any, T], *, loop: asyncio.AbstractEventLoop | 
         import nest_asyncio  # only now: applying it patches asyncio
 
         nest_asyncio.apply(private)
-    task = private.create_task(coro)
     try:
-        return private.run_until_complete(task)
-    except BaseException:
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                private.run_until_complete(task)
-        raise
+        with _tasks_started(private) as started:
+            task = private.create_task(coro)
+            try:
+                return private.run_until_complete(task)
+            except BaseException:
+                _settle(private, started)
+                raise
     finally:
         if loop is None:
             with contextlib.suppress(BaseException):
                 private.run_until_complete(private.shutdown_asyncgens())
             private.close()
+
+
+@contextlib.contextmanager
+def _tasks_started(loop: asyncio.AbstractEventLoop) -> Iterator[list[asyncio.Future[Any]]]:
+    """Every task created on ``loop`` while the block runs (the call's own, and any it starts)."""
+    started: list[asyncio.Future[Any]] = []
+    previous = loop.get_task_factory()
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Future[Any]:
+        task: asyncio.Future[Any] = (
+            previous(loop, coro, **kwargs) if previous is not None
+            else asyncio.Task(coro, loop=loop, **kwargs)
+        )
+        started.append(task)
+        return task
+
+    loop.set_task_factory(factory)
+    try:
+        yield started
+    finally:
+        loop.set_task_factory(previous)
+
+
+def _settle(loop: asyncio.AbstractEventLoop, tasks: list[asyncio.Future[Any]]) -> None:
+    """Cancel the unfinished ``tasks`` and let them clean up; mark every outcome as seen.
+
+    A ``KeyboardInterrupt`` can land inside a task (which then ends with it) or between tasks
+    (which then stay pending): either way asyncio would log the task when it is collected.
+    """
+    pending = [t for t in tasks if not t.done()]
+    for t in pending:
+        t.cancel()
+    if pending:
+        with contextlib.suppress(BaseException):  # a second Ctrl-C only cuts the clean-up short
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    for t in tasks:
+        if t.done() and not t.cancelled():
+            t.exception()

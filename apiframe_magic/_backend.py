@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 from ._aio import run_sync
 from ._config import mask_key, resolve_api_key, resolve_base_url
@@ -19,11 +19,25 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Backend:
-    """A base URL and the key to use there. ``repr`` shows the masked key only."""
+    """A service to talk to: its base URL and whether it is the offline sandbox.
+
+    It holds no credentials, so the results and job handles that keep one (a
+    :class:`~apiframe_magic.MusicJob` stored with ``%store`` or pickled) never write a key
+    anywhere. The key is looked up each time a client is made: ``$APIFRAME_API_KEY`` for the
+    API, the sandbox's own key for the sandbox.
+    """
 
     base_url: str
-    api_key: str = field(repr=False)
     sandbox: bool
+
+    @property
+    def api_key(self) -> str | None:
+        """The key a client made now would use (``None``: none is set). Not stored."""
+        if self.sandbox:
+            from .sandbox import SANDBOX_API_KEY
+
+            return SANDBOX_API_KEY
+        return resolve_api_key()
 
     @property
     def masked_key(self) -> str:
@@ -38,14 +52,17 @@ class Backend:
     def label(self) -> str:
         return f"offline sandbox at {self.base_url}" if self.sandbox else self.base_url
 
-    def client(self, **options: Any) -> AsyncApiframeClient:
-        """A client for this backend. The local sandbox is polled faster than the service's
-        documented 2 to 5 s, since a poll there costs nothing and its jobs are short."""
-        from ._client import AsyncApiframeClient
+    def client(self) -> AsyncApiframeClient:
+        """A client for this backend, with the key as it is now."""
+        from ._client import SANDBOX_MAX_POLL_INTERVAL, SANDBOX_POLL_INTERVAL, AsyncApiframeClient
 
         if self.sandbox:
-            options = {"poll_interval": 0.5, "max_poll_interval": 1.0, **options}
-        return AsyncApiframeClient(self.api_key, self.base_url, **options)
+            return AsyncApiframeClient(
+                self.api_key, self.base_url, poll_interval=SANDBOX_POLL_INTERVAL,
+                max_poll_interval=SANDBOX_MAX_POLL_INTERVAL,
+            )
+        # No key argument: the client reads $APIFRAME_API_KEY itself, and keeps it to itself.
+        return AsyncApiframeClient(base_url=self.base_url)
 
     def call(self, use: Callable[[AsyncApiframeClient], Awaitable[T]]) -> T:
         """Open a client, run ``use(client)`` to completion from synchronous code, close it."""
@@ -63,11 +80,10 @@ def uses_sandbox() -> bool:
 
 
 def resolve_backend() -> Backend:
-    """``$APIFRAME_API_KEY`` (with ``$APIFRAME_BASE_URL``) when set; otherwise start, or reuse,
-    the embedded sandbox in this process and use its key."""
-    key = resolve_api_key()
-    if key is not None:
-        return Backend(resolve_base_url(), key, sandbox=False)
-    from .sandbox import SANDBOX_API_KEY, embedded_sandbox
+    """``$APIFRAME_BASE_URL`` when ``$APIFRAME_API_KEY`` is set; otherwise start, or reuse, the
+    embedded sandbox in this process."""
+    if resolve_api_key() is not None:
+        return Backend(resolve_base_url(), sandbox=False)
+    from .sandbox import embedded_sandbox
 
-    return Backend(embedded_sandbox().url, SANDBOX_API_KEY, sandbox=True)
+    return Backend(embedded_sandbox().url, sandbox=True)

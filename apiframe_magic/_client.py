@@ -12,7 +12,14 @@ Retries
     See :mod:`apiframe_magic._retry`. Every submit carries an ``Idempotency-Key`` (a fresh
     uuid4 unless one is given) that is reused on every retry of that submit, so a submit whose
     answer was lost is retried without creating or charging for a second job. Polling never
-    submits again.
+    submits again. :meth:`AsyncApiframeClient.wait` only reads, so it outlasts outages: a poll
+    that fails for a reason that may pass is tried again until the wait's own ``timeout``.
+
+No key?
+    ``ApiframeClient()`` talks to the real API and needs a key. ``ApiframeClient.sandbox()``
+    (and ``AsyncApiframeClient.sandbox()``) is a client for the embedded offline sandbox, which
+    needs none. There is deliberately no silent fallback from one to the other: a script
+    should not quietly produce sandbox music because a variable was unset.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from ._aio import run_sync
 from ._config import mask_key, resolve_api_key, resolve_base_url
 from ._download import DownloadedFile, download_file
 from ._exceptions import (
+    ApiframeError,
     APIStatusError,
     AuthenticationError,
     BadRequestError,
@@ -53,6 +61,7 @@ from ._exceptions import (
     TransportError,
 )
 from ._models import Job, MusicRequest
+from ._public import public
 from ._retry import RetryPolicy, parse_retry_after
 from ._version import __version__
 
@@ -69,6 +78,10 @@ __all__ = [
 _T = TypeVar("_T")
 _USER_AGENT = f"apiframe-magic/{__version__}"
 _IDEMPOTENCY_KEY_MAX = 255
+# The embedded sandbox is polled faster than the service's documented 2 to 5 s: a poll there
+# costs nothing and its jobs are short.
+SANDBOX_POLL_INTERVAL = 0.5
+SANDBOX_MAX_POLL_INTERVAL = 1.0
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -80,6 +93,7 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
 }
 
 
+@public
 @dataclass(frozen=True)
 class SubmittedJob:
     """The answer to a submit: the job's id, its status, and the Idempotency-Key that was sent
@@ -90,15 +104,21 @@ class SubmittedJob:
     idempotency_key: str
 
 
+@public
 @dataclass(frozen=True)
 class JobPage:
-    """One page of ``GET /v2/jobs``; pass ``next_cursor`` as ``cursor`` for the next one."""
+    """One page of ``GET /v2/jobs``; pass ``next_cursor`` as ``cursor`` for the next one.
+
+    ``models`` holds the model ids the listed scope used, when asked for with
+    ``include_models=True`` (``None`` when the server sent none)."""
 
     jobs: tuple[Job, ...]
     next_cursor: str | None
     has_more: bool
+    models: tuple[str, ...] | None = None
 
 
+@public
 @dataclass(frozen=True)
 class Account:
     """``GET /v2/me``, read leniently: any field the server leaves out is ``None``."""
@@ -109,6 +129,7 @@ class Account:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
+@public
 @dataclass(frozen=True)
 class ModelInfo:
     """One entry of ``GET /v2/models``."""
@@ -163,12 +184,14 @@ def _auth_for(key: str | None) -> tuple[_APIKeyAuth | None, bool]:
     return _APIKeyAuth(key), True
 
 
+@public
 class AsyncApiframeClient:
     """Async client of the Apiframe v2 music API.
 
     ``api_key`` and ``base_url`` default to ``$APIFRAME_API_KEY`` and ``$APIFRAME_BASE_URL``
     (read now, not at import). A missing key is an error only when a call needs it, which is
-    every call but :meth:`models`.
+    every call but :meth:`models`. With no key at all, :meth:`sandbox` gives a client for the
+    embedded offline sandbox instead.
 
     >>> async with AsyncApiframeClient() as client:            # doctest: +SKIP
     ...     job = await client.submit(MusicRequest("calm piano", music_length_ms=30_000))
@@ -211,6 +234,35 @@ class AsyncApiframeClient:
             timeout=timeout,
             follow_redirects=True,
             transport=transport,
+        )
+
+    @classmethod
+    def sandbox(
+        cls,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+        poll_interval: float = SANDBOX_POLL_INTERVAL,
+        max_poll_interval: float = SANDBOX_MAX_POLL_INTERVAL,
+    ) -> AsyncApiframeClient:
+        """A client for the embedded offline sandbox: no key, no network, no credits spent.
+
+        The sandbox (:func:`apiframe_magic.sandbox.embedded_sandbox`) is an Apiframe-compatible
+        server on loopback that composes real audio; it starts on first use, is shared by the
+        process and stops at exit. The key and base URL in the environment are ignored.
+
+        >>> async with AsyncApiframeClient.sandbox() as client:    # doctest: +SKIP
+        ...     done = await client.wait((await client.submit(MusicRequest("calm piano"))).job_id)
+        """
+        from .sandbox import SANDBOX_API_KEY, embedded_sandbox
+
+        return cls(
+            SANDBOX_API_KEY,
+            embedded_sandbox().url,
+            timeout=timeout,
+            max_retries=max_retries,
+            poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
         )
 
     def __repr__(self) -> str:
@@ -265,9 +317,14 @@ class AsyncApiframeClient:
 
     async def get_job(self, job_id: str) -> Job:
         """``GET /v2/jobs/{id}``: one snapshot of a job."""
+        return await self._get_job(job_id)
+
+    async def _get_job(self, job_id: str, *, retries: int | None = None) -> Job:
         if not isinstance(job_id, str) or not job_id.strip():
             raise RequestValidationError("job_id", job_id, "must be a job id")
-        response = await self._request("GET", f"/v2/jobs/{quote(job_id.strip(), safe='')}")
+        response = await self._request(
+            "GET", f"/v2/jobs/{quote(job_id.strip(), safe='')}", retries=retries
+        )
         job = Job.from_json(self._json_object(response))
         return job if job.id else dataclasses.replace(job, id=job_id.strip())
 
@@ -278,13 +335,25 @@ class AsyncApiframeClient:
         model: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
+        scope: str | None = None,
+        search: str | None = None,
+        include_models: bool | None = None,
     ) -> JobPage:
-        """``GET /v2/jobs``: a page of your jobs, newest first."""
+        """``GET /v2/jobs``: a page of your jobs, newest first.
+
+        ``scope`` is ``"user"`` (the service's default) or ``"team"`` (every job of the team,
+        for team admins); ``search`` a job id, to find that one job; ``include_models=True``
+        also returns the model ids the scope used, in :attr:`JobPage.models`.
+        """
         if limit is not None and (
             isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100
         ):
             raise RequestValidationError("limit", limit, "must be an integer from 1 to 100")
-        query = {"status": status, "model": model, "limit": limit, "cursor": cursor}
+        if scope is not None and scope not in ("user", "team"):
+            raise RequestValidationError("scope", scope, "must be 'user' or 'team'")
+        query = {"status": status, "model": model, "limit": limit, "cursor": cursor,
+                 "scope": scope, "search": search,
+                 "include_models": None if include_models is None else str(include_models).lower()}
         params = {k: str(v) for k, v in query.items() if v is not None}
         response = await self._request("GET", "/v2/jobs", params=params)
         data = self._json_object(response)
@@ -295,10 +364,12 @@ class AsyncApiframeClient:
             else ()
         )
         next_cursor = data.get("nextCursor")
+        models = data.get("models")
         return JobPage(
             jobs=jobs,
             next_cursor=next_cursor if isinstance(next_cursor, str) and next_cursor else None,
             has_more=bool(data.get("hasMore", False)),
+            models=tuple(str(m) for m in models) if isinstance(models, list) else None,
         )
 
     async def me(self) -> Account:
@@ -319,7 +390,9 @@ class AsyncApiframeClient:
         )
 
     async def models(self, modality: str | None = "music") -> list[ModelInfo]:
-        """``GET /v2/models``: the models on offer (no API key needed, none is sent)."""
+        """``GET /v2/models``: the models on offer (no API key needed, none is sent).
+
+        Reads the service's ``{"models": [...]}`` and also a bare list, as older answers were."""
         params = {"modality": modality} if modality else {}
         response = await self._request("GET", "/v2/models", params=params, auth=False)
         data = self._json(response)
@@ -351,31 +424,68 @@ class AsyncApiframeClient:
         """Poll a job until it ends; return it when COMPLETED.
 
         The interval starts at ``poll_interval`` and grows x1.5 up to ``max_poll_interval``.
-        ``on_progress`` sees every snapshot. Raises :class:`JobFailedError` (with the server's
-        reason), :class:`JobCancelledError`, or :class:`JobTimeoutError` once ``timeout``
-        seconds have passed (the job may still finish: wait on its id again). Statuses this
-        client does not know are treated as still running.
+        ``on_progress`` sees every snapshot received (and nothing else). Statuses this client
+        does not know are treated as still running.
+
+        Waiting only reads, so a poll that fails for a reason that may pass (a 5xx, a 429, a
+        dropped connection, a body that is not a JSON object) does not end it: the poll is
+        tried again after a pause that starts near ``poll_interval`` and doubles up to
+        ``max_poll_interval`` (or the server's ``Retry-After``, if longer), until ``timeout``.
+
+        The wait ends with the job COMPLETED (returned), :class:`JobFailedError` (with the
+        server's reason), :class:`JobCancelledError`, :class:`JobTimeoutError` once
+        ``timeout`` seconds have passed (the job may still finish: wait on its id again), or an
+        error that polling again cannot fix: 401, 403, 404 (or another 4xx) and
+        :class:`ConfigurationError`. Every error it raises carries ``job_id``.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         interval = self.poll_interval
+        failures = 0
+        last_status: str | None = None
+        last_error: str | None = None
         while True:
-            job = await self.get_job(job_id)
-            if on_progress is not None:
-                on_progress(job)
-            if job.status == "COMPLETED":
-                return job
-            if job.status == "FAILED":
-                raise JobFailedError(job.error, job_id=job.id)
-            if job.status == "CANCELLED":
-                raise JobCancelledError(job_id=job.id)
-            pause = interval
+            try:
+                job = await self._get_job(job_id, retries=0)
+            except ApiframeError as exc:
+                if exc.job_id is None and isinstance(job_id, str) and job_id.strip():
+                    exc.job_id = job_id.strip()
+                if not _may_pass(exc):
+                    raise
+                failures += 1
+                last_error = str(exc)
+                pause = self._failed_poll_pause(failures, exc)
+            else:
+                failures, last_error, last_status = 0, None, job.status
+                if on_progress is not None:
+                    on_progress(job)
+                if job.status == "COMPLETED":
+                    return job
+                if job.status == "FAILED":
+                    raise JobFailedError(job.error, job_id=job.id)
+                if job.status == "CANCELLED":
+                    raise JobCancelledError(job_id=job.id)
+                pause = interval
+                interval = min(interval * 1.5, self.max_poll_interval)
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise JobTimeoutError(timeout or 0.0, job_id=job.id, last_status=job.status)
+                    raise JobTimeoutError(
+                        timeout or 0.0, job_id=job_id.strip(), last_status=last_status,
+                        last_error=last_error,
+                    )
                 pause = min(pause, remaining)
             await asyncio.sleep(pause)
-            interval = min(interval * 1.5, self.max_poll_interval)
+
+    def _failed_poll_pause(self, failures: int, error: ApiframeError) -> float:
+        """The pause after the ``failures``-th poll in a row that failed: from about
+        ``poll_interval`` doubling up to ``max_poll_interval`` (jittered by up to half, so that
+        many waiting clients spread out), and not shorter than the server's Retry-After (up to
+        the policy's ``max_retry_after``: a server's say-so never parks a wait for an hour)."""
+        ceiling = min(self.max_poll_interval, self.poll_interval * 2.0 ** (failures - 1))
+        pause = ceiling * (0.5 + 0.5 * self.retry_policy.jitter())
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            pause = max(pause, min(error.retry_after, self.retry_policy.max_retry_after))
+        return pause
 
     async def download(
         self, url: str, dest: str | os.PathLike[str], *, job_id: str | None = None
@@ -396,10 +506,16 @@ class AsyncApiframeClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         auth: bool = True,
+        retries: int | None = None,
     ) -> httpx.Response:
-        """Send one API request with the retry policy; return a 2xx response or raise."""
+        """Send one API request with the retry policy; return a 2xx response or raise.
+
+        ``retries`` overrides the policy's ``max_retries`` (:meth:`wait` retries on its own).
+        """
         credentials = self._credentials() if auth else None
         policy = self.retry_policy
+        if retries is not None:
+            policy = dataclasses.replace(policy, max_retries=retries)
         replay_safe = policy.is_replay_safe(method, headers or {})
         attempt = 0
         while True:
@@ -444,7 +560,8 @@ class AsyncApiframeClient:
                 raise ConfigurationError(_BAD_KEY)
             if auth is None:
                 raise ConfigurationError(
-                    "no Apiframe API key: set the APIFRAME_API_KEY environment variable (or pass api_key=...)"
+                    "no Apiframe API key: set the APIFRAME_API_KEY environment variable (or pass "
+                    "api_key=...), or use ApiframeClient.sandbox() for the offline sandbox"
                 )
             self._auth = auth
             self.masked_key = auth.masked
@@ -530,6 +647,17 @@ class AsyncApiframeClient:
         return data
 
 
+def _may_pass(error: ApiframeError) -> bool:
+    """Whether a failed poll is worth repeating: the service or the network had trouble, or
+    the answer could not be read (an :class:`APIStatusError` with a 2xx status)."""
+    if isinstance(error, TransportError):
+        return True
+    if isinstance(error, APIStatusError):
+        status = error.status_code
+        return status < 300 or status >= 500 or status in (408, 429)
+    return False
+
+
 def _as_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -542,12 +670,14 @@ def _as_int(value: Any) -> int | None:
     return None
 
 
+@public
 class ApiframeClient:
     """Blocking facade over :class:`AsyncApiframeClient`, for scripts.
 
-    Same constructor and methods, without ``await``. The async client runs on a private event
-    loop, nested on the calling thread when that thread already runs a loop (a notebook cell),
-    so callbacks such as ``on_progress`` run where the call was made.
+    Same constructor and methods (:meth:`sandbox` included), without ``await``. The async
+    client runs on a private event loop, nested on the calling thread when that thread already
+    runs a loop (a notebook cell), so callbacks such as ``on_progress`` run where the call was
+    made.
     """
 
     def __init__(
@@ -574,6 +704,31 @@ class ApiframeClient:
         self._loop = asyncio.new_event_loop()
         self._lock = threading.Lock()
         self._closed = False
+
+    @classmethod
+    def sandbox(
+        cls,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+        poll_interval: float = SANDBOX_POLL_INTERVAL,
+        max_poll_interval: float = SANDBOX_MAX_POLL_INTERVAL,
+    ) -> ApiframeClient:
+        """A client for the embedded offline sandbox; see :meth:`AsyncApiframeClient.sandbox`.
+
+        >>> with ApiframeClient.sandbox() as client:     # doctest: +SKIP
+        ...     done = client.wait(client.submit(MusicRequest("calm piano")).job_id)
+        """
+        from .sandbox import SANDBOX_API_KEY, embedded_sandbox
+
+        return cls(
+            SANDBOX_API_KEY,
+            embedded_sandbox().url,
+            timeout=timeout,
+            max_retries=max_retries,
+            poll_interval=poll_interval,
+            max_poll_interval=max_poll_interval,
+        )
 
     @property
     def base_url(self) -> str:
@@ -635,9 +790,14 @@ class ApiframeClient:
         model: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
+        scope: str | None = None,
+        search: str | None = None,
+        include_models: bool | None = None,
     ) -> JobPage:
         """See :meth:`AsyncApiframeClient.list_jobs`."""
-        return self._run(self.aio.list_jobs(status=status, model=model, limit=limit, cursor=cursor))
+        return self._run(self.aio.list_jobs(
+            status=status, model=model, limit=limit, cursor=cursor, scope=scope, search=search,
+            include_models=include_models))
 
     def me(self) -> Account:
         """See :meth:`AsyncApiframeClient.me`."""

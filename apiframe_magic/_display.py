@@ -10,21 +10,26 @@ viewed without a widget front end still shows the final state and the audio, emb
 from __future__ import annotations
 
 import asyncio
+import base64
 import html
 import json
+import mimetypes
 import os
 import sys
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from IPython.display import HTML, Audio, DisplayHandle, display
+from IPython.display import HTML, DisplayHandle, display
 
 from ._backend import Backend
-from ._generation import MusicResult, describe
-from ._models import Job, MusicRequest, format_length
+from ._generation import MusicResult, SavedTrack, describe
+from ._models import Job, ModelSpec, MusicRequest, format_length
+
+if TYPE_CHECKING:
+    from ._client import ModelInfo
 
 __all__ = [
     "ProgressView",
@@ -36,12 +41,14 @@ __all__ = [
     "sandbox_notice",
 ]
 
-# Long enough to see the bar turn green before the summary replaces it.
+# Long enough to see the bar turn green before the summary replaces it (only where a widget
+# front end can show it: in a kernel).
 SUCCESS_HOLD_SECONDS = 0.5
 TICK_SECONDS = 0.5
 
-_GREEN, _RED, _BLUE, _GREY = "#2e7d32", "#c62828", "#1565c0", "#616161"
-_BOX = "font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; line-height: 1.5;"
+_GREEN, _RED, _BLUE, _GREY, _ORANGE = "#2e7d32", "#c62828", "#1565c0", "#616161", "#ef6c00"
+_BOX = "font:13px/1.5 var(--jp-ui-font-family,sans-serif);"
+_AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav"}
 
 
 def sandbox_notice(backend: Backend) -> None:
@@ -62,12 +69,7 @@ def sandbox_notice(backend: Backend) -> None:
 def dry_run_bundle(request: MusicRequest, backend_label: str) -> dict[str, str]:
     """The exact request body and its credit cost, as a display bundle."""
     body = json.dumps(request.to_json(), indent=2, ensure_ascii=False)
-    cost = request.credit_cost
-    length = format_length(request.music_length_ms) if request.music_length_ms else None
-    price = (
-        f"{cost} credits for a {length} track" if cost is not None
-        else "10 to 30 credits (no --length: the model picks the length)"
-    )
+    price = price_text(request)
     text = f"Dry run: nothing submitted. POST /v2/music/generate would cost {price}.\n{body}"
     markup = (
         f'<div class="apiframe-dry-run" style="{_BOX}"><b>Dry run</b>: nothing submitted. '
@@ -77,24 +79,45 @@ def dry_run_bundle(request: MusicRequest, backend_label: str) -> dict[str, str]:
     return {"text/plain": text, "text/html": markup}
 
 
+def price_text(request: MusicRequest) -> str:
+    """What a job will cost, in words: ``11 credits for 2 tracks``, ``20 credits for a 1m track``."""
+    spec = request.spec
+    cost = request.credit_cost
+    count = request.track_count
+    what = f"{count} tracks" if count > 1 else "1 track"
+    if cost is not None:
+        length = format_length(request.music_length_ms) if request.music_length_ms else None
+        if length and count == 1:
+            return f"{cost} credits for a {length} track"
+        return f"{cost} credits for {what}"
+    prices = spec.cost_range()
+    if prices is not None and spec.length_param is not None:
+        return f"{prices[0]} to {prices[1]} credits (no --length: the model picks the length)"
+    if prices is not None:
+        return f"{prices[0]} to {prices[1]} credits for {what}"
+    return f"an undocumented number of credits for {what} ({spec.id} has no published price)"
+
+
 def player_html(path: Path, embed_limit_bytes: int) -> str:
-    """An ``IPython.display.Audio`` player: embedded when the file fits the limit, else linked.
+    """An ``<audio>`` player: the file embedded as a ``data:`` URI when it fits the limit, else
+    linked.
 
     A linked file is addressed relative to the kernel's working directory, which Jupyter front
-    ends resolve against the notebook's folder.
+    ends resolve against the notebook's folder. The markup is the bare element (no ``<source>``,
+    no fallback text, single-quoted attributes that JSON need not escape): it is saved in the
+    notebook with every track, so an embedded track weighs its base64 and little more.
     """
     size = path.stat().st_size
-    if size <= embed_limit_bytes:
-        markup: str = Audio(filename=str(path), embed=True)._repr_html_()
-        return markup
-    url = _relative_url(path)
-    linked: str = Audio(url=url, embed=False)._repr_html_()
-    note = (
-        f'<div style="color: {_GREY};">{size / 1e6:.1f} MB: linked from '
-        f'<a href="{html.escape(url)}">{html.escape(url)}</a> rather than embedded '
+    kind = _AUDIO_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "audio/mpeg"
+    if embed_limit_bytes > 0 and size <= embed_limit_bytes:  # a limit of 0 links every file
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        return f"<audio controls src='data:{kind};base64,{data}'></audio>"
+    url = html.escape(_relative_url(path))
+    return (
+        f"<audio controls src='{url}'></audio><div style='color:{_GREY}'>{size / 1e6:.1f} MB: "
+        f"linked from <a href='{url}'>{url}</a> rather than embedded "
         f"(over %config MusicMagics.embed_limit_mb).</div>"
     )
-    return linked + note
 
 
 def _relative_url(path: Path) -> str:
@@ -105,32 +128,68 @@ def _relative_url(path: Path) -> str:
 
 
 def result_html(result: MusicResult, embed_limit_bytes: int) -> str:
-    """The static summary of a finished track with its player."""
+    """The static summary of a finished track with its player (kept compact: see player_html)."""
     fields = describe(result)
+    if fields.get("tracks") == "1":
+        del fields["tracks"]  # the usual case goes without saying
     caption = " · ".join(
         f"{html.escape(name)} <b>{html.escape(value)}</b>"
         for name, value in fields.items() if name not in ("prompt", "job")
     )
     prompt = fields["prompt"]
-    short = prompt if len(prompt) <= 160 else prompt[:157] + "…"
+    # The whole prompt is in the cell above; a long one would weigh on every saved notebook.
+    short = prompt if len(prompt) <= 60 else prompt[:59] + "…"
     badge = " · sandbox" if result.sandbox else ""
+    if len(result.tracks) == 1:
+        players = (
+            f"<div style='color:{_GREY}'>“{html.escape(short)}” · job <code>{html.escape(result.job_id)}"
+            f"</code> · <code>{html.escape(_relative_url(result.path))}</code></div>"
+            f"{player_html(result.path, embed_limit_bytes)}"
+        )
+    else:
+        players = (
+            f"<div style='color:{_GREY}'>“{html.escape(short)}” · job <code>{html.escape(result.job_id)}"
+            f"</code></div>" + "".join(_track_html(t, embed_limit_bytes) for t in result.tracks)
+        )
     return (
-        f'<div class="apiframe-music-summary" style="{_BOX} border-left: 4px solid {_GREEN}; '
-        f'padding: 2px 10px;">'
-        f'<div><span style="color: {_GREEN};">✔ done</span>{badge} · {caption}</div>'
-        f'<div style="color: {_GREY};">“{html.escape(short)}” · job <code>{html.escape(result.job_id)}'
-        f"</code> · <code>{html.escape(_relative_url(result.path))}</code></div>"
-        f"{player_html(result.path, embed_limit_bytes)}</div>"
+        f'<div class="apiframe-music-summary" style="{_BOX}border-left:4px solid {_GREEN};'
+        f'padding:2px 10px">'
+        f"<div><span style='color:{_GREEN}'>✔ done</span>{badge} · {caption}</div>"
+        f"{players}</div>"
+    )
+
+
+def _track_html(track: SavedTrack, embed_limit_bytes: int) -> str:
+    """One labelled player of a job with several tracks: ``Track 2 · title · 30.0 s · file``."""
+    parts = [f"<b>Track {track.index + 1}</b>"]
+    if track.title:
+        parts.append(html.escape(str(track.title)))
+    if track.duration is not None:
+        parts.append(f"{track.duration:.1f} s")
+    parts.append(f"<code>{html.escape(_relative_url(track.path))}</code>")
+    return (
+        f"<div class='apiframe-music-track' style='margin-top:4px'>{' · '.join(parts)}"
+        f"{player_html(track.path, embed_limit_bytes)}</div>"
     )
 
 
 def result_text(result: MusicResult) -> str:
-    """One line for terminals: where the audio is, how long, which job."""
+    """For terminals: where the audio is, how long, which job; a line per track when several."""
     fields = describe(result)
-    return (
-        f"✔ saved {_relative_url(result.path)} ({fields['length']}, {fields['format']}, "
+    if len(result.tracks) == 1:
+        return (
+            f"✔ saved {_relative_url(result.path)} ({fields['length']}, {fields['format']}, "
+            f"{fields['credits']} credits, {fields['elapsed']}) job {result.job_id}"
+        )
+    lines = [
+        f"✔ saved {len(result.tracks)} tracks ({fields['model']}, {fields['format']}, "
         f"{fields['credits']} credits, {fields['elapsed']}) job {result.job_id}"
-    )
+    ]
+    for track in result.tracks:
+        length = f"{track.duration:.1f} s" if track.duration is not None else "? s"
+        title = f" “{track.title}”" if track.title else ""
+        lines.append(f"  {track.index + 1}. {_relative_url(track.path)} ({length}){title}")
+    return "\n".join(lines)
 
 
 def _status_html(color: str, title: str, message: str, job_id: str | None, value: int) -> str:
@@ -202,16 +261,36 @@ class ProgressView(ABC):
         """End with the summary and the player."""
 
     @abstractmethod
-    def failed(self, message: str, *, interrupted: bool = False) -> None:
-        """End with ``message`` in the failure style."""
+    def failed(self, message: str, *, interrupted: bool = False, title: str | None = None) -> None:
+        """End with ``message`` in the failure style, headed "failed" or "interrupted" (red).
+
+        A ``title`` replaces that heading and marks a state that is not a failure of the job
+        (``"still running"`` after a timeout): it is shown in a neutral orange, without the ✘.
+        """
+
+    @staticmethod
+    def _heading(interrupted: bool, title: str | None) -> tuple[str, str]:
+        """The heading text and its colour."""
+        if title is not None:
+            return f"⏳ {title}", _ORANGE
+        return ("✘ interrupted" if interrupted else "✘ failed"), _RED
 
 
 class WidgetProgress(ProgressView):
-    """An ipywidgets bar and status line, replaced by static HTML when the job ends."""
+    """An ipywidgets bar and status line, replaced by static HTML when the job ends.
+
+    When the job ends every widget model the view created is closed: the bar, the label, the
+    box, and the ``Layout`` and style models ipywidgets makes for each of them. A front end drops
+    closed models, so a saved notebook keeps no widget state from a finished run, only the
+    static HTML.
+    """
 
     def __init__(self, prompt: str | None, embed_limit_bytes: int) -> None:
         super().__init__(prompt, embed_limit_bytes)
         import ipywidgets as widgets
+
+        # Outside a kernel nobody sees the green bar, so succeeding must not wait for it.
+        self.hold_seconds = SUCCESS_HOLD_SECONDS if _in_kernel() else 0.0
 
         self.bar = widgets.IntProgress(
             value=0, min=0, max=100, bar_style="info", layout=widgets.Layout(width="280px")
@@ -219,7 +298,11 @@ class WidgetProgress(ProgressView):
         self.label = widgets.HTML(value=self._label_html())
         self.box = widgets.HBox([self.bar, self.label])
         self.box.add_class("apiframe-music-progress")
-        handle = display(self.box, display_id=True)
+        try:
+            handle = display(self.box, display_id=True)
+        except BaseException:  # stopped before the job began: leave no widget behind
+            self.close()
+            raise
         assert isinstance(handle, DisplayHandle)
         self.handle = handle
 
@@ -234,25 +317,34 @@ class WidgetProgress(ProgressView):
         self.status, self.percent = "COMPLETED", 100
         self.bar.bar_style = "success"
         self.render()
-        time.sleep(SUCCESS_HOLD_SECONDS)
+        if self.hold_seconds:
+            time.sleep(self.hold_seconds)
         self.handle.update(
             {"text/plain": result_text(result), "text/html": result_html(result, self.embed_limit_bytes)},
             raw=True,
         )
-        self.box.close()
+        self.close()
 
-    def failed(self, message: str, *, interrupted: bool = False) -> None:
-        self.bar.bar_style = "danger"
+    def failed(self, message: str, *, interrupted: bool = False, title: str | None = None) -> None:
+        heading, color = self._heading(interrupted, title)
+        self.bar.bar_style = "danger" if title is None else "warning"
         self.render()
-        title = "interrupted" if interrupted else "failed"
         self.handle.update(
             {
-                "text/plain": f"✘ {title}: {message}",
-                "text/html": _status_html(_RED, f"✘ {title}", message, self.job_id, self.percent or 0),
+                "text/plain": f"{heading}: {message}",
+                "text/html": _status_html(color, heading, message, self.job_id, self.percent or 0),
             },
             raw=True,
         )
-        self.box.close()
+        self.close()
+
+    def close(self) -> None:
+        """Close every widget model this view created (see the class docstring)."""
+        for widget in (self.box, self.bar, self.label):
+            widget.close()
+            for part in (getattr(widget, "layout", None), getattr(widget, "style", None)):
+                if part is not None:
+                    part.close()
 
 
 class TextProgress(ProgressView):
@@ -276,9 +368,11 @@ class TextProgress(ProgressView):
             # A kernel front end without widgets still deserves a player.
             display(HTML(result_html(result, self.embed_limit_bytes)))
 
-    def failed(self, message: str, *, interrupted: bool = False) -> None:
-        title = "interrupted" if interrupted else "failed"
-        print(f"[apiframe] ✘ {title}: {message}", file=sys.stderr, flush=True)
+    def failed(self, message: str, *, interrupted: bool = False, title: str | None = None) -> None:
+        heading, _ = self._heading(interrupted, title)
+        # A titled state is not an error: stdout, so a notebook does not paint it red.
+        stream = sys.stderr if title is None else sys.stdout
+        print(f"[apiframe] {heading}: {message}", file=stream, flush=True)
 
 
 def _in_kernel() -> bool:
@@ -307,3 +401,57 @@ def register_formatters(shell: Any, embed_limit_bytes: Callable[[], int]) -> Non
 def unregister_formatters(shell: Any) -> None:
     formatter = shell.display_formatter.formatters["text/html"]
     formatter.pop(MusicResult, None)
+
+
+def models_bundle(specs: Sequence[ModelSpec], served: Mapping[str, ModelInfo] | None) -> dict[str, str]:
+    """``%music models``: every model this package knows, with its params and prices.
+
+    ``served`` is what ``GET /v2/models`` answered (``None`` when it could not be asked): a model
+    it lists that has no local spec is shown too, as usable only once this package knows it.
+    """
+    rows: list[tuple[str, str, str, str, str]] = []
+    for spec in specs:
+        info = served.get(spec.id) if served is not None else None
+        price = _price_text(spec, info)
+        tracks = f"{spec.tracks_param} (default {spec.tracks})" if spec.tracks_param else str(spec.tracks)
+        extras = [o for o, has in (("--length", spec.length_param), ("--format", spec.format_param),
+                                   ("--instrumental", spec.instrumental), ("--seed", spec.seed_param),
+                                   ("lyrics", spec.lyrics)) if has]
+        params = "; ".join(f"{p.name}: {p.describe()}" for p in spec.params)
+        rows.append((spec.id, f"{spec.label}: {spec.description}", tracks, price,
+                     ", ".join(extras) + (" · " if extras else "") + params))
+    known = {spec.id for spec in specs}
+    for model_id, info in (served or {}).items():
+        if model_id not in known:
+            rows.append((model_id, info.label or model_id, "?", _price_text(None, info),
+                         "listed by the service, not known to this version of apiframe-magic"))
+    source = ("the service's list merged with this package's specs" if served is not None
+              else "this package's specs; the service's list could not be read")
+    head = ("model", "what", "tracks", "credits", "options and --param KEY=VALUE")
+    text = f"Music models ({source})\n" + "\n".join(
+        f"{r[0]:<18} {r[2]:<14} {r[3]:<12} {r[4]}" for r in rows
+    )
+    cells = "".join(
+        "<tr>" + "".join(f'<td style="text-align: left; vertical-align: top;">{html.escape(c)}</td>'
+                         for c in row) + "</tr>"
+        for row in rows
+    )
+    markup = (
+        f'<div class="apiframe-models" style="{_BOX}"><b>Music models</b> ({html.escape(source)})'
+        f"<table><thead><tr>"
+        + "".join(f'<th style="text-align: left;">{h}</th>' for h in head)
+        + f"</tr></thead><tbody>{cells}</tbody></table></div>"
+    )
+    return {"text/plain": text, "text/html": markup}
+
+
+def _price_text(spec: ModelSpec | None, info: ModelInfo | None) -> str:
+    documented = spec.cost_range() if spec is not None else None
+    note = ""
+    if documented is None and info is not None and info.cost_min is not None:
+        documented = (info.cost_min, info.cost_max if info.cost_max is not None else info.cost_min)
+        note = " (as listed by the service)"
+    if documented is None:
+        return "not documented"
+    low, high = documented
+    return (str(low) if low == high else f"{low} to {high}") + note

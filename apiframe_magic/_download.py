@@ -5,6 +5,10 @@ The file is streamed into a hidden temporary file next to its destination, check
 ``os.replace``. Whatever goes wrong (HTTP error, dropped connection, short body, cancellation)
 the temporary file is removed and an existing file at the destination is left as it was.
 
+The saved file's name never lies about its bytes: when the container sniffed from the first
+bytes disagrees with an audio suffix of the destination (``song.wav`` receiving MP3 bytes), the
+file is saved as ``song.mp3`` instead and :attr:`DownloadedFile.path` says so.
+
 The HTTP client passed in must carry no credentials: result URLs point at another origin
 than the API, and the API key must never be sent there.
 """
@@ -22,22 +26,32 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from ._exceptions import DownloadError
+from ._fs import shareable_mode
+from ._public import public
 
-__all__ = ["DownloadedFile", "download_file", "sniff_container"]
+__all__ = ["DownloadedFile", "download_file", "sniff_container", "true_name"]
 
 Container = Literal["mp3", "wav"]
 _CHUNK = 64 * 1024
 _MP3_TYPES = frozenset({"audio/mpeg", "audio/mp3", "audio/mpeg3", "audio/x-mpeg", "audio/x-mp3"})
 _WAV_TYPES = frozenset({"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"})
+# Suffixes that claim an audio container: a file with one of them must hold that container.
+_SUFFIXES: dict[str, frozenset[str]] = {"mp3": frozenset({".mp3"}), "wav": frozenset({".wav", ".wave"})}
+_AUDIO_SUFFIXES = frozenset({
+    ".mp3", ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".aif", ".aiff",
+    ".wma", ".mp2", ".mpga",
+})
 
 
+@public
 @dataclass(frozen=True)
 class DownloadedFile:
     """A file that was downloaded completely.
 
     ``container`` is decided from the file's first bytes (RIFF/WAVE or an ID3 tag / MPEG frame
     sync), falling back to the ``Content-Type``; never from the URL, whose extension is not
-    documented for WAV formats.
+    documented for WAV formats. ``path`` is where the file is: the destination asked for, with
+    its suffix corrected when it named another audio container than the one received.
     """
 
     path: Path
@@ -71,6 +85,25 @@ def _name_from_url(url: str) -> str:
     return name or "audio"
 
 
+def true_name(target: Path, container: Container | None, *, named_from_url: bool = False) -> Path:
+    """``target``, renamed if need be so that its suffix matches ``container``.
+
+    An audio suffix naming another container is replaced (``song.wav`` -> ``song.mp3``); a
+    name this package made up from a URL gets the suffix added when it has no audio suffix. A
+    name the caller chose with no suffix, or a suffix that is not an audio one, is kept.
+    """
+    if container is None:
+        return target
+    suffix = target.suffix.lower()
+    if suffix in _SUFFIXES[container]:
+        return target
+    if suffix in _AUDIO_SUFFIXES:
+        return target.with_suffix(f".{container}")
+    if named_from_url:
+        return target.with_name(f"{target.name}.{container}")
+    return target
+
+
 def _short(url: str) -> str:
     """The URL without its query string, for messages (signed URLs carry tokens there)."""
     parts = urlsplit(url)
@@ -88,7 +121,9 @@ async def download_file(
     """Download ``url`` to ``dest`` atomically; raise :class:`DownloadError` on any failure.
 
     A ``dest`` that is an existing directory, or ends with a path separator, gets the file
-    name from the URL (with the detected extension added when the URL has none). Failed or
+    name from the URL (with the detected extension added when the URL has none). A suffix
+    that disagrees with the bytes is corrected (see :func:`true_name`); the returned
+    :attr:`~DownloadedFile.path` is where the file really is. Failed or
     truncated transfers and 5xx answers are retried ``retries`` times; 4xx answers (an
     expired file's 404) are not.
     """
@@ -165,11 +200,12 @@ async def _download_once(
                 raise _Retryable("the server sent an empty file")
             out.flush()
             os.fsync(out.fileno())
-        # mkstemp creates the file 0600; give it the mode a plain open() would have.
-        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o644)
         container = sniff_container(head, content_type)
-        if named_from_url and not target.suffix and container:
-            target = target.with_name(f"{target.name}.{container}")
+        target = true_name(target, container, named_from_url=named_from_url)
+        # mkstemp creates the file 0600; give it the mode of the file it replaces, else the
+        # mode a plain open() would have.
+        mode = target.stat().st_mode & 0o777 if target.exists() else shareable_mode(target.parent)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -21,6 +21,11 @@ Every error this package raises on purpose is an :class:`ApiframeError`::
     │   └── JobTimeoutError          still running when the wait budget ran out (resumable)
     └── DownloadError            the audio could not be fetched completely; carries ``job_id`` and ``url``
 
+Every error raised once a job exists (by :func:`~apiframe_magic.generate`,
+:func:`~apiframe_magic.resume`, :meth:`~apiframe_magic.AsyncApiframeClient.wait` or a
+:class:`~apiframe_magic.MusicJob`) carries that job's ``job_id``, whatever its class, so the
+job can be looked at or resumed; other errors have ``job_id = None``.
+
 Messages are one line and never contain the API key: they are shown to people in notebooks.
 """
 
@@ -28,6 +33,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from ._public import public
 
 __all__ = [
     "APIStatusError",
@@ -51,10 +58,18 @@ __all__ = [
 ]
 
 
+@public
 class ApiframeError(Exception):
-    """Base class of every error raised by apiframe-magic."""
+    """Base class of every error raised by apiframe-magic.
+
+    ``job_id`` is the job the error happened to, when one had been submitted (see the module
+    docstring); ``None`` otherwise.
+    """
+
+    job_id: str | None = None
 
 
+@public
 class RequestValidationError(ApiframeError, ValueError):
     """A request field is invalid. Raised before any request is sent.
 
@@ -72,14 +87,17 @@ class RequestValidationError(ApiframeError, ValueError):
         super().__init__(f"{field}={shown} is not valid: {allowed}")
 
 
+@public
 class ConfigurationError(ApiframeError):
     """The client cannot be configured (no API key where one is required, a bad base URL)."""
 
 
+@public
 class TransportError(ApiframeError):
     """The request got no HTTP answer (connection refused or dropped, timeout) after all retries."""
 
 
+@public
 class APIStatusError(ApiframeError):
     """The API answered with an error status.
 
@@ -110,14 +128,17 @@ class APIStatusError(ApiframeError):
         super().__init__(text)
 
 
+@public
 class BadRequestError(APIStatusError):
     """400: the server refused the request body (see ``details``)."""
 
 
+@public
 class AuthenticationError(APIStatusError):
     """401: the API key is missing or invalid."""
 
 
+@public
 class InsufficientCreditsError(APIStatusError):
     """402: the account has too few credits for this request."""
 
@@ -134,18 +155,22 @@ class InsufficientCreditsError(APIStatusError):
         super().__init__(message, **kwargs)
 
 
+@public
 class PermissionDeniedError(APIStatusError):
     """403: the key is inactive or lacks permission."""
 
 
+@public
 class NotFoundError(APIStatusError):
     """404: no such job (or it belongs to someone else)."""
 
 
+@public
 class ConflictError(APIStatusError):
     """409: an Idempotency-Key was replayed with a different body."""
 
 
+@public
 class RateLimitError(APIStatusError):
     """429: too many requests; ``retry_after`` is the server's wait in seconds."""
 
@@ -154,18 +179,23 @@ class RateLimitError(APIStatusError):
         super().__init__(message, **kwargs)
 
 
+@public
 class ServerError(APIStatusError):
     """5xx: the service is unavailable or failed."""
 
 
+@public
 class JobError(ApiframeError):
     """The job did not produce audio. ``job_id`` is always set so the job can be inspected or resumed."""
+
+    job_id: str
 
     def __init__(self, message: str, *, job_id: str) -> None:
         self.job_id = job_id
         super().__init__(message)
 
 
+@public
 class JobFailedError(JobError):
     """The job ended FAILED; ``reason`` is the server's error text. Its credits are refunded."""
 
@@ -174,6 +204,7 @@ class JobFailedError(JobError):
         super().__init__(f"job {job_id} failed: {reason or 'no reason given'}", job_id=job_id)
 
 
+@public
 class JobCancelledError(JobError):
     """The job ended CANCELLED."""
 
@@ -181,16 +212,34 @@ class JobCancelledError(JobError):
         super().__init__(f"job {job_id} was cancelled", job_id=job_id)
 
 
+@public
 class JobTimeoutError(JobError):
-    """The job was still running when the wait budget ran out. It may still finish: resume it."""
+    """The job was still running when the wait budget ran out. It may still finish: resume it.
 
-    def __init__(self, timeout: float, *, job_id: str, last_status: str | None = None) -> None:
+    ``last_status`` is the status of the last snapshot received; ``last_error`` says why the
+    last poll got no snapshot, when it failed (an outage or a dropped connection while waiting
+    is waited out, not raised).
+    """
+
+    def __init__(
+        self,
+        timeout: float,
+        *,
+        job_id: str,
+        last_status: str | None = None,
+        last_error: str | None = None,
+    ) -> None:
         self.timeout = timeout
         self.last_status = last_status
-        status = f" (last status {last_status})" if last_status else ""
+        self.last_error = last_error
+        notes = [f"last status {last_status}"] if last_status else []
+        if last_error:
+            notes.append(f"the last poll failed: {last_error}")
+        status = f" ({'; '.join(notes)})" if notes else ""
         super().__init__(f"job {job_id} not finished after {timeout:g} s{status}", job_id=job_id)
 
 
+@public
 class DownloadError(ApiframeError):
     """The audio file could not be downloaded completely. Nothing partial is left on disk."""
 

@@ -12,6 +12,8 @@ job failures as :class:`MusicError`, whose line says what happened and what to d
 from __future__ import annotations
 
 import asyncio
+import math
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,7 @@ from ._display import (
     ProgressView,
     dry_run_bundle,
     make_progress_view,
+    models_bundle,
     register_formatters,
     sandbox_notice,
     unregister_formatters,
@@ -44,20 +47,28 @@ from ._exceptions import (
     TransportError,
 )
 from ._generation import DEFAULT_OUTPUT_DIR, MusicJob, MusicResult, generate, resume
-from ._models import DEFAULT_MODEL, OUTPUT_FORMATS, MusicRequest, parse_length
+from ._models import DEFAULT_MODEL, MODELS, OUTPUT_FORMATS, MusicRequest
 from ._options import (
     MusicCommand,
     MusicDefaults,
+    cell_options_help,
+    check_length,
+    check_model,
     music_cell_arguments,
     music_line_arguments,
     parse_music_cell,
     parse_music_line,
 )
+from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._client import AsyncApiframeClient
+    from ._client import AsyncApiframeClient, ModelInfo
 
 __all__ = ["MusicError", "MusicMagics", "load_ipython_extension", "unload_ipython_extension"]
+
+# Shells (kernels) already told that they run on the offline sandbox: the notice is shown once
+# per shell, not per cell, and a reload of the extension does not repeat it.
+_SANDBOX_ANNOUNCED: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 class MusicError(Exception):
@@ -65,6 +76,17 @@ class MusicError(Exception):
 
     def _render_traceback_(self) -> list[str]:
         return [f"\x1b[0;31mMusicError\x1b[0m: {self}"]
+
+
+class MusicInterrupted(KeyboardInterrupt):
+    """A ``%%music`` run was stopped (Ctrl-C, the stop button). Shown as the one line that says
+    how to collect the job; the cell still ends interrupted, so "Run All" stops there.
+
+    A ``KeyboardInterrupt``, so ``except Exception`` in a loop of cells does not swallow it.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;31mInterrupted\x1b[0m: {self}"]
 
 
 @magics_class
@@ -87,7 +109,8 @@ class MusicMagics(Magics):
         config=True
     )
     embed_limit_mb = Float(
-        10.0, help="Audio files up to this size (MB) are embedded in the notebook; larger ones are linked."
+        10.0, help="Audio files up to this size (MB) are embedded in the notebook; larger ones are linked. "
+                   "0 links every file."
     ).tag(config=True)
     progress = Enum(
         ["auto", "widget", "text"], "auto",
@@ -97,28 +120,46 @@ class MusicMagics(Magics):
         False, help="Show full tracebacks for API and job errors instead of one line."
     ).tag(config=True)
 
+    # Settings are checked when set, against the whole rule a cell would apply, so a bad value
+    # is refused by %config (naming the setting) instead of failing every later cell.
     @validate("default_length")
     def _check_length(self, proposal: dict[str, Any]) -> str:
         value: str = proposal["value"]
         if value:
             try:
-                parse_length(value)
+                check_length(value, self.default_model)
             except ValueError as e:
-                raise TraitError(str(e)) from None
+                raise _setting_error(proposal, str(e)) from None
         return value
 
     @validate("default_format")
     def _check_format(self, proposal: dict[str, Any]) -> str:
         value: str = proposal["value"]
         if value and value not in OUTPUT_FORMATS:
-            raise TraitError(f"{value!r} is not one of {', '.join(OUTPUT_FORMATS)}")
+            raise _setting_error(proposal, f"must be one of {', '.join(OUTPUT_FORMATS)}, or empty")
         return value
 
-    @validate("timeout", "embed_limit_mb")
-    def _check_positive(self, proposal: dict[str, Any]) -> float:
+    @validate("default_model")
+    def _check_model(self, proposal: dict[str, Any]) -> str:
+        value: str = proposal["value"]
+        try:
+            check_model(value)
+        except ValueError as e:
+            raise _setting_error(proposal, str(e)) from None
+        return value
+
+    @validate("timeout")
+    def _check_timeout(self, proposal: dict[str, Any]) -> float:
         value: float = proposal["value"]
         if not value > 0:
-            raise TraitError("must be a positive number")
+            raise _setting_error(proposal, "must be a positive number of seconds")
+        return value
+
+    @validate("embed_limit_mb")
+    def _check_embed_limit(self, proposal: dict[str, Any]) -> float:
+        value: float = proposal["value"]
+        if not (value >= 0 and math.isfinite(value)):
+            raise _setting_error(proposal, "must be 0 (always link, never embed) or a positive number of MB")
         return value
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
@@ -162,8 +203,7 @@ class MusicMagics(Magics):
             self._dry_run(command)
             return
         backend = self._backend()
-        if backend.sandbox:
-            sandbox_notice(backend)
+        self._announce(backend)
         if command.no_wait:
             self._submit_only(backend, command)
             return
@@ -181,12 +221,15 @@ class MusicMagics(Magics):
         """Look after music jobs: ``%music status``, ``%music resume JOB_ID``, ``%music help``."""
         command = parse_music_line(line)
         if command.action == "help":
-            print(_HELP)
+            print(f"{_HELP}\n\n%%music {cell_options_help()}")
         elif command.action == "status":
             self._status()
+        elif command.action == "models":
+            self._models()
         else:
             assert command.job_id is not None
             backend = self._backend()
+            self._announce(backend)
             view = make_progress_view(self.progress, None, self.embed_limit_bytes)
             result = self._follow(backend, view, command.out, None, lambda client: resume(
                 client, command.job_id or "", backend=backend.name, output_dir=self.output_dir,
@@ -194,6 +237,22 @@ class MusicMagics(Magics):
             ))
             if command.out:
                 self.user_ns[command.out] = result
+
+    def _models(self) -> None:
+        """List every model: this package's specs, merged with ``GET /v2/models`` when it answers."""
+        backend = self._backend()
+        try:
+            listed = backend.call(lambda client: client.models())
+            served: dict[str, ModelInfo] | None = {m.id: m for m in listed}
+        except ApiframeError:
+            served = None
+        display(models_bundle(list(MODELS.values()), served), raw=True)
+
+    def _announce(self, backend: Backend) -> None:
+        """Show the sandbox notice the first time this shell uses the sandbox."""
+        if backend.sandbox and self.shell not in _SANDBOX_ANNOUNCED:
+            _SANDBOX_ANNOUNCED.add(self.shell)
+            sandbox_notice(backend)
 
     def _backend(self) -> Backend:
         try:
@@ -231,13 +290,20 @@ class MusicMagics(Magics):
             keep_handle()
             view.failed(_interrupted_message(view.job_id), interrupted=True)
             if view.job_id:
-                print(f"Interrupted. Job {view.job_id} keeps running on the server; "
-                      f"collect it with:\n%music resume {view.job_id}" + (f" --out {out}" if out else ""))
-            raise
+                line = (f"job {view.job_id} keeps running on the server. Collect it with: "
+                        f"%music resume {view.job_id}" + (f" --out {out}" if out else ""))
+            else:
+                line = _interrupted_message(None)
+            if self.show_traceback:
+                print(f"Interrupted: {line}")
+                raise
+            # One line, not the traceback through the event loop (and asyncio's CancelledError).
+            raise MusicInterrupted(line) from None
         except ApiframeError as e:
             keep_handle()
             message = explain(e, view.job_id, backend)
-            view.failed(message)
+            # A timeout ends the wait, not the job: the view must not call it failed.
+            view.failed(message, title="still running" if isinstance(e, JobTimeoutError) else None)
             if self.show_traceback:
                 raise
             raise MusicError(message) from e
@@ -267,7 +333,9 @@ class MusicMagics(Magics):
     def _status(self) -> None:
         backend = self._backend()
 
-        lines = [f"backend: {backend.label}", f"key: {backend.masked_key}"]
+        lines = [
+            f"apiframe-magic {__version__}", f"backend: {backend.label}", f"key: {backend.masked_key}"
+        ]
         try:
             account = backend.call(lambda client: client.me())
             lines.append(f"credits: {account.credits if account.credits is not None else '?'}")
@@ -276,8 +344,19 @@ class MusicMagics(Magics):
         except ApiframeError as e:
             lines.append(f"credits: unavailable ({explain(e, None, backend)})")
         if backend.sandbox:
+            from .sandbox import CREDITS_ENV
+
+            lines.append(
+                f"sandbox credits: set {CREDITS_ENV} before the first cell of a kernel, or "
+                f"POST {{\"credits\": N}} to {backend.base_url}/_sandbox/credits (see docs/sandbox.md)"
+            )
             lines.append("This is the offline sandbox. Set APIFRAME_API_KEY to use the real service.")
         print("\n".join(lines))
+
+
+def _setting_error(proposal: dict[str, Any], reason: str) -> TraitError:
+    """A refused setting, named as the user wrote it: ``MusicMagics.default_length = '2s': ...``."""
+    return TraitError(f"MusicMagics.{proposal['trait'].name} = {proposal['value']!r}: {reason}.")
 
 
 def _interrupted_message(job_id: str | None) -> str:
@@ -308,7 +387,7 @@ def explain(error: ApiframeError, job_id: str | None, backend: Backend) -> str:
     if isinstance(error, JobFailedError):
         return f"Job {error.job_id} failed: {error.reason or 'no reason given'}. Its credits are refunded."
     if isinstance(error, JobTimeoutError):
-        return f"Job {error.job_id} still running after {error.timeout:g} s.{resume_hint}"
+        return f"Job {error.job_id} is still running; stopped waiting after {error.timeout:g} s.{resume_hint}"
     if isinstance(error, JobError):
         return f"{error}."
     if isinstance(error, DownloadError):
@@ -322,11 +401,13 @@ def explain(error: ApiframeError, job_id: str | None, backend: Backend) -> str:
 
 
 _HELP = """\
-%%music [options]            generate a track; the cell body is the prompt (%%music? lists options)
-%music status                which service is used, the masked key, and credits
+%%music [options]            generate a track; the cell body is the prompt (%%music? lists options);
+                             for suno, producer and mureka, lyrics follow a line of ---
+%music status                the version, which service is used, the masked key, and credits
+%music models                every music model with its params, tracks per job and prices
 %music resume JOB_ID [--out VAR] [--save PATH]
                              wait for a job submitted earlier (e.g. an interrupted cell) and save it
-%music help                  this text
+%music help                  this text (also %music --help, %music -h)
 
 Settings: %config MusicMagics  (output_dir, default_length, default_format, default_model,
           timeout, embed_limit_mb, progress, show_traceback)

@@ -1,27 +1,49 @@
 """The options of ``%%music`` and ``%music``, parsed into plain data.
 
+Model-specific knowledge comes from :mod:`apiframe_magic.catalog`: which models take
+``--length``, ``--format``, ``--instrumental`` (and which param each sets), ``--seed`` and lyrics, and
+the type and bounds of every ``--param KEY=VALUE``. A cell's body is the prompt; for models that
+take lyrics, a line of three or more dashes (``---``) starts the lyrics::
+
+    %%music --model suno
+    a dreamy synth-pop song about night trains
+    ---
+    [Verse] Lights go by ...
+
 The argument lists are declared once, with IPython's ``magic_arguments``, and applied both to the
 magic methods (so ``%%music?`` documents every option) and to module-level signatures used by
 :func:`parse_music_cell` and :func:`parse_music_line`, so parsing is testable without a shell.
-Every user mistake is a one-line :class:`~IPython.core.error.UsageError` raised before any request.
+Every user mistake is a one-line :class:`~IPython.core.error.UsageError` raised before any request,
+malformed quoting included. The ``argument(help=...)`` declarations below are the one place the
+options are documented: ``%%music?``, ``%music help`` and error hints all come from them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import argparse
+import os
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from IPython.core.error import UsageError
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.utils.process import arg_split  # type: ignore[attr-defined]
 
 from ._exceptions import RequestValidationError
+from ._generation import SaveTarget
 from ._models import (
     DEFAULT_MODEL,
     MAX_LENGTH_MS,
     MIN_LENGTH_MS,
+    MODELS,
     OUTPUT_FORMATS,
     WEBHOOK_EVENTS,
+    AudioFormat,
+    ModelSpec,
     MusicRequest,
     format_length,
     parse_length,
@@ -31,6 +53,9 @@ __all__ = [
     "MusicCommand",
     "MusicDefaults",
     "MusicLineCommand",
+    "cell_options_help",
+    "check_length",
+    "check_model",
     "music_cell_arguments",
     "music_line_arguments",
     "parse_music_cell",
@@ -39,31 +64,47 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Which option of the magic sets each field of the request body, for error messages.
+# Which option of the magic sets each top-level field of the request body, for error messages;
+# params are named by the option that set them (see _param_options).
 _OPTION_FOR_FIELD = {
     "prompt": "the prompt (cell body)",
     "model": "--model",
-    "elevenlabsParams.music_length_ms": "--length",
-    "elevenlabsParams.output_format": "--format",
-    "elevenlabsParams.force_instrumental": "--instrumental",
     "webhookUrl": "--webhook",
     "webhookEvents": "--webhook-events",
 }
+
+# A line of three or more dashes, alone, starts the lyrics part of a cell.
+_LYRICS_RULE = re.compile(r"^[ \t]*-{3,}[ \t]*$", re.MULTILINE)
+
+_LENGTH_RULE = (
+    f"must be {format_length(MIN_LENGTH_MS)} to {format_length(MAX_LENGTH_MS)} in whole seconds "
+    f"(e.g. 30s, 1m30s)"
+)
 
 _CELL_ARGUMENTS = (
     argument("-l", "--length", metavar="LENGTH",
              help="Track length, 5s to 5m in whole seconds: 30s, 1m30s, 90000ms, or a bare number of "
                   "seconds. Unset: the %%config default, else the model picks from the prompt."),
     argument("-i", "--instrumental", action="store_true",
-             help="No vocals (sends force_instrumental=true)."),
+             help="No vocals: sets each model's own flag (force_instrumental, instrumental, "
+                  "lyrics_type=instrumental)."),
     argument("-f", "--format", metavar="FORMAT",
-             help="Output format: " + ", ".join(OUTPUT_FORMATS) + "."),
-    argument("-m", "--model", metavar="MODEL", help=f"Model id (default {DEFAULT_MODEL})."),
+             help="Output format (elevenlabs-music): " + ", ".join(OUTPUT_FORMATS) + "."),
+    argument("-m", "--model", metavar="MODEL",
+             help=f"Model id (default {DEFAULT_MODEL}): " + ", ".join(MODELS)
+                  + ". %%music models lists them with their params and prices."),
+    argument("-p", "--param", metavar="KEY=VALUE", action="append",
+             help="A param of the model (repeatable), typed and checked before sending: "
+                  "--param n=3, --param model_version=V5, --param style='dark jazz'."),
+    argument("--seed", metavar="SEED",
+             help="Repeatable randomness, for the models that take a seed: "
+                  + ", ".join(m.id for m in MODELS.values() if m.seed_param) + "."),
     argument("-o", "--out", metavar="VAR",
              help="Store the result (a MusicResult, or a MusicJob with --no-wait) in this variable."),
     argument("-s", "--save", metavar="PATH",
              help="Save the audio to this file, or into this folder if it ends with / or exists. "
-                  "Default: the output folder (%%config MusicMagics.output_dir)."),
+                  "A file's extension must match the format (.mp3 or .wav); without one it gets "
+                  "the right one. Default: the output folder (%%config MusicMagics.output_dir)."),
     argument("-t", "--timeout", metavar="SECONDS", type=float,
              help="Give up waiting after this many seconds (the job keeps its id and can be resumed)."),
     argument("--webhook", metavar="URL", help="Ask Apiframe to POST job events to this URL."),
@@ -77,9 +118,10 @@ _CELL_ARGUMENTS = (
 
 _LINE_ARGUMENTS = (
     argument("action", nargs="?", default="help", metavar="ACTION",
-             help="status: backend, masked key and credits. resume JOB_ID: wait for a job and save "
-                  "it. help: this text."),
+             help="status: version, backend, masked key and credits. resume JOB_ID: wait for a job "
+                  "and save it. help: this text."),
     argument("job_id", nargs="?", metavar="JOB_ID", help="The job to resume."),
+    argument("-h", "--help", action="store_true", help="This text (the same as %%music help)."),
     argument("-o", "--out", metavar="VAR", help="With resume: store the result in this variable."),
     argument("-s", "--save", metavar="PATH", help="With resume: where to save the audio."),
     argument("-t", "--timeout", metavar="SECONDS", type=float,
@@ -87,18 +129,24 @@ _LINE_ARGUMENTS = (
 )
 
 
-def _with(arguments: tuple[Callable[[F], F], ...]) -> Callable[[F], F]:
+def _with(arguments: tuple[Callable[[F], F], ...], name: str) -> Callable[[F], F]:
     def apply(func: F) -> F:
         for decorate in reversed(arguments):
             func = decorate(func)
-        decorated: F = magic_arguments()(func)
+        decorated: F = magic_arguments(name)(func)
         return decorated
 
     return apply
 
 
-music_cell_arguments = _with(_CELL_ARGUMENTS)
-music_line_arguments = _with(_LINE_ARGUMENTS)
+# IPython writes usage as "%" + name: the cell magic's name carries the second "%", so that
+# %%music? shows "%%music [-l LENGTH] ..." rather than the line magic's usage.
+music_cell_arguments = _with(_CELL_ARGUMENTS, "%music")
+music_line_arguments = _with(_LINE_ARGUMENTS, "music")
+
+# Every spelling of a %%music option, to recognise options that ended up in the prompt.
+_CELL_OPTIONS = frozenset(o for a in _CELL_ARGUMENTS for o in a.args if o.startswith("-"))
+_LONG_OPTIONS = tuple(sorted(o for o in _CELL_OPTIONS if o.startswith("--")))
 
 
 @music_cell_arguments
@@ -137,7 +185,7 @@ class MusicCommand:
 class MusicLineCommand:
     """What one ``%music`` line asks for."""
 
-    action: Literal["status", "resume", "help"]
+    action: Literal["status", "resume", "help", "models"]
     job_id: str | None = None
     out: str | None = None
     save: str | None = None
@@ -147,22 +195,25 @@ class MusicLineCommand:
 def parse_music_cell(line: str, cell: str, defaults: MusicDefaults | None = None) -> MusicCommand:
     """Parse a ``%%music`` cell into a validated :class:`MusicCommand`, or raise ``UsageError``."""
     defaults = defaults or MusicDefaults()
-    args = parse_argstring(_cell_signature, line)
+    args = _parse(_cell_signature, line, "%%music")
     prompt = cell.strip()
     if not prompt:
         raise UsageError("%%music needs a prompt: write it in the cell body, below the %%music line.")
-
+    _check_prompt_is_not_options(prompt.splitlines()[0])
+    model = args.model or defaults.model
+    spec = MODELS.get(model)
+    if spec is None:
+        raise UsageError(f"--model {model}: must be one of {', '.join(MODELS)}.")
+    prompt, lyrics = _split_lyrics(prompt)
+    params, set_by = _model_params(spec, args, defaults)
     length_text = args.length if args.length is not None else defaults.length
-    length_ms = None
-    if length_text:
-        option = "--length" if args.length is not None else "MusicMagics.default_length"
-        try:
-            length_ms = parse_length(length_text)
-        except ValueError as e:
-            raise UsageError(f"{option}: {e}") from None
-    output_format = args.format or defaults.format or None
     if args.webhook_events and not args.webhook:
         raise UsageError("--webhook-events needs --webhook URL.")
+    if args.webhook is not None:
+        try:
+            urlsplit(args.webhook)
+        except ValueError as e:  # urlsplit refuses some text outright ("Invalid IPv6 URL")
+            raise UsageError(f"--webhook {args.webhook}: {e}; must be an absolute http(s) URL.") from None
     events = (
         tuple(e.strip() for e in args.webhook_events.split(",") if e.strip())
         if args.webhook_events else None
@@ -171,18 +222,35 @@ def parse_music_cell(line: str, cell: str, defaults: MusicDefaults | None = None
     _check_timeout(timeout)
     _check_variable(args.out)
 
+    if lyrics is not None:
+        if spec.lyrics is None:
+            takers = ", ".join(m.id for m in MODELS.values() if m.lyrics is not None)
+            raise UsageError(
+                f"%%music: the cell has lyrics (below a --- line) but {model} takes none; "
+                f"models that take lyrics: {takers}."
+            )
+        prompt, params = spec.apply_lyrics(prompt, lyrics, params)
+        if spec.lyrics.param is not None:
+            set_by[spec.lyrics.param] = "the lyrics (below ---)"
+        else:
+            set_by.update({name: "the lyrics (below ---)" for name, _ in spec.lyrics.sets})
     try:
         request = MusicRequest(
             prompt=prompt,
-            model=args.model or defaults.model,
-            music_length_ms=length_ms,
-            force_instrumental=True if args.instrumental else None,
-            output_format=output_format,
+            model=model,
+            params=params,
             webhook_url=args.webhook,
             webhook_events=events,
         )
     except RequestValidationError as e:
-        raise UsageError(_explain(e, length_text)) from None
+        raise UsageError(_explain(e, spec, set_by, length_text, lyrics is not None)) from None
+    if args.save is not None:
+        format_source = (
+            f"--format {args.format}" if args.format
+            else f"MusicMagics.default_format {defaults.format}" if defaults.format
+            else f"--format {request.audio_format.name} (the default)"
+        )
+        _check_save(args.save, request.audio_format, format_source)
     return MusicCommand(
         request=request, out=args.out, save=args.save, timeout=timeout,
         no_wait=args.no_wait, dry_run=args.dry_run,
@@ -191,10 +259,14 @@ def parse_music_cell(line: str, cell: str, defaults: MusicDefaults | None = None
 
 def parse_music_line(line: str) -> MusicLineCommand:
     """Parse a ``%music`` line into a :class:`MusicLineCommand`, or raise ``UsageError``."""
-    args = parse_argstring(_line_signature, line)
+    args = _parse(_line_signature, line, "%music")
+    if args.help:
+        return MusicLineCommand("help")
     action = args.action.lower()
-    if action not in ("status", "resume", "help"):
-        raise UsageError(f"%music {args.action}: unknown action; use status, resume JOB_ID or help.")
+    if action not in ("status", "resume", "help", "models"):
+        raise UsageError(
+            f"%music {args.action}: unknown action; use status, models, resume JOB_ID or help."
+        )
     if action == "resume" and not args.job_id:
         raise UsageError("%music resume needs a job id: %music resume JOB_ID")
     if action != "resume" and args.job_id:
@@ -207,6 +279,108 @@ def parse_music_line(line: str) -> MusicLineCommand:
     )
 
 
+def cell_options_help() -> str:
+    """The option list of ``%%music`` as ``%%music?`` shows it (from the declarations above)."""
+    text: str = _cell_signature.parser.format_help()
+    start = text.find("options:")
+    return text[start:].rstrip() if start >= 0 else text.rstrip()
+
+
+def check_length(text: str, model: str = DEFAULT_MODEL) -> int:
+    """The milliseconds of a length such as ``30s``, within ``model``'s range; else ``ValueError``
+    with one line saying why (without naming the option, which the caller knows)."""
+    ms = parse_length(text)
+    try:
+        MusicRequest("length check", model=model, music_length_ms=ms)
+    except RequestValidationError as e:
+        raise ValueError(_LENGTH_RULE if e.field.endswith("music_length_ms") else str(e)) from None
+    return ms
+
+
+def check_model(model: str) -> None:
+    """``ValueError`` unless ``model`` is a model id this package knows."""
+    if model not in MODELS:
+        raise ValueError("must be one of " + ", ".join(MODELS))
+
+
+def _parse(signature: Callable[..., None], line: str, magic: str) -> argparse.Namespace:
+    """Parse ``line`` with ``signature``'s options; every malformed line is one ``UsageError``."""
+    try:
+        args: argparse.Namespace = _split_and_parse(signature, line)
+    except UsageError as e:
+        hint = f" ({magic}? lists the options)" if "unrecognized arguments" in str(e) else ""
+        raise UsageError(f"{magic}: {e}{hint}") from None
+    except ValueError as e:
+        # shlex: "No closing quotation", "No escaped character".
+        raise UsageError(
+            f"{magic}: cannot split the options ({str(e).lower()}): close every quote, "
+            f"and end no option with a lone backslash."
+        ) from None
+    return args
+
+
+def _split_and_parse(signature: Callable[..., None], line: str) -> argparse.Namespace:
+    """Split ``line`` as a POSIX shell does (quotes group words and are removed, so
+    ``--param style="dark jazz"`` is one value) and parse it. On Windows, where backslashes
+    are path separators, IPython's own splitting is used."""
+    argv = arg_split(line, posix=os.name != "nt")
+    args: argparse.Namespace = signature.parser.parse_args(argv)  # type: ignore[attr-defined]
+    return args
+
+
+def _check_prompt_is_not_options(first_line: str) -> None:
+    """Refuse a prompt that starts with options of ``%%music``: IPython ends the magic's line at
+    any line break character (``\\r``, ``\\x0b``, ``\\x0c``, ``\\x85``, ``\\u2028``, ...), so what
+    looks like the rest of the line, ``--dry-run`` included, arrives as the prompt."""
+    token = first_line.split(maxsplit=1)[0] if first_line.split() else ""
+    name = token.split("=", 1)[0]
+    named = name in _CELL_OPTIONS or (
+        # argparse accepts unambiguous prefixes of long options (--dry for --dry-run).
+        len(name) > 2 and name.startswith("--") and any(o.startswith(name) for o in _LONG_OPTIONS)
+    )
+    if not named and first_line.startswith("-"):
+        # Bundled or attached short options (-io, -l8s): exactly what argparse would take.
+        try:
+            _split_and_parse(_cell_signature, first_line)
+            named = True
+        except (UsageError, ValueError):
+            pass
+    if named:
+        shown = token if len(token) <= 30 else token[:29] + "…"
+        raise UsageError(
+            f"%%music: the prompt starts with {shown}, an option of %%music; put options on the "
+            f"%%music line itself (a line break character such as \\r, \\x0b, \\x0c, \\x85 or "
+            f"\\u2028 ends that line early). Nothing was sent."
+        )
+
+
+def _check_save(save: str, audio_format: AudioFormat, format_source: str) -> None:
+    """Refuse ``--save NAME.EXT`` when EXT is not what ``audio_format`` produces."""
+    if "\x00" in save:
+        raise UsageError("--save: a path cannot contain a NUL character.")
+    try:
+        SaveTarget.parse(save, ".").check_extension(audio_format.extension)
+    except RequestValidationError:
+        given = Path(save).suffix
+        said = next((f for f in OUTPUT_FORMATS.values() if f.extension == given[1:].lower()), None)
+        fixed = str(Path(save).with_suffix(f".{audio_format.extension}"))
+        if said is None:
+            raise UsageError(
+                f"--save {save}: {given} is not a format Apiframe makes, and {format_source} makes "
+                f"{audio_format.container.upper()}; use {fixed} or a folder."
+            ) from None
+        other = max(
+            (f for f in OUTPUT_FORMATS.values() if f.container == said.container),
+            key=lambda f: (f.sample_rate, f.bitrate_kbps or 0),
+        )
+        raise UsageError(
+            f"--save {save}: the extension says {said.container.upper()} but {format_source} makes "
+            f"{audio_format.container.upper()}; use {fixed}, a folder, or --format {other.name}."
+        ) from None
+    except (OSError, RuntimeError) as e:  # an unknown ~user
+        raise UsageError(f"--save {save}: {e}") from None
+
+
 def _check_timeout(timeout: float) -> None:
     if not timeout > 0:
         raise UsageError(f"--timeout {timeout:g}: must be a positive number of seconds.")
@@ -217,14 +391,113 @@ def _check_variable(name: str | None) -> None:
         raise UsageError(f"--out {name}: not a valid Python variable name.")
 
 
-def _explain(error: RequestValidationError, length_text: str | None) -> str:
+def _split_lyrics(body: str) -> tuple[str, str | None]:
+    """The prompt and the lyrics of a cell body: the lyrics follow the first line of dashes."""
+    found = _LYRICS_RULE.search(body)
+    if found is None:
+        return body, None
+    prompt, lyrics = body[: found.start()].strip(), body[found.end():].strip()
+    if not lyrics:
+        raise UsageError("%%music: the lyrics part (below the --- line) is empty.")
+    return prompt, lyrics
+
+
+def _models_with(has: Callable[[ModelSpec], object]) -> str:
+    return ", ".join(m.id for m in MODELS.values() if has(m)) or "none"
+
+
+def _model_params(
+    spec: ModelSpec, args: argparse.Namespace, defaults: MusicDefaults
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The params the options ask of ``spec``'s model, and which option set each one.
+
+    An option the model does not take is refused; ``%config`` defaults apply only to models that
+    take them (a default length means nothing to Suno).
+    """
+    params: dict[str, Any] = {}
+    set_by: dict[str, str] = {}
+
+    def put(name: str, value: Any, option: str) -> None:
+        params[name] = value
+        set_by[name] = option
+
+    def refuse(option: str, has: Callable[[ModelSpec], object]) -> UsageError:
+        return UsageError(f"{option}: {spec.id} does not take it; models that do: {_models_with(has)}.")
+
+    if args.length is not None or (defaults.length and spec.length_param):
+        option = "--length" if args.length is not None else "MusicMagics.default_length"
+        text = args.length if args.length is not None else defaults.length
+        if spec.length_param is None:
+            raise refuse("--length", lambda m: m.length_param)
+        try:
+            put(spec.length_param, parse_length(text or ""), option)
+        except ValueError as e:
+            raise UsageError(f"{option}: {e}") from None
+    if args.format is not None or (defaults.format and spec.format_param):
+        if spec.format_param is None:
+            raise refuse("--format", lambda m: m.format_param)
+        option = "--format" if args.format is not None else "MusicMagics.default_format"
+        put(spec.format_param, args.format or defaults.format, option)
+    if args.instrumental:
+        if spec.instrumental is None:
+            raise refuse("--instrumental", lambda m: m.instrumental)
+        put(*spec.instrumental, "--instrumental")
+    if args.seed is not None:
+        seed = spec.param(spec.seed_param) if spec.seed_param else None
+        if seed is None:
+            raise refuse("--seed", lambda m: m.seed_param)
+        try:
+            put(seed.name, seed.parse(args.seed), "--seed")
+        except ValueError as e:
+            raise UsageError(f"--seed {args.seed}: {e}.") from None
+    for item in args.param or ():
+        name, value = _param_value(spec, item)
+        if name in set_by:
+            raise UsageError(f"--param {item}: {name} is already set by {set_by[name]}.")
+        put(name, value, f"--param {name}")
+    return params, set_by
+
+
+def _param_value(spec: ModelSpec, item: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` typed by the model's spec; one ``UsageError`` naming what is allowed."""
+    name, sep, text = item.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise UsageError(f"--param {item}: write KEY=VALUE, e.g. --param {spec.params[0].name}=...")
+    param = spec.param(name)
+    if param is None:
+        raise UsageError(
+            f"--param {name}: {spec.id} has no param {name}; it takes {', '.join(spec.param_names)}."
+        )
+    try:
+        value = param.parse(text)
+    except ValueError as e:
+        raise UsageError(f"--param {item}: {name} {e}.") from None
+    if (why := param.check(value)) is not None:
+        raise UsageError(f"--param {item}: {name} {why}.")
+    return name, value
+
+
+def _explain(
+    error: RequestValidationError,
+    spec: ModelSpec,
+    set_by: Mapping[str, str],
+    length_text: str | None,
+    has_lyrics: bool,
+) -> str:
     """Turn a request validation error into one line in the magic's own terms."""
+    prefix = f"{spec.params_key}."
+    name = error.field[len(prefix):] if error.field.startswith(prefix) else None
+    if name is not None:
+        option = set_by.get(name, f"--param {name}")
+        if name == spec.length_param:
+            return f"{option} {length_text}: {_LENGTH_RULE}."
+        if name == spec.format_param:
+            return f"{option} {error.value}: must be one of {', '.join(OUTPUT_FORMATS)}."
+        return f"{option}: {name} {error.allowed}."
     option = _OPTION_FOR_FIELD.get(error.field, error.field)
-    if error.field == "elevenlabsParams.music_length_ms":
-        return (f"{option} {length_text}: must be {format_length(MIN_LENGTH_MS)} to "
-                f"{format_length(MAX_LENGTH_MS)} in whole seconds (e.g. 30s, 1m30s).")
-    if error.field == "elevenlabsParams.output_format":
-        return f"{option} {error.value}: must be one of {', '.join(OUTPUT_FORMATS)}."
     if error.field == "prompt":
-        return f"{option}: {error.allowed} (got {len(str(error.value or ''))} characters)."
+        lyrics_are_prompt = has_lyrics and spec.lyrics is not None and spec.lyrics.param is None
+        what = "the lyrics (below ---)" if lyrics_are_prompt else option
+        return f"{what}: {error.allowed} for {spec.id} (got {len(str(error.value or ''))} characters)."
     return f"{option} {error.value}: {error.allowed}."

@@ -10,6 +10,11 @@ This is the policy of Apiframe's official v2 SDK:
 * The wait before retry ``n`` (counting from 0) is "full jitter":
   ``random(0, min(8 s, 0.25 s * 2**n))``.
 * At most ``max_retries`` (2) retries per request.
+
+Waiting for a job is different: it only reads, so
+:meth:`~apiframe_magic.AsyncApiframeClient.wait` polls without these per-request retries and
+instead outlasts any failure that may pass (5xx, 429, network errors, unreadable answers) with
+its own backoff, up to the poll interval cap, until its timeout.
 """
 
 from __future__ import annotations

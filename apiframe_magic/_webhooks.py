@@ -10,15 +10,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from ._public import public
+
 __all__ = ["sign_webhook", "verify_webhook_signature"]
 
 
+@public
 def sign_webhook(api_key: str, body: bytes) -> str:
     """The hex signature of ``body`` for the account that owns ``api_key``."""
     secret = hashlib.sha256(api_key.encode()).digest()
     return hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
+@public
 def verify_webhook_signature(api_key: str, body: bytes, header: str | None) -> bool:
     """Whether ``header`` (``sha256=<hex>`` or ``<hex>``) signs ``body``; compared in constant time."""
     if not header:

@@ -92,6 +92,42 @@ async def concurrency() -> None:
     table("Concurrent jobs (3 s each, submit + wait + download)", ["jobs", "wall s", "s per job"], rows)
 
 
+def _silence(prompt: str, *, length_ms: int, output_format: str,
+             force_instrumental: bool = False) -> bytes:
+    """Instant audio, so the burst measures connections and polling, not the synthesiser."""
+    return b"ID3\x04" + bytes(4096)
+
+
+async def burst() -> None:
+    """16 jobs submitted at once, against one job, with the sandbox's listen backlog and with
+    the stdlib's default of 5 (with which the burst of connects waited ~1 s for SYN retries)."""
+    from apiframe_magic.sandbox import _server
+
+    rows = []
+    default = _server._HTTPServer.request_queue_size
+    for backlog in (5, default):
+        _server._HTTPServer.request_queue_size = backlog
+        walls: dict[int, float] = {}
+        try:
+            for n in (1, 16):
+                with SandboxServer(job_seconds=2, credits=10_000, renderer=_silence) as server:
+                    async with AsyncApiframeClient(SANDBOX_API_KEY, server.url, poll_interval=0.1,
+                                                   max_poll_interval=0.1) as client:
+                        start = time.monotonic()
+
+                        async def one(i: int) -> None:
+                            job = await client.submit(MusicRequest(f"burst {i}", music_length_ms=5000))
+                            await client.wait(job.job_id)
+
+                        await asyncio.gather(*(one(i) for i in range(n)))
+                        walls[n] = time.monotonic() - start
+        finally:
+            _server._HTTPServer.request_queue_size = default
+        rows += [[str(backlog), str(n), f"{w:.2f}", f"{w / walls[1]:.2f}"] for n, w in walls.items()]
+    table("Burst of submits (2 s jobs, instant audio, submit + wait)",
+          ["listen backlog", "jobs", "wall s", "x one job"], rows)
+
+
 def server_files(server: SandboxServer) -> str:
     import tempfile
 
@@ -102,6 +138,7 @@ def main() -> None:
     import_cost()
     asyncio.run(polling_economy())
     asyncio.run(concurrency())
+    asyncio.run(burst())
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ on loopback, Debian's Chromium through Playwright. Each server and browser runs 
 ``HOME``, ``XDG_*`` and Jupyter directories, so nothing is read from or written to the real
 home directory and no workspace is restored between runs.
 
-The facts these helpers rely on are in ``/work/shared/browser-testing-notes.md``.
+The facts these helpers rely on (how Jupyter servers, kernels and a headless Chromium behave
+on a bare Debian machine) are stated where each helper uses them.
 """
 
 from __future__ import annotations
@@ -320,10 +321,9 @@ def execute_notebook(
     unless ``allow_errors``.
     """
     import nbformat
-    from nbclient import NotebookClient
 
     nb = nbformat.read(str(source), as_version=4)
-    client = NotebookClient(
+    client = lab_like_client_class()(
         nb,
         timeout=timeout,
         kernel_name="python3",
@@ -332,6 +332,27 @@ def execute_notebook(
     )
     client.execute(env=dict(env))
     return nb
+
+
+def lab_like_client_class() -> Any:
+    """An ``nbclient.NotebookClient`` that saves widget state as JupyterLab does.
+
+    nbclient keeps the state of every widget model it ever saw, closed or not. JupyterLab's
+    widget manager forgets a model when its comm closes and saves only live ones; this client
+    does the same, so a saved notebook's widget state is what a user's save would hold.
+    """
+    from nbclient import NotebookClient
+
+    class LabLikeNotebookClient(NotebookClient):
+        def handle_comm_msg(self, outs: list[Any], msg: dict[str, Any], cell_index: int) -> None:
+            super().handle_comm_msg(outs, msg, cell_index)
+            if msg["msg_type"] == "comm_close":
+                comm_id = msg["content"]["comm_id"]
+                self.widget_state.pop(comm_id, None)
+                self.widget_buffers.pop(comm_id, None)
+                self.comm_objects.pop(comm_id, None)
+
+    return LabLikeNotebookClient
 
 
 def copy_notebook(name: str, dest_dir: Path) -> Path:

@@ -163,7 +163,7 @@ def test_sync_facade_in_process(sandbox: SandboxServer) -> None:
         assert client.get_job(job.job_id).id == job.job_id
         assert client.wait(job.job_id).status == "COMPLETED"
         assert client.list_jobs().jobs[0].id == job.job_id
-        assert [m.id for m in client.models()] == ["elevenlabs-music"]
+        assert "elevenlabs-music" in [m.id for m in client.models()]
     client.close()  # twice is fine
     with pytest.raises(RuntimeError, match="closed"):
         client.me()
@@ -257,10 +257,10 @@ def test_models_sends_no_key_and_needs_none(sandbox: SandboxServer, monkeypatch:
         async with make(sandbox, key=None) as client:
             return await client.models()
 
-    models = run(go)
-    assert [m.id for m in models] == ["elevenlabs-music"]
-    assert models[0].label and models[0].modality == "music"
-    assert (models[0].cost_min, models[0].cost_max) == (10, 30)
+    models = {m.id: m for m in run(go)}
+    music = models["elevenlabs-music"]
+    assert music.label and music.modality == "music"
+    assert (music.cost_min, music.cost_max) == (10, 30)
     (request,) = sandbox.recorded_requests()
     assert request.path == "/v2/models" and request.query == "modality=music"
     assert "x-api-key" not in request.headers
@@ -285,8 +285,45 @@ def test_missing_key_is_a_one_line_configuration_error(
     ):
         exc = capture(call)
         assert isinstance(exc, ConfigurationError)
-        assert "APIFRAME_API_KEY" in str(exc) and "\n" not in str(exc)
+        # Both ways forward: a key for the API, or the offline sandbox.
+        assert "APIFRAME_API_KEY" in str(exc) and "ApiframeClient.sandbox()" in str(exc)
+        assert "\n" not in str(exc)
     assert sandbox.recorded_requests() == []
+
+
+def test_sandbox_client_needs_no_key_and_ignores_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``ApiframeClient.sandbox()``: the embedded sandbox, whatever the variables say."""
+    from apiframe_magic.sandbox import embedded_sandbox
+
+    monkeypatch.setenv("APIFRAME_SANDBOX_JOB_SECONDS", "0.3")  # if this process starts it now
+    monkeypatch.delenv("APIFRAME_API_KEY", raising=False)
+    monkeypatch.setenv("APIFRAME_BASE_URL", "http://127.0.0.1:9")
+    with ApiframeClient.sandbox(poll_interval=0.05) as client:
+        assert client.base_url == embedded_sandbox().url
+        done = client.wait(client.submit(REQUEST).job_id)
+        file = client.download(done.audio_url or "", tmp_path)
+    assert done.status == "COMPLETED" and file.container == "mp3"
+
+    monkeypatch.setenv("APIFRAME_API_KEY", CANARY_KEY)
+
+    async def go() -> Job:
+        async with AsyncApiframeClient.sandbox(poll_interval=0.05) as client:
+            assert client.base_url == embedded_sandbox().url and CANARY_KEY not in repr(client)
+            return await client.wait((await client.submit(REQUEST)).job_id)
+
+    assert run(go).status == "COMPLETED"
+    assert all(r.headers.get("x-api-key") != CANARY_KEY for r in embedded_sandbox().recorded_requests())
+
+
+def test_the_default_client_never_falls_back_to_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("APIFRAME_API_KEY", raising=False)
+    monkeypatch.delenv("APIFRAME_BASE_URL", raising=False)
+    with ApiframeClient() as client:
+        assert client.base_url == "https://api.apiframe.ai"
+        with pytest.raises(ConfigurationError, match=r"ApiframeClient\.sandbox\(\)"):
+            client.me()
 
 
 def test_key_and_base_url_are_read_from_the_environment_at_call_time(

@@ -17,7 +17,16 @@ import httpx
 import pytest
 
 from apiframe_magic._client import AsyncApiframeClient, SubmittedJob
-from apiframe_magic._exceptions import RateLimitError, ServerError, TransportError
+from apiframe_magic._exceptions import (
+    AuthenticationError,
+    BadRequestError,
+    JobTimeoutError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+)
 from apiframe_magic._models import Job, MusicRequest
 from apiframe_magic._retry import DEFAULT_RETRY_AFTER, RetryPolicy, parse_retry_after
 from apiframe_magic.sandbox import SandboxServer
@@ -49,15 +58,27 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return delays
 
 
-async def submit_and_wait(sandbox: SandboxServer) -> Job:
-    """One submit, then polling until the job ends: the path the poll faults hit."""
+async def submit_and_wait(
+    sandbox: SandboxServer,
+    on_progress: Callable[[Job], None] | None = None,
+    timeout: float | None = 600.0,
+    jitter: float | None = None,
+) -> Job:
+    """One submit, then polling until the job ends: the path the poll faults hit. ``jitter``
+    fixes the random fraction of the backoff (for exact pauses)."""
     async with AsyncApiframeClient(CANARY_KEY, sandbox.url, **FAST) as client:
+        if jitter is not None:
+            client.retry_policy = RetryPolicy(jitter=lambda: jitter)
         job = await client.submit(REQUEST)
-        return await client.wait(job.job_id)
+        return await client.wait(job.job_id, on_progress=on_progress, timeout=timeout)
 
 
 def posts(server: SandboxServer) -> list[Any]:
     return [r for r in server.recorded_requests() if r.method == "POST"]
+
+
+def polls(server: SandboxServer) -> list[Any]:
+    return [r for r in server.recorded_requests() if r.method == "GET" and r.path.startswith("/v2/jobs/")]
 
 
 # -- the policy ------------------------------------------------------------------------------
@@ -205,13 +226,120 @@ def test_503_on_poll_is_retried_and_never_resubmits(sandbox: SandboxServer, slee
     assert 0 <= backoffs[0] <= 0.25 and 0 <= backoffs[1] <= 0.5
 
 
-def test_503_on_poll_beyond_retries_raises_and_never_resubmits(sandbox: SandboxServer) -> None:
-    sandbox.faults.inject("unavailable", route="poll", times=3)
+def test_503s_on_poll_beyond_the_request_retries_are_waited_out(sandbox: SandboxServer) -> None:
+    """Waiting only reads: six 503s in a row (a request's own retries stop after three) do not
+    end it, and nothing is submitted again."""
+    sandbox.faults.inject("unavailable", route="poll", times=6)
 
-    with pytest.raises(ServerError):
-        run(lambda: submit_and_wait(sandbox))
+    assert run(lambda: submit_and_wait(sandbox)).status == "COMPLETED"
+    assert len(polls(sandbox)) > 6
     assert len(posts(sandbox)) == 1 and sandbox.jobs_created == 1
     assert sandbox.credits_for(CANARY_KEY) == 990
+
+
+def test_a_503_outage_of_a_while_is_waited_out(sandbox: SandboxServer) -> None:
+    """An outage that lasts a time (the sandbox's ``seconds``), not a number of requests."""
+    sandbox.faults.inject("unavailable", route="poll", seconds=1.0)
+
+    assert run(lambda: submit_and_wait(sandbox)).status == "COMPLETED"
+    assert sandbox.faults.pending() == [] and sandbox.jobs_created == 1
+
+
+@pytest.mark.parametrize("kind", ["not_json", "drop", "rate_limit"])
+def test_unreadable_dropped_and_rate_limited_polls_are_waited_out(kind: str, sandbox: SandboxServer) -> None:
+    sandbox.faults.inject(kind, route="poll", times=4, retry_after=0.1)
+
+    assert run(lambda: submit_and_wait(sandbox)).status == "COMPLETED"
+    assert len(polls(sandbox)) > 4 and sandbox.jobs_created == 1
+
+
+def test_failed_polls_back_off_to_the_poll_interval_cap(sandbox: SandboxServer, sleeps: list[float]) -> None:
+    """Economical: one request per pause, the pause doubling from the poll interval to the cap
+    (0.05 s to 0.2 s here), never the request-level retries' near-zero jitter."""
+    sandbox.faults.inject("unavailable", route="poll", times=6)
+
+    run(lambda: submit_and_wait(sandbox, jitter=1.0))
+    assert sleeps[:6] == [0.05, 0.1, 0.2, 0.2, 0.2, 0.2]
+    assert len(polls(sandbox)) == len(sleeps) + 1  # every pause is followed by one poll
+
+
+def test_the_pause_after_a_failed_poll_is_at_least_half_its_ceiling(
+    sandbox: SandboxServer, sleeps: list[float]
+) -> None:
+    sandbox.faults.inject("unavailable", route="poll", times=3)
+
+    run(lambda: submit_and_wait(sandbox, jitter=0.0))
+    assert sleeps[:3] == [0.025, 0.05, 0.1]
+
+
+def test_a_rate_limited_poll_waits_at_least_retry_after(sandbox: SandboxServer, sleeps: list[float]) -> None:
+    sandbox.faults.inject("rate_limit", route="poll", times=4, retry_after=0.3)
+
+    run(lambda: submit_and_wait(sandbox, jitter=1.0))
+    assert sleeps[:4] == [0.3, 0.3, 0.3, 0.3]
+
+
+def test_on_progress_sees_only_real_snapshots_during_an_outage(sandbox: SandboxServer) -> None:
+    sandbox.faults.inject("unavailable", route="poll", times=3)
+    sandbox.faults.inject("not_json", route="poll", times=2)
+    seen: list[Job] = []
+
+    done = run(lambda: submit_and_wait(sandbox, on_progress=seen.append))
+    assert len(seen) == len(polls(sandbox)) - 5  # one per answered poll, none per failure
+    assert all(j.id == done.id and j.status in ("QUEUED", "PROCESSING", "COMPLETED") for j in seen)
+    assert seen[-1] == done
+
+
+def test_an_outage_longer_than_the_timeout_ends_with_a_resumable_timeout(sandbox: SandboxServer) -> None:
+    sandbox.faults.inject("unavailable", route="poll", seconds=60)
+
+    with pytest.raises(JobTimeoutError) as info:
+        run(lambda: submit_and_wait(sandbox, timeout=0.5))
+    job_id = polls(sandbox)[0].path.rsplit("/", 1)[-1]
+    assert info.value.job_id == job_id and info.value.last_status is None
+    assert info.value.last_error is not None and "503" in info.value.last_error
+    assert "503" in str(info.value) and "\n" not in str(info.value)
+    assert sandbox.jobs_created == 1
+
+
+def test_404_while_polling_ends_the_wait_at_once(sandbox: SandboxServer) -> None:
+    unknown = "00000000-0000-4000-8000-000000000000"
+    with pytest.raises(NotFoundError) as info:
+        run(lambda: AsyncApiframeClient(CANARY_KEY, sandbox.url, **FAST).wait(unknown))
+    assert info.value.job_id == unknown
+    assert len(polls(sandbox)) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(401, AuthenticationError), (403, PermissionDeniedError), (404, NotFoundError), (400, BadRequestError)],
+)
+def test_errors_polling_again_cannot_fix_end_the_wait(status: int, error: type[Exception]) -> None:
+    """MockTransport: the sandbox cannot answer 403, nor 401 to a key it accepted a moment ago."""
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        return httpx.Response(status, json={"error": "no"})
+
+    transport = httpx.MockTransport(handler)
+    client = AsyncApiframeClient(CANARY_KEY, "https://api.test", transport=transport, **FAST)
+    with pytest.raises(error) as info:
+        run(lambda: client.wait("job-1"))
+    assert getattr(info.value, "job_id", None) == "job-1"
+    assert calls == ["/v2/jobs/job-1"]
+
+
+def test_any_5xx_while_polling_is_waited_out_like_a_503() -> None:
+    """MockTransport: the sandbox's faults answer 503 only; any 5xx while waiting may pass."""
+    answers = iter(
+        [httpx.Response(status, text="oops") for status in (500, 502, 504, 500, 501)]
+        + [httpx.Response(200, json={"id": "j", "status": "COMPLETED", "result": "https://cdn.test/a.mp3"})]
+    )
+    client = AsyncApiframeClient(
+        CANARY_KEY, "https://api.test", transport=httpx.MockTransport(lambda r: next(answers)), **FAST
+    )
+    assert run(lambda: client.wait("j")).status == "COMPLETED"
 
 
 def test_503_on_submit_is_retried_with_the_same_key(sandbox: SandboxServer) -> None:

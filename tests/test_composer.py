@@ -253,3 +253,17 @@ def test_the_reference_plan_and_score_are_pinned() -> None:
     p = plan("dark synthwave with vocals", 45_000)
     assert (p.style, p.tempo_bpm, p.key, p.mode) == GOLDEN_PLAN
     assert score_digest("dark synthwave with vocals", 45_000) == GOLDEN_SCORE
+
+
+def test_takes_of_one_prompt_differ_but_keep_what_the_prompt_names() -> None:
+    """A multi-track job's takes are audibly different pieces in the style the prompt asked for;
+    take 0 is the prompt's own plan, so single-track jobs are unchanged."""
+    from apiframe_magic.sandbox._audio import plan_music
+
+    prompt = "lofi hip hop beat for studying"
+    plans = [plan_music(prompt, length_ms=30_000, variation=v) for v in range(3)]
+    assert plans[0] == plan_music(prompt, length_ms=30_000)
+    assert {p.style for p in plans} == {plans[0].style}
+    summaries = {(p.tempo_bpm, p.key, p.mode, p.seed) for p in plans}
+    assert len(summaries) == 3
+    assert plan_music(prompt, length_ms=30_000, variation=2) == plans[2]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -189,6 +190,53 @@ def test_format_is_never_taken_from_the_url(tmp_path: Path) -> None:
     )
     file = run(lambda: client.download("https://cdn.test/audio/x-0.mp3", tmp_path / "a"))
     assert file.container == "wav" and file.path.read_bytes() == body
+    assert file.path == tmp_path / "a"  # a name chosen without a suffix claims nothing: kept
+
+
+@pytest.mark.parametrize(
+    ("dest", "body", "saved"),
+    [
+        ("song.mp3", WAV_HEAD + b"\x00" * 64, "song.wav"),
+        ("song.wav", MP3_ID3 * 10, "song.mp3"),
+        ("song.WAVE", MP3_SYNC * 10, "song.mp3"),
+        ("take.2.flac", WAV_HEAD + b"\x00" * 64, "take.2.wav"),
+        ("song.MP3", MP3_ID3 * 10, "song.MP3"),
+        ("song.audio", MP3_ID3 * 10, "song.audio"),
+    ],
+)
+def test_a_file_name_never_lies_about_its_bytes(dest: str, body: bytes, saved: str, tmp_path: Path) -> None:
+    """MockTransport: bytes of another container than the name asked for (the sandbox always
+    serves what was requested). An audio suffix that disagrees is corrected, and reported."""
+    client = _cdn(lambda r: httpx.Response(200, content=body))
+    file = run(lambda: client.download("https://cdn.test/audio/x-0", tmp_path / dest))
+    assert file.path == tmp_path / saved and file.path.read_bytes() == body
+    assert sorted(p.name for p in tmp_path.iterdir()) == [saved]
+
+
+def test_a_name_from_the_url_gets_the_suffix_of_the_bytes(tmp_path: Path) -> None:
+    """MockTransport: WAV bytes behind a .mp3 URL, saved into a folder."""
+    client = _cdn(lambda r: httpx.Response(200, content=WAV_HEAD + b"\x00" * 64))
+    file = run(lambda: client.download("https://cdn.test/audio/x-0.mp3", tmp_path))
+    assert file.path == tmp_path / "x-0.wav"
+
+
+def test_downloads_get_the_umask_mode_without_touching_the_umask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MockTransport. Setting the umask, even to read it, changes it for every thread."""
+    previous = os.umask(0o027)
+    try:
+        monkeypatch.setattr(os, "umask", _umask_must_not_be_called)
+        client = _cdn(lambda r: httpx.Response(200, content=MP3_ID3 * 10))
+        file = run(lambda: client.download("https://cdn.test/a.mp3", tmp_path / "new.mp3"))
+    finally:
+        monkeypatch.undo()
+        os.umask(previous)
+    assert file.path.stat().st_mode & 0o777 == 0o640
+
+
+def _umask_must_not_be_called(mask: int) -> int:
+    raise AssertionError(f"os.umask({mask:o}) changes the mask for every thread of the process")
 
 
 def test_url_without_extension_gets_the_detected_one(tmp_path: Path) -> None:

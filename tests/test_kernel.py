@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ class Reply:
     """What one execute request produced on iopub."""
 
     messages: list[dict[str, Any]] = field(default_factory=list)
+    status: str | None = None  # of the execute_reply: "ok", "error" or "aborted"
 
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [m["content"] for m in self.messages if m["msg_type"] == kind]
@@ -34,6 +36,18 @@ class Reply:
     @property
     def stdout(self) -> str:
         return "".join(c["text"] for c in self.of("stream") if c["name"] == "stdout")
+
+    @property
+    def stderr(self) -> str:
+        return "".join(c["text"] for c in self.of("stream") if c["name"] == "stderr")
+
+    @property
+    def shown_error(self) -> list[str]:
+        """The error output's traceback lines as a front end shows them (colours removed)."""
+        error = self.error
+        if error is None:
+            return []
+        return ANSI.sub("", "\n".join(error["traceback"])).splitlines()
 
     @property
     def error(self) -> dict[str, Any] | None:
@@ -58,12 +72,24 @@ class Kernel:
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
             if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                reply.status = self._reply_status(msg_id)
                 return reply
             reply.messages.append(msg)
             if interrupt_when and not interrupted and interrupt_when in str(msg["content"]):
                 self.manager.interrupt_kernel()
                 interrupted = True
         raise TimeoutError(f"no idle status within {timeout} s for {code!r}")
+
+    def _reply_status(self, msg_id: str) -> str:
+        while True:
+            msg = self.client.get_shell_msg(timeout=10)
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return str(msg["content"]["status"])
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# What an interrupted cell must not show: the traceback through the event loop.
+NOISE = re.compile(r"Traceback|CancelledError|KeyboardInterrupt|Task was destroyed|never retrieved")
 
 
 @pytest.fixture(scope="module")
@@ -106,14 +132,58 @@ def test_nest_asyncio_is_applied_only_when_needed_and_await_keeps_working(kernel
 def test_stop_button_ends_polling_keeps_the_job_and_resume_collects_it(kernel: Kernel) -> None:
     kernel.run("%load_ext apiframe_magic")
     reply = kernel.run("%%music --length 5s --out t\nslow ambient strings\n", interrupt_when="PROCESSING")
-    assert reply.error is not None and reply.error["ename"] == "KeyboardInterrupt"
+    assert reply.status == "error", "an interrupted cell fails, so Run All stops there"
     final = reply.of("update_display_data")[-1]["data"]
     assert "interrupted" in final["text/plain"]
     assert "#c62828" in final["text/html"]  # the bar turned red
     job_id = final["text/plain"].split("job ")[1].split()[0]
-    assert f"%music resume {job_id} --out t" in reply.stdout
+    # The only text is the resume line: no traceback, no CancelledError, nothing on stderr.
+    assert reply.shown_error == [
+        f"Interrupted: job {job_id} keeps running on the server. "
+        f"Collect it with: %music resume {job_id} --out t"
+    ]
+    assert reply.of("stream") == []
+    assert not NOISE.search(reply.error["ename"] + str(reply.error["traceback"]))  # type: ignore[index]
+
+    # Nothing is logged later either (a pending or failed task is reported when collected).
+    reply = kernel.run("import gc, time\ngc.collect(); time.sleep(0.3); gc.collect()")
+    assert reply.error is None and reply.stderr == ""
 
     reply = kernel.run(f"print(repr(t))\n%music resume {job_id} --out done\nprint(done.job_id, done.prompt)")
     assert reply.error is None, reply.error
+    assert reply.stderr == ""
     assert f"<MusicJob {job_id}" in reply.stdout
     assert f"{job_id} slow ambient strings" in reply.stdout
+
+
+def test_stop_button_with_show_traceback_shows_the_real_traceback(kernel: Kernel) -> None:
+    kernel.run("%load_ext apiframe_magic\n%config MusicMagics.show_traceback = True")
+    try:
+        reply = kernel.run("%%music --length 5s\nslow ambient strings\n", interrupt_when="PROCESSING")
+    finally:
+        kernel.run("%config MusicMagics.show_traceback = False")
+    assert reply.status == "error"
+    assert reply.error is not None and reply.error["ename"] == "KeyboardInterrupt"
+    assert any("Traceback" in line for line in reply.shown_error)
+    assert "Interrupted: job " in reply.stdout and "%music resume " in reply.stdout
+
+
+def test_views_close_every_widget_model_and_a_titled_failure_is_not_red(kernel: Kernel) -> None:
+    """Item 9: every model a view opens (bar, label, box, their Layout and style models) is
+    closed when it ends, so no widget state is saved. And ``failed(title=...)`` is neutral."""
+    reply = kernel.run(
+        "from apiframe_magic._display import WidgetProgress\n"
+        "view = WidgetProgress('calm piano', 0)\n"
+        "view.failed('job j1 still running after 5 s.', title='still running')\n"
+        "print(view.hold_seconds)"
+    )
+    assert reply.error is None, reply.error
+    opened = {c["comm_id"] for c in reply.of("comm_open")}
+    closed = {c["comm_id"] for c in reply.of("comm_close")}
+    assert len(opened) == 8, "IntProgress, HTML, HBox and five Layout/style models"
+    assert opened == closed
+    final = reply.of("update_display_data")[-1]["data"]
+    assert final["text/plain"] == "⏳ still running: job j1 still running after 5 s."
+    assert "still running" in final["text/html"]
+    assert "#c62828" not in final["text/html"] and "failed" not in final["text/html"]
+    assert reply.stdout.strip() == "0.5", "in a kernel the green bar is held before the summary"

@@ -19,6 +19,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import CapturedIO, capture_output
 
 from apiframe_magic import MusicJob, MusicRequest, MusicResult
+from apiframe_magic._display import player_html
 from apiframe_magic._magics import MusicError, MusicMagics
 from apiframe_magic.sandbox import SandboxServer
 
@@ -110,7 +111,7 @@ def test_widget_view_ends_in_one_static_summary_with_the_audio_embedded_once(she
     final = [o for o in captured.outputs if o.update]
     assert final, "the widget was never replaced"
     html = final[-1].data["text/html"]
-    assert 'class="apiframe-music-summary"' in html and "<audio" in html
+    assert "apiframe-music-summary" in html and "<audio" in html
     assert everything_shown(captured).count("data:audio/mpeg;base64,") == 1
 
 
@@ -269,7 +270,7 @@ def test_the_key_never_leaks(shell: RaisingShell, sandbox: SandboxServer, tmp_pa
     with pytest.raises(MusicError) as failed:
         run(shell, "%%music --length 5s --out bad\nfails\n")
     seen += [str(failed.value), repr(failed.value), repr(failed.value.__cause__)]
-    sandbox.faults.inject("unavailable", times=10, route="poll")
+    sandbox.faults.inject("unavailable", times=10, route="submit")  # a wait outlasts poll outages
     with pytest.raises(MusicError) as unavailable:
         run(shell, "%%music --length 5s\nunavailable\n")
     seen += [str(unavailable.value), repr(unavailable.value.__cause__)]
@@ -282,3 +283,132 @@ def test_the_key_never_leaks(shell: RaisingShell, sandbox: SandboxServer, tmp_pa
     assert all(CANARY_KEY not in p.read_bytes().decode("latin-1") for p in tmp_path.rglob("*") if p.is_file())
     cdn = [r for r in sandbox.recorded_requests() if r.origin == "cdn"]
     assert cdn and all("x-api-key" not in r.headers for r in cdn)
+
+
+def test_a_save_name_always_matches_its_bytes(shell: RaisingShell, sandbox: SandboxServer) -> None:
+    with pytest.raises(UsageError, match=r"--save custom\.wav: the extension says WAV but .* makes MP3"):
+        shell.run_cell("%%music --length 8s --save custom.wav\na prompt\n")
+    assert sandbox.recorded_requests() == []
+    run(shell, "%%music --length 5s --save custom --out mp3\na prompt\n")
+    assert shell.user_ns["mp3"].path == Path("custom.mp3")
+    head = Path("custom.mp3").read_bytes()[:3]
+    assert head == b"ID3" or head[0] == 0xFF, "not an MP3 file"
+    Path("takes").mkdir()
+    run(shell, "%%music --length 5s --format wav_16khz --save takes --out wav\na prompt\n")
+    assert shell.user_ns["wav"].path.parent == Path("takes") and shell.user_ns["wav"].path.suffix == ".wav"
+    assert shell.user_ns["wav"].path.read_bytes()[:4] == b"RIFF"
+
+
+@pytest.mark.parametrize(
+    "separator", ["\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+)
+def test_options_after_a_line_break_character_never_submit(
+    shell: RaisingShell, sandbox: SandboxServer, separator: str
+) -> None:
+    # IPython ends the magic's line at every str.splitlines() boundary, not only at "\n".
+    with pytest.raises(UsageError, match="the prompt starts with --dry-run, an option of %%music"):
+        shell.run_cell(f"%%music --length 8s{separator}--dry-run\na prompt")
+    assert sandbox.recorded_requests() == []
+
+
+def test_unbalanced_quotes_are_one_usage_error_line(shell: RaisingShell, sandbox: SandboxServer) -> None:
+    for cell in ['%%music --instrumental " --dry-run\na prompt\n', "%music resume '0b4c"]:
+        with pytest.raises(UsageError) as info:
+            shell.run_cell(cell)
+        assert "no closing quotation" in str(info.value) and "\n" not in str(info.value)
+    assert sandbox.recorded_requests() == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "reason"),
+    [
+        ("default_length", "'2s'", "must be 5s to 5m in whole seconds"),
+        ("default_length", "'5m1s'", "must be 5s to 5m in whole seconds"),
+        ("default_length", "'30.5s'", "must be 5s to 5m in whole seconds"),
+        ("default_length", "'soon'", "cannot read length 'soon'"),
+        ("default_format", "'ogg'", "must be one of mp3_standard"),
+        ("default_model", "'suno-v9'", "must be one of elevenlabs-music"),
+        ("timeout", "0", "must be a positive number of seconds"),
+        ("embed_limit_mb", "-1", "must be 0 (always link, never embed) or a positive number"),
+    ],
+)
+def test_a_bad_setting_is_refused_when_set_and_named(
+    shell: RaisingShell, caplog: pytest.LogCaptureFixture, setting: str, value: str, reason: str
+) -> None:
+    before = getattr(magics(shell), setting)
+    shell.run_line_magic("config", f"MusicMagics.{setting} = {value}")  # %config logs the refusal
+    assert f"MusicMagics.{setting} = " in caplog.text and reason in caplog.text
+    assert getattr(magics(shell), setting) == before
+    captured = run(shell, "%%music --dry-run\na prompt\n")  # later cells do not inherit it
+    assert "Dry run" in everything_shown(captured)
+
+
+def test_an_embed_limit_of_zero_links_every_file(shell: RaisingShell, tmp_path: Path) -> None:
+    shell.run_line_magic("config", "MusicMagics.embed_limit_mb = 0")
+    assert magics(shell).embed_limit_bytes == 0
+    shell.run_line_magic("config", "MusicMagics.progress = 'widget'")
+    captured = run(shell, "%%music --length 5s --out t\nshort chime\n")
+    shown = everything_shown(captured)
+    assert "data:audio" not in shown and "<audio" in shown and shell.user_ns["t"].path.name in shown
+    empty = tmp_path / "empty.mp3"
+    empty.write_bytes(b"")
+    assert "data:audio" not in player_html(empty, 0)
+
+
+@pytest.mark.parametrize("progress", ["text", "widget"])
+def test_a_timeout_says_still_running_and_how_to_resume(
+    shell: RaisingShell, sandbox: SandboxServer, progress: str
+) -> None:
+    shell.run_line_magic("config", f"MusicMagics.progress = '{progress}'")
+    sandbox.faults.inject("slow_job", seconds=2.5)
+    with capture_output() as captured, pytest.raises(MusicError) as info:
+        shell.run_cell("%%music --length 5s --timeout 0.5 --out t\nslow ambient pads\n")
+    job_id = shell.user_ns["t"].job_id
+    shown = everything_shown(captured) + str(info.value)
+    assert "still running" in shown and f"%music resume {job_id}" in shown
+    assert "failed" not in shown.lower()
+
+
+def test_the_sandbox_notice_is_shown_once_per_kernel(
+    shell: RaisingShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("APIFRAME_API_KEY")
+    monkeypatch.delenv("APIFRAME_BASE_URL")
+    shown = [everything_shown(run(shell, "%%music --length 5s --no-wait\njazz trio\n")) for _ in range(2)]
+    shell.run_line_magic("reload_ext", "apiframe_magic")
+    shown.append(everything_shown(run(shell, "%%music --length 5s --no-wait --out job\njazz trio\n")))
+    shown.append(everything_shown(run(shell, f"%music resume {shell.user_ns['job'].job_id}")))
+    assert ["apiframe-sandbox-notice" in text for text in shown] == [True, False, False, False]
+    for _ in range(2):
+        assert "This is the offline sandbox" in run(shell, "%music status").stdout
+
+
+def test_status_starts_with_the_version(shell: RaisingShell) -> None:
+    from apiframe_magic import __version__
+
+    assert run(shell, "%music status").stdout.splitlines()[0] == f"apiframe-magic {__version__}"
+
+
+def test_cell_help_shows_the_cell_usage_and_every_option(shell: RaisingShell) -> None:
+    shown = run(shell, "%%music?").stdout  # what a user sees: pinfo of the cell magic
+    assert "%%music [-l LENGTH] [-i] [-f FORMAT]" in shown
+    for option in ["--length", "--instrumental", "--format", "--model", "--out", "--save", "--timeout",
+                   "--webhook", "--webhook-events", "--no-wait", "--dry-run"]:
+        assert option in shown, option
+
+
+@pytest.mark.parametrize("line", ["%music --help", "%music -h", "%music help", "%music"])
+def test_every_way_of_asking_the_line_magic_for_help_prints_it(shell: RaisingShell, line: str) -> None:
+    shown = run(shell, line).stdout
+    assert "%music status" in shown and "%music resume JOB_ID" in shown
+    assert "--dry-run" in shown and "Show the exact request JSON" in shown  # the cell's option list
+
+
+def test_status_on_the_sandbox_says_how_to_change_its_credits(
+    shell: RaisingShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("APIFRAME_API_KEY")
+    monkeypatch.delenv("APIFRAME_BASE_URL")
+    shown = run(shell, "%music status").stdout
+    assert "APIFRAME_SANDBOX_CREDITS" in shown and "/_sandbox/credits" in shown
+    assert "offline sandbox" in shown

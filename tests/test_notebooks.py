@@ -2,14 +2,15 @@
 
 Checked on the executed notebooks: no error output; a player (``<audio>``) and a static summary for
 every generating ``%%music`` cell, with no widget left behind (so front ends without ipywidgets,
-nbconvert and static viewers show the final state); files and sidecars saved; the sandbox key and
-the canary key nowhere; the notebook's size within budget; nbformat validation; an nbconvert HTML
-render that shows the players. Also: the committed notebooks are stripped, and
-``scripts/quickstart.py`` works and fails as documented.
+nbconvert and static viewers show the final state) and no widget state saved; files and sidecars
+saved; the sandbox key and the canary key nowhere; the notebook's size, and each cell's weight,
+within budget; nbformat validation; an nbconvert HTML render that shows the players. Also: the
+committed notebooks are stripped, and ``scripts/quickstart.py`` works and fails as documented.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import subprocess
@@ -52,6 +53,12 @@ BASE_BUDGET_BYTES = 300_000
 PER_TRACK_BUDGET_BYTES = 1_000_000
 # A committed notebook carries no outputs at all: text only.
 COMMITTED_BUDGET_BYTES = 30_000
+
+# What one %%music cell may add to a saved notebook (outputs and widget state, the sandbox
+# notice apart): 2 KB when the audio is linked, the audio's base64 plus 1 KB when embedded.
+LINKED_CELL_BUDGET_BYTES = 2048
+EMBED_OVERHEAD_BUDGET_BYTES = 1024
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 WIDGET_REPR = re.compile(r"\b(IntProgress|FloatProgress|HBox|VBox|Label|HTML|Output)\(")
 AUDIO_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*-[0-9a-f]{8}\.(mp3|wav)$")
@@ -201,6 +208,57 @@ def test_executed_notebook_within_size_budget(name: str, executed: dict) -> None
     size = len(notebook_json(nb).encode())
     budget = BASE_BUDGET_BYTES + tracks * PER_TRACK_BUDGET_BYTES
     assert size <= budget, f"{name}: {size} bytes for {tracks} tracks (budget {budget})"
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_no_widget_state_is_saved(name: str, executed: dict) -> None:
+    """Every widget model a run opens is closed when it ends, so a save keeps none of them."""
+    nb, _ = executed[name]
+    assert widget_models(nb) == []
+
+
+def is_notice(output: dict[str, Any]) -> bool:
+    return "apiframe-sandbox-notice" in json.dumps(output)
+
+
+def widget_models(nb: Any) -> list[str]:
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    return sorted(model["model_name"] for model in state.values())
+
+
+def test_a_music_cell_adds_little_more_than_its_audio(tmp_path: Path) -> None:
+    """A linked track's cell weighs at most 2 KB, an embedded one its base64 plus 1 KB, and
+    neither leaves widget state (see benchmarks/bench_notebook_weight.py for the figures)."""
+    prompt = ("an upbeat synthwave track with a driving bassline, shimmering arpeggios and a big "
+              "gated-reverb snare, building to a bright chorus")
+    sources = [
+        "%load_ext apiframe_magic",
+        f"%%music --length 5s\n{prompt}",  # the first cell in a kernel also shows the notice
+        "%config MusicMagics.embed_limit_mb = 0",
+        f"%%music --length 5s\n{prompt}",
+    ]
+    source = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    source.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    nbformat.write(source, str(workdir / "weight.ipynb"))
+    env = isolated_env(tmp_path / "env", job_seconds=JOB_SECONDS)
+    nb = execute_notebook(workdir / "weight.ipynb", workdir, env)
+    assert error_outputs(nb) == []
+    assert widget_models(nb) == []
+
+    def own_bytes(index: int) -> int:
+        """The saved size less the size without this cell's outputs (the sandbox notice kept)."""
+        without = nbformat.from_dict(json.loads(nbformat.writes(nb)))
+        without.cells[index].outputs = [o for o in nb.cells[index].outputs if is_notice(o)]
+        return len(nbformat.writes(nb).encode()) - len(nbformat.writes(without).encode())
+
+    embedded, linked = (json.dumps(nb.cells[i].outputs) for i in (1, 3))
+    assert "data:audio/mpeg;base64," in embedded
+    assert "data:audio/" not in linked, "embed_limit_mb = 0 links the audio"
+    audio = workdir / re.findall(r"apiframe_outputs/[\w.-]+\.mp3", embedded)[0]
+    assert own_bytes(1) <= len(base64.b64encode(audio.read_bytes())) + EMBED_OVERHEAD_BUDGET_BYTES
+    assert own_bytes(3) <= LINKED_CELL_BUDGET_BYTES
 
 
 @pytest.mark.parametrize("name", NOTEBOOK_NAMES)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+import select
+import socket
 import threading
 import time
 import uuid
@@ -21,11 +23,13 @@ import pytest
 from apiframe_magic._models import validate_body
 from apiframe_magic._webhooks import verify_webhook_signature
 from apiframe_magic.sandbox import (
+    CREDITS_ENV,
     FAULT_KINDS,
     SANDBOX_API_KEY,
     Faults,
     RecordedRequest,
     SandboxServer,
+    _server,
     embedded_sandbox,
     length_from_prompt,
 )
@@ -42,11 +46,13 @@ BODY: dict[str, Any] = {
 }
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 JOB_KEYS = {"id", "status", "model", "progress", "result", "error", "creditCost",
-            "webhookStatus", "createdAt", "completedAt", "input"}
+            "webhookStatus", "createdAt", "completedAt", "expired", "input"}
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def fake_renderer(
-    prompt: str, *, length_ms: int, output_format: str, force_instrumental: bool = False
+    prompt: str, *, length_ms: int, output_format: str, force_instrumental: bool = False,
+    variation: int = 0,
 ) -> bytes:
     """Instant stand-in audio: tests of bookkeeping don't need real music."""
     head = b"RIFF" if output_format.startswith("wav") else b"ID3\x04"
@@ -62,10 +68,10 @@ class Gate:
         self.inner = inner or fake_renderer
 
     def __call__(self, prompt: str, *, length_ms: int, output_format: str,
-                 force_instrumental: bool = False) -> bytes:
+                 force_instrumental: bool = False, variation: int = 0) -> bytes:
         self.event.wait(30)
         return self.inner(prompt, length_ms=length_ms, output_format=output_format,
-                          force_instrumental=force_instrumental)
+                          force_instrumental=force_instrumental, variation=variation)
 
     def open(self) -> None:
         self.event.set()
@@ -254,6 +260,86 @@ def test_insufficient_credits_is_402(client: httpx.Client) -> None:
         assert submit(client, s, key=OTHER_KEY).status_code == 202
 
 
+def test_the_credits_control_endpoint_sets_balances_so_a_demo_can_show_a_402(
+    fast: SandboxServer, client: httpx.Client
+) -> None:
+    url = f"{fast.url}/_sandbox/credits"
+    assert client.get(url).json() == {"credits": 1000}
+    assert submit(client, fast).status_code == 202
+    # Without a key: every account, and the ones still to come.
+    assert client.post(url, json={"credits": 0}).json() == {"credits": 0}
+    r = submit(client, fast)
+    assert r.status_code == 402
+    assert r.json() == {"error": "Insufficient credits", "creditsRequired": 10,
+                        "creditsAvailable": 0}
+    assert fast.credits_for(OTHER_KEY) == 0 and fast.credits == 0
+    # With a key: that account only.
+    r = client.post(url, json={"credits": 25}, headers=H)
+    assert r.status_code == 200 and r.json() == {"credits": 25}
+    assert client.get(url, headers=H).json() == {"credits": 25}
+    assert submit(client, fast).status_code == 202 and fast.credits_for(KEY) == 15
+    assert submit(client, fast, key=OTHER_KEY).status_code == 402
+    fast.set_credits(10, api_key=OTHER_KEY)
+    assert submit(client, fast, key=OTHER_KEY).status_code == 202
+
+
+@pytest.mark.parametrize("payload", [
+    {}, {"credits": -1}, {"credits": "lots"}, {"credits": 1.5}, {"credits": True},
+    {"credits": 5, "apiKey": KEY}, [5],
+])
+def test_the_credits_control_endpoint_rejects_bad_bodies(
+    fast: SandboxServer, client: httpx.Client, payload: Any
+) -> None:
+    r = client.post(f"{fast.url}/_sandbox/credits", json=payload)
+    assert r.status_code == 400 and r.json()["details"]
+    assert client.get(f"{fast.url}/_sandbox/credits").json() == {"credits": 1000}
+
+
+def test_the_credits_control_endpoint_checks_key_and_method(
+    fast: SandboxServer, client: httpx.Client
+) -> None:
+    url = f"{fast.url}/_sandbox/credits"
+    assert client.post(url, json={"credits": 1}, headers={"X-API-Key": "nope"}).status_code == 401
+    r = client.delete(url)
+    assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
+    assert client.post(url, content=b"{", headers=H).status_code == 400
+    with pytest.raises(ValueError):
+        fast.set_credits(-5)
+    with pytest.raises(ValueError):
+        SandboxServer(credits=-1)
+
+
+def test_the_embedded_sandbox_has_credits_for_a_day_of_teaching(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each start reads the environment; the process-wide one is put back afterwards."""
+    monkeypatch.delenv(CREDITS_ENV, raising=False)
+    monkeypatch.setattr(_server, "_embedded", None)
+    started = embedded_sandbox()
+    try:
+        assert started.credits_for(SANDBOX_API_KEY) == 1_000_000
+    finally:
+        started.stop()
+    for raw, expected in (("250", 250), ("0", 0), ("2_000_000", 2_000_000),
+                          ("many", 1_000_000), ("-3", 1_000_000)):
+        monkeypatch.setenv(CREDITS_ENV, raw)
+        monkeypatch.setattr(_server, "_embedded", None)
+        started = embedded_sandbox()
+        try:
+            assert started.credits_for(SANDBOX_API_KEY) == expected, raw
+        finally:
+            started.stop()
+
+
+def test_the_cli_takes_credits(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert build_parser().parse_args(["--credits", "5"]).credits == 5
+    assert build_parser().parse_args([]).credits is None  # resolved from the environment
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--credits", "-1"])
+    text = build_parser().format_help()
+    assert CREDITS_ENV in text and "/_sandbox/credits" in text
+
+
 # -- polling ----------------------------------------------------------------------------------
 
 def test_a_job_goes_queued_processing_completed(client: httpx.Client) -> None:
@@ -352,7 +438,7 @@ def test_a_job_waits_for_its_audio(client: httpx.Client) -> None:
     release = threading.Event()
 
     def gated(prompt: str, *, length_ms: int, output_format: str,
-              force_instrumental: bool = False) -> bytes:
+              force_instrumental: bool = False, variation: int = 0) -> bytes:
         release.wait(30)
         return fake_renderer(prompt, length_ms=length_ms, output_format=output_format)
 
@@ -380,16 +466,16 @@ def test_the_renderer_gets_the_request(client: httpx.Client) -> None:
     calls: list[dict[str, Any]] = []
 
     def spy(prompt: str, *, length_ms: int, output_format: str,
-            force_instrumental: bool = False) -> bytes:
+            force_instrumental: bool = False, variation: int = 0) -> bytes:
         calls.append({"prompt": prompt, "length_ms": length_ms, "output_format": output_format,
-                      "force_instrumental": force_instrumental})
+                      "force_instrumental": force_instrumental, "variation": variation})
         return fake_renderer(prompt, length_ms=length_ms, output_format=output_format)
 
     with SandboxServer(job_seconds=0.05, renderer=spy) as s:
         run_to_end(client, s, submit(client, s, {"prompt": "drums", "model": "elevenlabs-music",
                    "elevenlabsParams": {"force_instrumental": True}}).json()["jobId"])
-    assert calls == [{"prompt": "drums", "length_ms": 30_000,
-                      "output_format": "mp3_high_quality", "force_instrumental": True}]
+    assert calls == [{"prompt": "drums", "length_ms": 30_000, "output_format": "mp3_high_quality",
+                      "force_instrumental": True, "variation": 0}]
 
 
 # -- idempotency ------------------------------------------------------------------------------
@@ -465,6 +551,59 @@ def test_concurrent_submits_are_counted_exactly(fast: SandboxServer) -> None:
         t.join()
     assert len(ids) == 16 and len(set(ids)) == 8
     assert fast.jobs_created == 8 and fast.credits_for(KEY) == 1000 - 80
+
+
+def test_both_origins_listen_with_a_backlog_for_bursts(fast: SandboxServer) -> None:
+    """The stdlib default backlog of 5 made a burst of 16 submits wait ~1 s for SYN retries."""
+    assert [s.request_queue_size >= 128 for s in fast._servers] == [True, True]
+
+
+def test_a_burst_of_connects_fits_the_backlog_with_nobody_accepting() -> None:
+    """64 connects to a listener that accepts none: each completes its handshake only if the
+    backlog holds it. With a backlog of 5, all but 6 stay unanswered for good (dropped SYNs),
+    so this fails at its deadline; it measures a count, not a speed."""
+    listener = _server._HTTPServer(("127.0.0.1", 0), _server._ApiHandler,
+                                   SandboxServer(), "api")
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(64):
+            sock = socket.socket()
+            sock.setblocking(False)
+            sock.connect_ex(listener.server_address[:2])
+            sockets.append(sock)
+        pending = set(sockets)
+        deadline = time.monotonic() + 20
+        while pending and time.monotonic() < deadline:
+            _, connected, _ = select.select([], list(pending), [], 0.2)
+            for sock in connected:
+                assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+                pending.discard(sock)
+        assert len(pending) == 0
+    finally:
+        for sock in sockets:
+            sock.close()
+        listener.server_close()
+
+
+def test_a_burst_of_concurrent_submits_all_succeed(fast: SandboxServer) -> None:
+    """32 submits on 32 fresh connections, released together."""
+    go = threading.Barrier(32)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        with httpx.Client(timeout=30, trust_env=False) as c:
+            go.wait()
+            status = submit(c, fast).status_code
+        with lock:
+            statuses.append(status)
+
+    threads = [threading.Thread(target=worker) for _ in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [202] * 32 and fast.jobs_created == 32
 
 
 # -- faults -----------------------------------------------------------------------------------
@@ -750,8 +889,45 @@ def test_list_jobs_filters(fast: SandboxServer, client: httpx.Client) -> None:
     assert client.get(url).status_code == 401
 
 
+def test_list_jobs_scope_search_and_include_models(fast: SandboxServer, client: httpx.Client) -> None:
+    """The query parameters of the official SDK's ``jobs.list``, answered as its types say."""
+    first = submit(client, fast).json()["jobId"]
+    second = submit(client, fast).json()["jobId"]
+    theirs = submit(client, fast, key=OTHER_KEY).json()["jobId"]
+    url = f"{fast.url}/v2/jobs"
+
+    def get(**params: Any) -> dict[str, Any]:
+        r = client.get(url, headers=H, params=params)
+        assert r.status_code == 200, r.text
+        page: dict[str, Any] = r.json()
+        return page
+
+    def ids(**params: Any) -> list[str]:
+        return [j["id"] for j in get(**params)["jobs"]]
+
+    assert ids(search=first) == [first]
+    assert ids(search=first.upper()) == [first]
+    assert ids(search=theirs) == []                      # another account's job stays hidden
+    assert ids(search=str(uuid.uuid4())) == []
+    assert ids(search=first, status="FAILED") == []      # search narrows the other filters
+    # One user per team here: both scopes show this key's jobs.
+    assert ids(scope="user") == ids(scope="team") == ids() == [second, first]
+    assert "models" not in get() and "models" not in get(include_models="false")
+    assert get(include_models="true")["models"] == ["elevenlabs-music"]
+    assert get(include_models="true", model="suno") == {
+        "jobs": [], "nextCursor": None, "hasMore": False, "models": ["elevenlabs-music"]}
+    with httpx.Client(timeout=30, trust_env=False) as fresh:
+        empty = fresh.get(url, headers={"X-API-Key": "afk_nobody_yet"},
+                          params={"include_models": "true"}).json()
+    assert empty["models"] == []
+    # `expired` is required on every listed job by the SDK's types.
+    assert [j["expired"] for j in get()["jobs"]] == [False, False]
+
+
 @pytest.mark.parametrize("params", [
     {"limit": 0}, {"limit": 101}, {"limit": "ten"}, {"cursor": "garbage!"}, {"status": "DONE"},
+    {"scope": "org"}, {"scope": "USER"}, {"search": "not-a-job-id"}, {"include_models": "yes"},
+    {"include_models": "1"},
 ])
 def test_list_jobs_rejects_bad_parameters(
     fast: SandboxServer, client: httpx.Client, params: dict[str, Any]
@@ -770,6 +946,14 @@ def test_me_shows_credits_but_never_the_key(fast: SandboxServer, client: httpx.C
     assert me["team"]["credits"] == 980 and me["team"]["plan"] == "sandbox"
     assert isinstance(me["team"]["maxConcurrentJobs"], int)
     assert {"id", "name", "prefix"} <= set(me["apiKey"])
+    # The official SDK's types: UUID ids, user.role, team.customerId (string or null).
+    assert me["user"]["role"] == "OWNER" and me["user"]["email"]
+    assert "customerId" in me["team"] and me["team"]["customerId"] is None
+    ids = [me["user"]["id"], me["team"]["id"], me["apiKey"]["id"]]
+    assert all(UUID_RE.fullmatch(i) for i in ids) and len(set(ids)) == 3
+    assert client.get(f"{fast.url}/v2/me", headers=H).json()["user"]["id"] == ids[0]
+    other = client.get(f"{fast.url}/v2/me", headers={"X-API-Key": OTHER_KEY}).json()
+    assert other["user"]["id"] != ids[0]
     assert KEY.startswith(me["apiKey"]["prefix"]) and me["apiKey"]["prefix"] != KEY
     assert KEY not in r.text
     assert client.get(f"{fast.url}/v2/me").status_code == 401
@@ -778,12 +962,20 @@ def test_me_shows_credits_but_never_the_key(fast: SandboxServer, client: httpx.C
 def test_models_need_no_key(fast: SandboxServer, client: httpx.Client) -> None:
     r = client.get(f"{fast.url}/v2/models", params={"modality": "music"})
     assert r.status_code == 200
-    models = r.json()
-    assert [m["id"] for m in models] == ["elevenlabs-music"]
+    catalog = r.json()
+    assert set(catalog) == {"models"}  # the SDK's ModelCatalog object, not a bare list
+    models = catalog["models"]
+    assert models[0]["id"] == "elevenlabs-music"
     assert set(models[0]) == {"id", "label", "modality", "description", "costMin", "costMax"}
     assert (models[0]["costMin"], models[0]["costMax"], models[0]["modality"]) == (10, 30, "music")
-    assert client.get(f"{fast.url}/v2/models", params={"modality": "video"}).json() == []
+    for entry in models:  # the SDK's ModelCatalogEntry: these three required, strings
+        assert all(isinstance(entry[k], str) for k in ("id", "label", "modality"))
+        assert isinstance(entry.get("description", ""), str)
+    assert client.get(f"{fast.url}/v2/models", params={"modality": "video"}).json() == {"models": []}
+    assert client.get(f"{fast.url}/v2/models").json() == catalog
     assert client.get(f"{fast.url}/v2/models", headers={"X-API-Key": "bogus"}).status_code == 200
+    bad = client.get(f"{fast.url}/v2/models", params={"modality": "sound"})
+    assert bad.status_code == 400 and bad.json()["details"]["modality"]
 
 
 # -- routing and plumbing ---------------------------------------------------------------------
@@ -871,6 +1063,30 @@ def test_embedded_sandbox_is_one_shared_server(client: httpx.Client) -> None:
     assert len({id(s) for s in found}) == 1 and found[0] is embedded_sandbox()
     r = submit(client, found[0], key=SANDBOX_API_KEY)
     assert r.status_code == 202
+
+
+def test_docstrings_point_at_nothing_outside_the_repository() -> None:
+    """No absolute path of the machine the project was written on, in any tracked text file."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True)
+    if listed.returncode != 0 or not listed.stdout:
+        pytest.skip("not a git checkout: nothing to list the tracked files with")
+    # Spelled in pieces so this file does not match itself.
+    needles = ["/" + "work/", "/" + "tmp/"]
+    offenders: list[str] = []
+    for name in listed.stdout.decode().split("\0"):
+        path = root / name
+        if not name or not path.is_file():
+            continue
+        data = path.read_bytes()
+        if b"\0" in data[:8192]:
+            continue  # binary: images, audio
+        text = data.decode("utf-8", errors="replace")
+        offenders += [f"{name}: {n}" for n in needles if n in text]
+    assert offenders == []
 
 
 def test_cli_help_documents_the_faults() -> None:

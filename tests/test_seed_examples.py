@@ -32,12 +32,13 @@ def free_port() -> int:
 
 
 class Standalone:
-    def __init__(self, *extra: str) -> None:
+    def __init__(self, *extra: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "apiframe_magic.sandbox", "--port", str(self.port),
              "--job-seconds", "1", *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=ENV if env is None else env,
         )
         assert self.process.stdout is not None
         self.banner = self.process.stdout.readline()
@@ -110,6 +111,53 @@ def test_a_fault_from_the_command_line() -> None:
         assert curl("-o", "/dev/null", "-w", "%{http_code}", f"{server.url}/v2/models").stdout == "200"
     finally:
         server.stop()
+
+
+SUBMIT_10S = ('{"prompt": "Lo-fi hip hop beat", "model": "elevenlabs-music", '
+              '"elevenlabsParams": {"music_length_ms": 10000}}')
+
+
+@needs_curl
+def test_credits_from_the_command_line_and_a_402_on_demand() -> None:
+    """``--credits`` sets the starting balance; ``POST /_sandbox/credits`` (the docs' command
+    line) sets it at run time, so a class demo can show a 402 and then carry on."""
+    server = Standalone("--credits", "15")
+    try:
+        def submit() -> tuple[str, dict[str, object]]:
+            r = curl("-w", "\n%{http_code}", "-X", "POST", f"{server.url}/v2/music/generate",
+                     "-H", f"X-API-Key: {KEY}", "-H", "Content-Type: application/json",
+                     "-d", SUBMIT_10S)
+            body, _, status = r.stdout.rpartition("\n")
+            return status, json.loads(body)
+
+        assert submit()[0] == "202"
+        status, answer = submit()
+        assert (status, answer["error"], answer["creditsAvailable"]) == (
+            "402", "Insufficient credits", 5)
+        set_all = curl("-X", "POST", f"{server.url}/_sandbox/credits", "-d", '{"credits": 40}')
+        assert json.loads(set_all.stdout) == {"credits": 40}
+        assert submit()[0] == "202"
+        mine = curl(f"{server.url}/_sandbox/credits", "-H", f"X-API-Key: {KEY}")
+        assert json.loads(mine.stdout) == {"credits": 30}
+    finally:
+        server.stop()
+
+
+@needs_curl
+def test_the_cli_starting_balance_comes_from_the_environment() -> None:
+    from apiframe_magic.sandbox import CREDITS_ENV
+
+    def starting_balance(env: dict[str, str]) -> object:
+        server = Standalone(env=env)
+        try:
+            me = curl(f"{server.url}/v2/me", "-H", f"X-API-Key: {KEY}")
+            return json.loads(me.stdout)["team"]["credits"]
+        finally:
+            server.stop()
+
+    bare = {k: v for k, v in ENV.items() if k != CREDITS_ENV}
+    assert starting_balance(bare) == 1_000_000
+    assert starting_balance({**bare, CREDITS_ENV: "42"}) == 42
 
 
 REQUESTS_EXAMPLE = '''

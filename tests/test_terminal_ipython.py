@@ -16,6 +16,8 @@ pexpect = pytest.importorskip("pexpect")
 from tests.jupyter_harness import VENV_BIN, artifacts_dir, isolated_env, leaked_secrets  # noqa: E402
 
 JOB_SECONDS = 1.0
+# Long enough that Ctrl-C always lands while the job runs.
+SLOW_JOB_SECONDS = 30.0
 TIMEOUT = 90
 PROMPT_RE = r"In \[(\d+)\]: "
 CONTINUATION_RE = r"\.\.\.: "
@@ -47,8 +49,10 @@ class Session:
         self.child.logfile_read = self.log
         self.child.expect(PROMPT_RE)
 
-    def run(self, *lines: str) -> str:
-        """Send one input (several lines make a cell, ended by a blank line); return its output."""
+    def run(self, *lines: str, interrupt_when: str | None = None) -> str:
+        """Send one input (several lines make a cell, ended by a blank line); return its output.
+
+        With ``interrupt_when``, press Ctrl-C once the output shows that text."""
         for line in lines:
             self.child.sendline(line)
             if len(lines) > 1:
@@ -59,8 +63,13 @@ class Session:
             self.child.sendline("")
             self.child.expect(CONTINUATION_RE)
             self.child.sendline("")
+        before = ""
+        if interrupt_when:
+            self.child.expect_exact(interrupt_when)
+            before = self.child.before + self.child.after
+            self.child.sendintr()
         self.child.expect(PROMPT_RE)
-        return ANSI.sub("", self.child.before.replace("\r\n", "\n"))
+        return ANSI.sub("", (before + self.child.before).replace("\r\n", "\n"))
 
     def close(self) -> None:
         if self.child.isalive():
@@ -73,16 +82,25 @@ class Session:
         self.log.close()
 
 
-@pytest.fixture
-def session(tmp_path: Path):
+def open_session(tmp_path: Path, job_seconds: float, log_name: str):
     workdir = tmp_path / "work"
     workdir.mkdir()
-    env = isolated_env(tmp_path / "env", job_seconds=JOB_SECONDS, extra={"TERM": "dumb"})
-    s = Session(workdir, env, artifacts_dir("terminal") / "ipython-session.log")
+    env = isolated_env(tmp_path / "env", job_seconds=job_seconds, extra={"TERM": "dumb"})
+    s = Session(workdir, env, artifacts_dir("terminal") / log_name)
     try:
         yield s, workdir
     finally:
         s.close()
+
+
+@pytest.fixture
+def session(tmp_path: Path):
+    yield from open_session(tmp_path, JOB_SECONDS, "ipython-session.log")
+
+
+@pytest.fixture
+def slow_session(tmp_path: Path):
+    yield from open_session(tmp_path, SLOW_JOB_SECONDS, "ipython-interrupt.log")
 
 
 def test_music_in_terminal_ipython(session) -> None:
@@ -120,3 +138,27 @@ def test_music_in_terminal_ipython(session) -> None:
     text = "\n".join(transcript)
     assert not LEAKS.search(text), LEAKS.search(text)
     assert leaked_secrets([text]) == []
+
+
+def test_ctrl_c_shows_the_resume_line_and_no_traceback(slow_session) -> None:
+    """Ctrl-C mid-job: the red status line and the resume line, nothing else (no
+    ``CancelledError``/``KeyboardInterrupt`` traceback, nothing logged later)."""
+    s, _ = slow_session
+    s.run("%load_ext apiframe_magic")
+
+    out = s.run("%%music --length 5s --out t", "slow ambient strings", interrupt_when="PROCESSING")
+    lines = [line.replace("^C", "").strip() for line in out.splitlines()]
+    stopped = next(i for i, line in enumerate(lines) if "interrupted" in line)
+    after_ctrl_c = [line for line in lines[stopped:] if line]
+    job_id = re.findall(r"job ([0-9a-f-]{36})", out)[0]
+    assert after_ctrl_c == [
+        f"[apiframe] ✘ interrupted: stopped waiting; job {job_id} keeps running. "
+        f"Resume: %music resume {job_id}",
+        f"Interrupted: job {job_id} keeps running on the server. "
+        f"Collect it with: %music resume {job_id} --out t",
+    ], out
+    assert not re.search(r"Traceback|CancelledError|KeyboardInterrupt", out)
+
+    out = s.run("import gc; gc.collect(); repr(t)")
+    assert f"<MusicJob {job_id}" in out
+    assert not re.search(r"Traceback|Task was destroyed|never retrieved|Error", out), out

@@ -3,13 +3,16 @@
 Start one in-process with :class:`SandboxServer` (or share the lazily started
 :func:`embedded_sandbox`), or from a shell with ``python -m apiframe_magic.sandbox``. Use
 :data:`SANDBOX_API_KEY` (any ``afk_...`` key works unless the server is given ``api_keys``).
-Inject failures with :class:`Faults`. Audio is synthesised locally; nothing leaves the machine.
+Inject failures with :class:`Faults`. The embedded sandbox's accounts start with
+``$APIFRAME_SANDBOX_CREDITS`` (:data:`CREDITS_ENV`) credits, default 1,000,000. Audio is
+synthesised locally; nothing leaves the machine.
 """
 
 from __future__ import annotations
 
 from ._faults import FAULT_KINDS, FAULT_ROUTES, Fault, Faults
 from ._server import (
+    CREDITS_ENV,
     JOB_SECONDS_ENV,
     SANDBOX_API_KEY,
     RecordedRequest,
@@ -19,6 +22,7 @@ from ._server import (
 from ._state import length_from_prompt
 
 __all__ = [
+    "CREDITS_ENV",
     "FAULT_KINDS",
     "FAULT_ROUTES",
     "JOB_SECONDS_ENV",

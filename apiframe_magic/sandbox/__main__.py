@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from ._faults import FAULT_KINDS, Faults
-from ._server import SANDBOX_API_KEY, SandboxServer
+from ._server import CREDITS_ENV, SANDBOX_API_KEY, SandboxServer, credits_from_env
 
 EPILOG = f"""\
 fault injection:
@@ -18,6 +18,7 @@ fault injection:
   Kinds:
     rate_limit   answer 429 with Retry-After: 1 instead of handling the request
     unavailable  answer 503 instead of handling the request
+    not_json     answer 200 with an HTML page instead of JSON (API routes, not downloads)
     drop         handle the request, then close the connection without a response
                  (a submit still creates and charges its job: retry with the same
                  Idempotency-Key and you get the same job, not a second charge)
@@ -31,6 +32,13 @@ fault injection:
     curl $APIFRAME_BASE_URL/_sandbox/faults            # list armed faults
     curl -X DELETE $APIFRAME_BASE_URL/_sandbox/faults  # clear them
   Routes: submit (POST /v2/music/generate), poll (GET /v2/jobs/ID), download (the CDN), any.
+
+credits:
+  Each account starts with --credits N (default: ${CREDITS_ENV}, else 1,000,000).
+  Set balances at run time (0 makes the next submit a 402 "Insufficient credits"):
+    curl -X POST $APIFRAME_BASE_URL/_sandbox/credits -d '{{"credits": 0}}'   # every account
+    curl -X POST $APIFRAME_BASE_URL/_sandbox/credits -H 'X-API-Key: afk_...' -d '{{"credits": 25}}'
+    curl $APIFRAME_BASE_URL/_sandbox/credits -H 'X-API-Key: afk_...'        # one balance
 
 Any key starting with afk_ works (e.g. {SANDBOX_API_KEY}) unless --api-key is given.
 """
@@ -50,6 +58,16 @@ def _fault(text: str) -> tuple[str, int]:
     return kind, count
 
 
+def _credits(text: str) -> int:
+    try:
+        credits = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"N must be a whole number, got {text!r}") from None
+    if credits < 0:
+        raise argparse.ArgumentTypeError("N must be 0 or more")
+    return credits
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m apiframe_magic.sandbox",
@@ -64,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="port of the CDN origin serving audio (default: any free port)")
     parser.add_argument("--job-seconds", type=float, default=3.0, metavar="S",
                         help="how long each job runs before completing (default 3)")
-    parser.add_argument("--credits", type=int, default=1000, metavar="N",
-                        help="credits each API key's account starts with (default 1000)")
+    parser.add_argument("--credits", type=_credits, default=None, metavar="N",
+                        help=f"credits each API key's account starts with (default: "
+                             f"${CREDITS_ENV}, else 1,000,000)")
     parser.add_argument("--api-key", action="append", dest="api_keys", metavar="KEY",
                         help="accept only this key (repeatable); default: any afk_... key")
     parser.add_argument("--files-dir", metavar="DIR",
@@ -83,8 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         faults.inject(kind, times=times)
     server = SandboxServer(
         host=args.host, port=args.port, cdn_port=args.cdn_port, job_seconds=args.job_seconds,
-        credits=args.credits, api_keys=args.api_keys, files_dir=args.files_dir, faults=faults,
-        verbose=args.verbose,
+        credits=credits_from_env() if args.credits is None else args.credits,
+        api_keys=args.api_keys, files_dir=args.files_dir, faults=faults, verbose=args.verbose,
     )
     done = threading.Event()
 

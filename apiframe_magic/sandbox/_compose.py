@@ -41,6 +41,7 @@ __all__ = [
     "normalize_prompt",
     "plan_music",
     "prompt_seed",
+    "take_seed",
 ]
 
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -283,6 +284,16 @@ def prompt_seed(prompt: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
+def take_seed(prompt: str, variation: int = 0) -> int:
+    """The seed of take ``variation`` of ``prompt``: :func:`prompt_seed` for take 0, and a
+    well-mixed, stable derivative of it for every other take."""
+    seed = prompt_seed(prompt)
+    if variation == 0:
+        return seed
+    digest = hashlib.sha256(f"{seed}:{variation}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
 def _has(text: str, phrase: str) -> bool:
     return re.search(r"(?<![a-z0-9])" + re.escape(phrase) + r"(?![a-z0-9])", text) is not None
 
@@ -357,10 +368,16 @@ def _chord_quality(degree: int, mode: str) -> str:
     return "maj" if third == 4 else "min"
 
 
-def plan_music(prompt: str, *, length_ms: int, force_instrumental: bool = False) -> MusicPlan:
-    """The composition plan for ``prompt`` and ``length_ms`` (deterministic, pure Python)."""
+def plan_music(
+    prompt: str, *, length_ms: int, force_instrumental: bool = False, variation: int = 0
+) -> MusicPlan:
+    """The composition plan for ``prompt`` and ``length_ms`` (deterministic, pure Python).
+
+    ``variation`` picks another take of the same prompt (0 is the prompt's own): the words still
+    decide what they name (style, tempo words, key, instruments), the seed decides the rest.
+    """
     text = normalize_prompt(prompt)
-    seed = prompt_seed(prompt)
+    seed = take_seed(prompt, variation)
     rng = random.Random(seed)
     style = _pick_style(text, rng)
 

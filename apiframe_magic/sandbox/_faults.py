@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, get_args
 
 __all__ = ["FAULT_KINDS", "FAULT_ROUTES", "Fault", "FaultKind", "FaultRoute", "Faults"]
 
-FaultKind = Literal["rate_limit", "unavailable", "drop", "fail_job", "truncate", "slow_job"]
+FaultKind = Literal["rate_limit", "unavailable", "drop", "not_json", "fail_job", "truncate", "slow_job"]
 FaultRoute = Literal["submit", "poll", "download", "any"]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 FAULT_ROUTES: tuple[str, ...] = get_args(FaultRoute)
@@ -19,11 +21,14 @@ DEFAULT_SLOW_SECONDS = 30.0
 
 # Kinds that act on a job when it is created, whatever request created it.
 JOB_KINDS = frozenset({"fail_job", "slow_job"})
+# Kinds that answer a request in place of the server; with ``seconds`` they last that long.
+REQUEST_KINDS = frozenset({"rate_limit", "unavailable", "drop", "not_json"})
 
 
 @dataclass(frozen=True)
 class Fault:
-    """One injected fault and how many more times it will fire."""
+    """One injected fault and how many more times it will fire (or, with ``until``, until when:
+    a :func:`time.monotonic` instant)."""
 
     kind: str
     times: int
@@ -31,6 +36,7 @@ class Fault:
     retry_after: float = 1.0
     seconds: float | None = None
     message: str | None = None
+    until: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -56,6 +62,9 @@ class Faults:
         (seconds, default 1) instead of handling the request.
     ``unavailable``
         Answer ``503 {"error": "Service temporarily unavailable"}`` instead of handling it.
+    ``not_json``
+        Answer ``200`` with an HTML page instead of JSON (a proxy or a half-started service).
+        API routes only: downloads are never hit by it.
     ``drop``
         Handle the request, then close the connection without sending any response. On a
         submit the job IS created (and charged) and only the response is lost, which is how a
@@ -68,6 +77,10 @@ class Faults:
     ``slow_job``
         The next job(s) created take ``seconds`` (default 30) instead of the server's
         ``job_seconds``.
+
+    An outage: given ``seconds``, a ``rate_limit``, ``unavailable``, ``drop`` or ``not_json``
+    fault hits every matching request for that many seconds after it is armed, whatever
+    ``times`` says (``inject("unavailable", route="poll", seconds=3)``).
 
     Routes say which requests a fault may hit: ``submit`` (``POST /v2/music/generate``),
     ``poll`` (``GET /v2/jobs/{id}``), ``download`` (any request to the CDN origin) or ``any``
@@ -103,12 +116,15 @@ class Faults:
             raise ValueError(f"times must be a positive integer, got {times!r}")
         if kind == "truncate" and route not in ("download", "any"):
             raise ValueError("a truncate fault only hits downloads: use route 'download' or 'any'")
+        if kind == "not_json" and route == "download":
+            raise ValueError("a not_json fault only hits API routes, never downloads")
         if retry_after < 0:
             raise ValueError("retry_after must not be negative")
         if seconds is not None and seconds < 0:
             raise ValueError("seconds must not be negative")
+        until = time.monotonic() + seconds if kind in REQUEST_KINDS and seconds is not None else None
         fault = Fault(kind, times, route, float(retry_after),
-                      None if seconds is None else float(seconds), message)
+                      None if seconds is None else float(seconds), message, until)
         with self._lock:
             self._armed.append(fault)
         return fault
@@ -120,8 +136,9 @@ class Faults:
 
     def pending(self) -> list[Fault]:
         """The faults still armed, oldest first, with their remaining ``times``."""
+        now = time.monotonic()
         with self._lock:
-            return list(self._armed)
+            return [f for f in self._armed if f.until is None or f.until > now]
 
     def take(self, kinds: Iterable[str], route: str | None) -> Fault | None:
         """Fire the oldest armed fault of one of ``kinds`` that may hit ``route``, if any.
@@ -130,17 +147,20 @@ class Faults:
         as it was before firing.
         """
         wanted = frozenset(kinds)
+        now = time.monotonic()
         with self._lock:
+            self._armed = [f for f in self._armed if f.until is None or f.until > now]
             for i, fault in enumerate(self._armed):
                 if fault.kind not in wanted:
                     continue
                 if route is not None and fault.route not in ("any", route):
                     continue
-                if fault.times <= 1:
+                if fault.until is not None:
+                    pass  # an outage: it lasts until its time is up, not for a number of hits
+                elif fault.times <= 1:
                     del self._armed[i]
                 else:
-                    self._armed[i] = Fault(fault.kind, fault.times - 1, fault.route,
-                                           fault.retry_after, fault.seconds, fault.message)
+                    self._armed[i] = dataclasses.replace(fault, times=fault.times - 1)
                 return fault
         return None
 

@@ -1,9 +1,11 @@
 """The sandbox's HTTP side: an API origin and a separate CDN origin, both on loopback.
 
 Both are stdlib :class:`~http.server.ThreadingHTTPServer` instances run on daemon threads. The
-API origin answers ``/v2/...`` like Apiframe (see ``/work/shared/apiframe-v2-contract.md``);
-the CDN origin serves rendered audio under ``/audio/<job>-0.<ext>`` without any key, as
-Apiframe's CDN does, so tests can prove that the key never travels there.
+API origin answers ``/v2/...`` like Apiframe (as the project's API contract and the official
+SDK's OpenAPI types describe it; ``docs/sandbox.md`` lists what is emulated); the CDN origin
+serves rendered audio under ``/audio/<job>-<n>.<ext>`` (and Suno and Udio covers under
+``/images/<job>-<n>.svg``) without any key, as Apiframe's CDN does, so
+tests can prove that the key never travels there.
 """
 
 from __future__ import annotations
@@ -28,11 +30,14 @@ from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from .._models import MAX_LENGTH_MS, MIN_LENGTH_MS, MODELS, OUTPUT_FORMATS, credit_cost, validate_body
+from ..catalog import MODELS, OUTPUT_FORMATS, validate_body
 from ._faults import Faults
 from ._state import Renderer, Reply, SandboxState, error, validation_error
 
 __all__ = [
+    "CREDITS_ENV",
+    "DEFAULT_CREDITS",
+    "EMBEDDED_CREDITS",
     "JOB_SECONDS_ENV",
     "SANDBOX_API_KEY",
     "RecordedRequest",
@@ -42,19 +47,18 @@ __all__ = [
 
 SANDBOX_API_KEY = "afk_sandbox"
 JOB_SECONDS_ENV = "APIFRAME_SANDBOX_JOB_SECONDS"
+CREDITS_ENV = "APIFRAME_SANDBOX_CREDITS"
+DEFAULT_CREDITS = 1000
+EMBEDDED_CREDITS = 1_000_000
+MODALITIES = ("image", "video", "music")
+# The stdlib default of 5 makes a burst of concurrent connects wait ~1 s for a SYN retry.
+LISTEN_BACKLOG = 128
 IDEMPOTENCY_KEY_MAX = 255
 
 _JOB_PATH = re.compile(r"/v2/jobs/(?P<id>[^/]+)")
-_AUDIO_PATH = re.compile(r"/audio/(?P<name>[0-9a-f-]{36}-0\.(?:mp3|wav))")
+_AUDIO_PATH = re.compile(r"/audio/(?P<name>[0-9a-f-]{36}-[0-9]\.(?:mp3|wav))")
+_IMAGE_PATH = re.compile(r"/images/(?P<name>[0-9a-f-]{36}-[0-9]\.svg)")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
-
-_MODEL_INFO = {
-    "elevenlabs-music": (
-        "ElevenLabs Music",
-        "Studio-grade songs and instrumentals from a text prompt, 5 s to 5 min, one track.",
-    ),
-}
-
 
 @dataclass(frozen=True)
 class RecordedRequest:
@@ -75,6 +79,7 @@ class RecordedRequest:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
                  sandbox: SandboxServer, origin: Literal["api", "cdn"]) -> None:
@@ -177,13 +182,17 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _faulted(self, route: str) -> tuple[Reply | None, bool]:
-        """The oldest fault armed for this route: a 429/503 reply to send instead of handling
-        the request, or ``drop`` (True: handle the request, then lose the response)."""
-        fault = self.server.sandbox.faults.take(("rate_limit", "unavailable", "drop"), route)
+        """The oldest fault armed for this route: a 429/503 (or non-JSON 200) reply to send instead
+        of handling the request, or ``drop`` (True: handle the request, then lose the response)."""
+        kinds = ("rate_limit", "unavailable", "drop") + (("not_json",) if route != "download" else ())
+        fault = self.server.sandbox.faults.take(kinds, route)
         if fault is None:
             return None, False
         if fault.kind == "drop":
             return None, True
+        if fault.kind == "not_json":
+            return Reply(200, b"<html><body><h1>Service starting</h1></body></html>",
+                         {"Content-Type": "text/html"}), False
         if fault.kind == "rate_limit":
             return Reply(429, {"error": fault.message or "Rate limit exceeded"},
                          {"Retry-After": f"{fault.retry_after:g}"}), False
@@ -201,7 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def _send_json(self, reply: Reply, method: str) -> None:
-        data = json.dumps(reply.body).encode()
+        data = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
         self._start(reply.status, {"Content-Type": "application/json",
                                    "Content-Length": str(len(data)), **reply.headers})
         if method != "HEAD":
@@ -230,6 +239,9 @@ class _ApiHandler(_Handler):
             allowed, fault_route, view = ("GET",), "other", self._models
         elif path == "/_sandbox/faults":
             self._control(method, body)
+            return
+        elif path == "/_sandbox/credits":
+            self._credits_control(method, body)
             return
         else:
             self._send_json(error(404, "Not found"), method)
@@ -294,21 +306,55 @@ class _ApiHandler(_Handler):
         return Reply(200, self.server.sandbox._state.me(key))
 
     def _models(self, query: dict[str, list[str]], body: bytes) -> Reply:
+        """``{"models": [...]}``, the official SDK's ``ModelCatalog`` (not a bare list)."""
         modality = query["modality"][-1] if query.get("modality") else None
-        models = []
-        for model_id in MODELS:
-            label, description = _MODEL_INFO.get(model_id, (model_id, None))
-            models.append({
-                "id": model_id,
-                "label": label,
-                "modality": "music",
-                "description": description,
-                "costMin": credit_cost(MIN_LENGTH_MS),
-                "costMax": credit_cost(MAX_LENGTH_MS),
-            })
+        if modality is not None and modality not in MODALITIES:
+            return validation_error({"modality": ["must be one of " + ", ".join(MODALITIES)]})
+        models: list[dict[str, Any]] = []
+        for spec in MODELS.values():
+            # What this sandbox charges: the documented prices, else its own stand-in price.
+            low, high = spec.cost_range() or (spec.sandbox_credits, spec.sandbox_credits)
+            models.append({"id": spec.id, "label": spec.label, "modality": "music",
+                           "description": spec.description, "costMin": low, "costMax": high})
         if modality is not None and modality != "music":
             models = []
-        return Reply(200, models)
+        return Reply(200, {"models": models})
+
+    def _credits_control(self, method: str, body: bytes) -> None:
+        """``/_sandbox/credits``: read (``GET``) or set (``POST {"credits": N}``) a balance.
+
+        With an ``X-API-Key`` header it is that key's account; without one, ``POST`` sets every
+        account and the balance new accounts start with, and ``GET`` shows the latter.
+        """
+        if method not in ("GET", "HEAD", "POST"):
+            self._not_allowed(("GET", "POST"), method)
+            return
+        key: str | None = None
+        if (self.headers.get("X-API-Key") or "").strip():
+            key, problem = self._api_key()
+            if key is None:
+                self._send_json(problem or error(401, "Invalid API key"), method)
+                return
+        state = self.server.sandbox._state
+        if method == "POST":
+            try:
+                spec = json.loads(body.decode("utf-8") or "null")
+            except (UnicodeDecodeError, ValueError):
+                self._send_json(validation_error({"$": ["request body must be valid JSON"]}), method)
+                return
+            credits = spec.get("credits") if isinstance(spec, dict) else None
+            if isinstance(spec, dict) and set(spec) - {"credits"}:
+                unknown = sorted(set(spec) - {"credits"})
+                self._send_json(validation_error(
+                    {k: ["is not an allowed property"] for k in unknown}), method)
+                return
+            if isinstance(credits, bool) or not isinstance(credits, int) or credits < 0:
+                self._send_json(validation_error(
+                    {"credits": ["is required: a whole number, 0 or more"]}), method)
+                return
+            self.server.sandbox.set_credits(credits, api_key=key)
+        shown = state.credits_for(key) if key is not None else state.initial_credits
+        self._send_json(Reply(200, {"credits": shown}), method)
 
     def _control(self, method: str, body: bytes) -> None:
         faults = self.server.sandbox.faults
@@ -352,6 +398,15 @@ class _ApiHandler(_Handler):
 class _CdnHandler(_Handler):
     def route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> None:
         match = _AUDIO_PATH.fullmatch(path)
+        image = _IMAGE_PATH.fullmatch(path)
+        if image is not None and method == "GET":
+            picture = self.server.sandbox._state.cover_image(image["name"])
+            if picture is None:
+                self._send_json(error(404, "Not found"), method)
+                return
+            self._start(200, {"Content-Type": "image/svg+xml", "Content-Length": str(len(picture))})
+            self.wfile.write(picture)
+            return
         if match is None:
             self._send_json(error(404, "Not found"), method)
             return
@@ -391,7 +446,8 @@ class SandboxServer:
     HTTP) and :attr:`cdn_url` a separate origin serving the rendered audio without a key.
 
     ``api_keys=None`` accepts any key starting with ``afk_``; each key is its own account
-    holding ``credits``. Jobs take ``job_seconds`` (``QUEUED`` briefly, then ``PROCESSING``
+    holding ``credits`` (change balances later with :meth:`set_credits` or
+    ``POST /_sandbox/credits``). Jobs take ``job_seconds`` (``QUEUED`` briefly, then ``PROCESSING``
     with rising progress) and also wait for their audio, rendered off the request threads by
     ``renderer`` (default :func:`apiframe_magic.sandbox._audio.render_audio`) into
     ``files_dir`` (a temporary directory removed on :meth:`stop` by default).
@@ -408,7 +464,7 @@ class SandboxServer:
         port: int = 0,
         cdn_port: int = 0,
         job_seconds: float = 3.0,
-        credits: int = 1000,
+        credits: int = DEFAULT_CREDITS,
         api_keys: Iterable[str] | None = None,
         files_dir: str | os.PathLike[str] | None = None,
         renderer: Renderer | None = None,
@@ -417,6 +473,8 @@ class SandboxServer:
     ) -> None:
         if job_seconds < 0:
             raise ValueError("job_seconds must not be negative")
+        if isinstance(credits, bool) or int(credits) < 0:
+            raise ValueError("credits must be a whole number, 0 or more")
         self.host = host
         self.port = port
         self.cdn_port = cdn_port
@@ -512,7 +570,7 @@ class SandboxServer:
 
     @property
     def cdn_url(self) -> str:
-        """The CDN origin serving ``/audio/<job>-0.<ext>``, on its own port."""
+        """The CDN origin serving ``/audio/<job>-<n>.<ext>``, on its own port."""
         return self._origin(1)
 
     @property
@@ -530,6 +588,19 @@ class SandboxServer:
         if self._state_obj is None:
             return self.credits
         return self._state_obj.credits_for(api_key)
+
+    def set_credits(self, credits: int, *, api_key: str | None = None) -> None:
+        """Set the balance of ``api_key``'s account, or, with no key, of every account and of
+        the accounts still to come (:attr:`credits`). ``set_credits(0)`` makes the next submit
+        a 402, as a class demo may want."""
+        if isinstance(credits, bool) or not isinstance(credits, int) or credits < 0:
+            raise ValueError(f"credits must be a whole number, 0 or more, got {credits!r}")
+        if api_key is None:
+            self.credits = credits
+        elif self._state_obj is None:
+            raise RuntimeError("the sandbox server is not started; call start() first")
+        if self._state_obj is not None:
+            self._state_obj.set_credits(credits, api_key)
 
     def recorded_requests(self) -> list[RecordedRequest]:
         """Every request received so far by either origin, oldest first."""
@@ -569,10 +640,23 @@ _embedded: SandboxServer | None = None
 _embedded_lock = threading.Lock()
 
 
+def credits_from_env(default: int = EMBEDDED_CREDITS) -> int:
+    """The starting balance ``$APIFRAME_SANDBOX_CREDITS`` asks for (a whole number, 0 or more;
+    ``1_000_000`` is fine), or ``default`` when it is unset or unreadable."""
+    raw = os.environ.get(CREDITS_ENV, "").strip()
+    try:
+        credits = int(raw) if raw else default
+    except ValueError:
+        return default
+    return credits if credits >= 0 else default
+
+
 def embedded_sandbox() -> SandboxServer:
     """The process-wide sandbox, started on first call and stopped at exit.
 
-    Its jobs take ``$APIFRAME_SANDBOX_JOB_SECONDS`` seconds (default 3). Thread-safe.
+    Its jobs take ``$APIFRAME_SANDBOX_JOB_SECONDS`` seconds (default 3), and each account
+    starts with ``$APIFRAME_SANDBOX_CREDITS`` credits (default 1,000,000: a day of teaching
+    is a few thousand tracks at 10 to 30 credits each), both read when it starts. Thread-safe.
     """
     global _embedded
     with _embedded_lock:
@@ -582,7 +666,8 @@ def embedded_sandbox() -> SandboxServer:
                 job_seconds = float(raw) if raw else 3.0
             except ValueError:
                 job_seconds = 3.0
-            server = SandboxServer(job_seconds=max(0.0, job_seconds)).start()
+            server = SandboxServer(
+                job_seconds=max(0.0, job_seconds), credits=credits_from_env()).start()
             atexit.register(server.stop)
             _embedded = server
         return _embedded

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import html
 import json
 import re
 import threading
@@ -25,20 +27,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from .._models import (
-    DEFAULT_OUTPUT_FORMAT,
-    MAX_LENGTH_MS,
-    MIN_LENGTH_MS,
-    MODELS,
-    OUTPUT_FORMATS,
-    WEBHOOK_EVENTS,
-    credit_cost,
-)
+from .._models import MAX_LENGTH_MS, MIN_LENGTH_MS, WEBHOOK_EVENTS
 from .._webhooks import sign_webhook
+from ..catalog import MODELS, ModelSpec
 from ._faults import DEFAULT_FAIL_MESSAGE, DEFAULT_SLOW_SECONDS, Faults
 
 __all__ = [
     "IDEMPOTENCY_TTL_SECONDS",
+    "JOB_SCOPES",
     "JOB_STATUSES",
     "MAX_CONCURRENT_JOBS",
     "Renderer",
@@ -49,6 +45,8 @@ __all__ = [
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 JOB_STATUSES = ("QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED")
+JOB_SCOPES = ("user", "team")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 MAX_CONCURRENT_JOBS = 5
 DEFAULT_LENGTH_MS = 30_000
 QUEUED_FRACTION = 0.1
@@ -57,22 +55,27 @@ PROGRESS_WEBHOOK_FRACTIONS = (0.25, 0.5, 0.75)
 
 
 class Renderer(Protocol):
-    """What turns a prompt into audio bytes; :func:`apiframe_magic.sandbox._audio.render_audio`."""
+    """What turns a prompt into audio bytes; :func:`apiframe_magic.sandbox._audio.render_audio`.
+
+    ``variation`` numbers the takes of one job (0, 1, ...): each must sound like another take.
+    """
 
     def __call__(
-        self, prompt: str, *, length_ms: int, output_format: str, force_instrumental: bool = False
+        self, prompt: str, *, length_ms: int, output_format: str, force_instrumental: bool = False,
+        variation: int = 0,
     ) -> bytes: ...
 
 
 def default_renderer(
-    prompt: str, *, length_ms: int, output_format: str, force_instrumental: bool = False
+    prompt: str, *, length_ms: int, output_format: str, force_instrumental: bool = False,
+    variation: int = 0,
 ) -> bytes:
     """The procedural renderer, imported on first use so this module loads on its own."""
     from ._audio import render_audio
 
     return render_audio(
         prompt, length_ms=length_ms, output_format=output_format,
-        force_instrumental=force_instrumental,
+        force_instrumental=force_instrumental, variation=variation,
     )
 
 
@@ -121,6 +124,47 @@ def length_from_prompt(prompt: str) -> int:
     return ms if MIN_LENGTH_MS <= ms <= MAX_LENGTH_MS else DEFAULT_LENGTH_MS
 
 
+def music_text(spec: ModelSpec, prompt: str, params: Mapping[str, Any]) -> str:
+    """What the composer hears: the prompt, led by the style where the model takes one (in
+    Suno's custom mode the prompt is lyrics and the style says what the music is)."""
+    style = params.get("style")
+    return f"{style}. {prompt}" if isinstance(style, str) and style.strip() else prompt
+
+
+def track_length_ms(spec: ModelSpec, prompt: str, params: Mapping[str, Any]) -> int:
+    """How long the sandbox makes each track: the requested length, a clip model's fixed
+    length, else the length the prompt asks for (30 s when it names none)."""
+    if spec.length_param is not None and isinstance(params.get(spec.length_param), int):
+        return int(params[spec.length_param])
+    if spec.clip_seconds is not None:
+        return int(spec.clip_seconds * 1000)
+    return length_from_prompt(prompt)
+
+
+def is_instrumental(spec: ModelSpec, params: Mapping[str, Any]) -> bool:
+    """Whether the params ask this model for no vocals (its own flag, see ``ModelSpec.instrumental``)."""
+    if spec.instrumental is None:
+        return False
+    name, value = spec.instrumental
+    return bool(params.get(name) == value)
+
+
+def first_variation(spec: ModelSpec, params: Mapping[str, Any]) -> int:
+    """The first take's variation: a model's seed picks the takes, so one seed repeats them."""
+    seed = params.get(spec.seed_param) if spec.seed_param else None
+    if seed is None:
+        return 0
+    digest = hashlib.sha256(f"seed:{seed}".encode()).digest()
+    return 1000 + int.from_bytes(digest[:4], "big")
+
+
+def track_title(prompt: str, take: int, count: int) -> str:
+    """A title made from the prompt's first words, numbered when a job has several takes."""
+    words = re.findall(r"[^\W_]+(?:'[^\W_]+)?", prompt)[:5]
+    title = " ".join(w.capitalize() for w in words) or "Untitled"
+    return f"{title} ({take + 1})" if count > 1 else title
+
+
 def iso(dt: datetime) -> str:
     """``2026-03-15T10:00:00.000Z``."""
     dt = dt.astimezone(timezone.utc)
@@ -142,12 +186,15 @@ class _Job:
     length_ms: int
     output_format: str
     force_instrumental: bool
+    music_text: str
+    tags: str
+    first_variation: int
     cost: int
     created_wall: datetime
     created_mono: float
     run_seconds: float
-    file_name: str
-    track_id: str
+    file_names: tuple[str, ...]
+    track_ids: tuple[str, ...]
     webhook_url: str | None
     webhook_events: tuple[str, ...]
     forced_failure: str | None = None
@@ -191,6 +238,7 @@ class SandboxState:
         renderer: Renderer | None,
         faults: Faults,
         audio_url: Callable[[str], str],
+        image_url: Callable[[str], str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.job_seconds = float(job_seconds)
@@ -200,6 +248,7 @@ class SandboxState:
         self.renderer: Renderer = renderer or default_renderer
         self.faults = faults
         self.audio_url = audio_url
+        self.image_url = image_url or (lambda name: audio_url(name).replace("/audio/", "/images/"))
         self.clock = clock
         self._lock = threading.Condition()
         self._credits: dict[str, int] = {}
@@ -224,6 +273,18 @@ class SandboxState:
             self._settle_all(self.clock())
             return self._credits.get(api_key, self.initial_credits)
 
+    def set_credits(self, credits: int, api_key: str | None = None) -> None:
+        """Set one account's balance, or (``api_key=None``) every account's and the starting
+        balance of accounts not seen yet. Refunds of jobs still running add to the new balance."""
+        with self._lock:
+            self._settle_all(self.clock())
+            if api_key is not None:
+                self._credits[api_key] = credits
+                return
+            self.initial_credits = credits
+            for key in self._credits:
+                self._credits[key] = credits
+
     @property
     def jobs_created(self) -> int:
         with self._lock:
@@ -238,14 +299,18 @@ class SandboxState:
                 1 for j in self._jobs.values()
                 if j.api_key == api_key and j.final_status is None
             )
-        key_id = uuid.uuid5(uuid.NAMESPACE_URL, "apiframe-sandbox:" + api_key).hex[:12]
+        # Stable UUIDs per key (the SDK's types say the ids are UUIDs); a hash, so no key leaks.
+        def stable_id(kind: str) -> str:
+            return str(uuid.uuid5(uuid.NAMESPACE_URL, f"apiframe-sandbox:{kind}:{api_key}"))
+
         return {
-            "user": {"id": f"user_{key_id}", "email": "sandbox@example.invalid",
-                     "name": "Sandbox user"},
-            "team": {"id": f"team_{key_id}", "name": "Sandbox", "credits": credits,
-                     "plan": "sandbox", "maxConcurrentJobs": MAX_CONCURRENT_JOBS,
-                     "runningJobs": running},
-            "apiKey": {"id": f"key_{key_id}", "name": "Sandbox key",
+            # OWNER: a one-user team's only member, so `scope=team` is allowed.
+            "user": {"id": stable_id("user"), "email": "sandbox@example.invalid",
+                     "role": "OWNER", "name": "Sandbox user"},
+            "team": {"id": stable_id("team"), "name": "Sandbox", "credits": credits,
+                     "plan": "sandbox", "customerId": None,
+                     "maxConcurrentJobs": MAX_CONCURRENT_JOBS, "runningJobs": running},
+            "apiKey": {"id": stable_id("key"), "name": "Sandbox key",
                        "prefix": _key_prefix(api_key)},
         }
 
@@ -254,12 +319,15 @@ class SandboxState:
     def submit(self, api_key: str, body: dict[str, Any], idempotency_key: str | None) -> Reply:
         """Create a job for a validated body, or replay the one made under ``idempotency_key``."""
         model = str(body["model"])
-        params: dict[str, Any] = dict(body.get(MODELS[model].params_key) or {})
+        spec = MODELS[model]
+        params: dict[str, Any] = dict(body.get(spec.params_key) or {})
         prompt = str(body["prompt"])
-        length_ms = params.get("music_length_ms")
-        if length_ms is None:
-            length_ms = length_from_prompt(prompt)
-        cost = credit_cost(int(length_ms)) or 0
+        length_ms = track_length_ms(spec, prompt, params)
+        cost = spec.charge(params, length_ms)
+        audio_format = spec.audio_format(params)
+        takes = spec.track_count(params)
+        text = music_text(spec, prompt, params)
+        tags = str(params.get("style") or _style_tags(text))
         print_ = fingerprint(body)
         with self._lock:
             now = self.clock()
@@ -285,7 +353,6 @@ class SandboxState:
             run_seconds = self.job_seconds
             if slow is not None:
                 run_seconds = slow.seconds if slow.seconds is not None else DEFAULT_SLOW_SECONDS
-            output_format = str(params.get("output_format") or DEFAULT_OUTPUT_FORMAT)
             job_id = str(uuid.uuid4())
             self._seq += 1
             events = body.get("webhookEvents")
@@ -296,15 +363,18 @@ class SandboxState:
                 body=json.loads(json.dumps(body)),
                 model=model,
                 prompt=prompt,
-                length_ms=int(length_ms),
-                output_format=output_format,
-                force_instrumental=bool(params.get("force_instrumental", False)),
+                length_ms=length_ms,
+                output_format=audio_format.name,
+                force_instrumental=is_instrumental(spec, params),
+                music_text=text,
+                tags=tags,
+                first_variation=first_variation(spec, params),
                 cost=cost,
                 created_wall=datetime.now(timezone.utc),
                 created_mono=now,
                 run_seconds=run_seconds,
-                file_name=f"{job_id}-0.{OUTPUT_FORMATS[output_format].extension}",
-                track_id="track_" + uuid.uuid4().hex[:12],
+                file_names=tuple(f"{job_id}-{n}.{audio_format.extension}" for n in range(takes)),
+                track_ids=tuple("track_" + uuid.uuid4().hex[:12] for _ in range(takes)),
                 webhook_url=body.get("webhookUrl"),
                 webhook_events=tuple(events) if events else WEBHOOK_EVENTS,
                 forced_failure=None if fail is None else (fail.message or DEFAULT_FAIL_MESSAGE),
@@ -338,13 +408,18 @@ class SandboxState:
             return
         problem: str | None = None
         try:
-            audio = self.renderer(job.prompt, length_ms=job.length_ms,
-                                  output_format=job.output_format,
-                                  force_instrumental=job.force_instrumental)
-            target = self.files_dir / job.file_name
-            partial = target.with_name(target.name + ".part")
-            partial.write_bytes(audio)
-            partial.replace(target)
+            for take, name in enumerate(job.file_names):
+                if self._closed.is_set():
+                    return
+                # Take 0 without a seed is the prompt's own piece, as a one-track job renders it.
+                audio = self.renderer(job.music_text, length_ms=job.length_ms,
+                                      output_format=job.output_format,
+                                      force_instrumental=job.force_instrumental,
+                                      variation=job.first_variation + take)
+                target = self.files_dir / name
+                partial = target.with_name(target.name + ".part")
+                partial.write_bytes(audio)
+                partial.replace(target)
         except Exception as exc:  # a renderer bug must fail the job, not hang it
             problem = f"Provider returned an error: audio rendering failed ({type(exc).__name__})"
         with self._lock:
@@ -390,14 +465,7 @@ class SandboxState:
         finished = job.finished_wall()
         result: dict[str, Any] | None = None
         if status == "COMPLETED":
-            result = {"tracks": [{
-                "id": job.track_id,
-                "audioUrl": self.audio_url(job.file_name),
-                "imageUrl": None,
-                "title": None,
-                "tags": None,
-                "duration": job.length_ms / 1000,
-            }]}
+            result = {"tracks": [self._track_json(job, n) for n in range(len(job.file_names))]}
         return {
             "id": job.id,
             "status": status,
@@ -409,7 +477,24 @@ class SandboxState:
             "webhookStatus": job.webhook_status,
             "createdAt": iso(job.created_wall),
             "completedAt": iso(finished) if finished is not None else None,
+            # Required in a list by the SDK's types, optional on one job; files never expire here.
+            "expired": False,
             "input": job.body,
+        }
+
+    def _track_json(self, job: _Job, take: int) -> dict[str, Any]:
+        """One entry of ``result.tracks``. Suno and Udio fill title, tags and a cover image, as the
+        contract documents; the other models leave them null."""
+        decorated = job.model in ("suno", "udio")
+        params = job.body.get(MODELS[job.model].params_key) or {}
+        title = params.get("title") or track_title(job.prompt, take, len(job.file_names))
+        return {
+            "id": job.track_ids[take],
+            "audioUrl": self.audio_url(job.file_names[take]),
+            "imageUrl": self.image_url(f"{job.id}-{take}.svg") if decorated else None,
+            "title": title if decorated else None,
+            "tags": job.tags if decorated else None,
+            "duration": job.length_ms / 1000,
         }
 
     def get_job(self, api_key: str, job_id: str) -> dict[str, Any] | None:
@@ -421,14 +506,31 @@ class SandboxState:
             return self._job_json(job, self.clock())
 
     def list_jobs(self, api_key: str, query: Mapping[str, list[str]]) -> Reply:
-        """``GET /v2/jobs``: newest first, this key's jobs only, filtered and paginated."""
+        """``GET /v2/jobs``: newest first, this key's jobs only, filtered and paginated.
+
+        Query parameters as in the official SDK's OpenAPI types: ``status``, ``model``,
+        ``limit`` (1 to 100, default 20), ``cursor``; ``scope`` (``user``, the default, or
+        ``team``: the same jobs here, where every team has one member); ``search`` (a job id,
+        a UUID: that job only); ``include_models`` (``true`` or ``false``; ``true`` adds
+        ``models``, the ids of every model this scope's jobs used, whatever the filters).
+        Anything else out of range is a 400.
+        """
         details: dict[str, list[str]] = {}
         status = _single(query, "status")
         model = _single(query, "model")
         raw_limit = _single(query, "limit")
         raw_cursor = _single(query, "cursor")
+        scope = _single(query, "scope")
+        search = _single(query, "search")
+        include_models = _single(query, "include_models")
         if status is not None and status.upper() not in JOB_STATUSES:
             details["status"] = ["must be one of " + ", ".join(JOB_STATUSES)]
+        if scope is not None and scope not in JOB_SCOPES:
+            details["scope"] = ["must be one of " + ", ".join(JOB_SCOPES)]
+        if search is not None and not _UUID.fullmatch(search):
+            details["search"] = ["must be a job id (a UUID)"]
+        if include_models is not None and include_models not in ("true", "false"):
+            details["include_models"] = ["must be true or false"]
         limit = 20
         if raw_limit is not None:
             try:
@@ -456,6 +558,8 @@ class SandboxState:
                     continue
                 if model is not None and job.model != model:
                     continue
+                if search is not None and job.id != search.lower():
+                    continue
                 shown = self._job_json(job, now)
                 if status is not None and shown["status"] != status.upper():
                     continue
@@ -464,15 +568,33 @@ class SandboxState:
                     break
                 page.append(shown)
                 last_seq = job.seq
+            used = sorted({job.model for job in mine})
         next_cursor = _encode_cursor(last_seq) if has_more else None
-        return Reply(200, {"jobs": page, "nextCursor": next_cursor, "hasMore": has_more})
+        answer: dict[str, Any] = {"jobs": page, "nextCursor": next_cursor, "hasMore": has_more}
+        if include_models == "true":
+            answer["models"] = used
+        return Reply(200, answer)
 
     def audio_file(self, name: str) -> Path | None:
         """The rendered file called ``name``, if a job of this server produced it."""
         with self._lock:
-            known = any(j.file_name == name for j in self._jobs.values())
+            known = any(name in j.file_names for j in self._jobs.values())
         path = self.files_dir / name
         return path if known and path.is_file() else None
+
+    def cover_image(self, name: str) -> bytes | None:
+        """A cover picture (SVG) for a Suno or Udio track called ``<job>-<n>.svg``, if one exists."""
+        job_id, _, rest = name.rpartition("-")
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.model not in ("suno", "udio") or job.final_status != "COMPLETED":
+                return None
+            take = rest.removesuffix(".svg")
+            if not take.isdigit() or int(take) >= len(job.file_names):
+                return None
+            params = job.body.get(MODELS[job.model].params_key) or {}
+            title = params.get("title") or track_title(job.prompt, int(take), len(job.file_names))
+        return _cover_svg(f"{job.id}-{take}", str(title), job.tags)
 
     # -- webhooks -----------------------------------------------------------------------------
 
@@ -538,6 +660,31 @@ class SandboxState:
         with self._lock:
             self._lock.notify_all()
         self._render_pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _style_tags(text: str) -> str:
+    """The style the composer hears in ``text``, as a track's tags (``"lo-fi hip hop"``)."""
+    from ._compose import plan_music
+
+    return plan_music(text, length_ms=MIN_LENGTH_MS).style_label
+
+
+def _cover_svg(seed: str, title: str, tags: str) -> bytes:
+    """A small cover picture: a two-colour gradient picked by ``seed``, with the title and tags."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    hue_a, hue_b = digest[0] * 360 // 256, digest[1] * 360 // 256
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256" viewBox="0 0 256 256">'
+        '<defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1">'
+        f'<stop offset="0" stop-color="hsl({hue_a},70%,45%)"/>'
+        f'<stop offset="1" stop-color="hsl({hue_b},70%,25%)"/></linearGradient></defs>'
+        '<rect width="256" height="256" fill="url(#g)"/>'
+        '<text x="16" y="200" font-family="sans-serif" font-size="18" fill="#fff">'
+        f"{html.escape(title[:28])}</text>"
+        '<text x="16" y="226" font-family="sans-serif" font-size="12" fill="#ddd">'
+        f"{html.escape(tags[:40])}</text></svg>"
+    )
+    return svg.encode()
 
 
 def _key_prefix(api_key: str) -> str:
