@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from ._formats import DEFAULT_OUTPUT_FORMAT, MP3_DEFAULT, OUTPUT_FORMATS, AudioFormat
 
-__all__ = ["Lyrics", "ModelSpec", "ParamKind", "ParamSpec", "parse_bool"]
+__all__ = ["Lyrics", "ModelSpec", "ParamKind", "ParamSpec", "is_http_url", "parse_bool"]
 
 ParamKind = Literal["int", "float", "bool", "str", "enum", "uri_list"]
 
@@ -36,7 +36,8 @@ def parse_bool(text: str) -> bool:
     raise ValueError("must be true or false")
 
 
-def _is_http_url(text: str) -> bool:
+def is_http_url(text: str) -> bool:
+    """Whether ``text`` is an absolute http(s) URL (malformed text is simply not one)."""
     try:
         parts = urlsplit(text)
     except ValueError:  # e.g. "http://[" (an unclosed IPv6 literal)
@@ -80,7 +81,7 @@ class ParamSpec:
                 return "must be a list of URLs"
             if self.max_items is not None and len(value) > self.max_items:
                 return f"must have at most {self.max_items} items"
-            if not all(_is_http_url(v) for v in value):
+            if not all(is_http_url(v) for v in value):
                 return "must hold absolute http(s) URLs"
             return None
         if not isinstance(value, str):

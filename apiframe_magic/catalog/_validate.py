@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from ._registry import MODELS
+from ._spec import is_http_url
 
 __all__ = ["PROMPT_MAX", "WEBHOOK_EVENTS", "validate_body"]
 
@@ -66,7 +66,7 @@ def validate_body(body: Any) -> dict[str, list[str]]:
 
     if "webhookUrl" in body:
         url = body["webhookUrl"]
-        if not isinstance(url, str) or not _is_http_url(url):
+        if not isinstance(url, str) or not is_http_url(url):
             add("webhookUrl", "must be an absolute http(s) URL")
     if "webhookEvents" in body:
         events = body["webhookEvents"]
@@ -77,11 +77,3 @@ def validate_body(body: Any) -> dict[str, list[str]]:
         ):
             add("webhookEvents", "must be a non-empty list of " + ", ".join(WEBHOOK_EVENTS))
     return problems
-
-
-def _is_http_url(text: str) -> bool:
-    try:
-        parts = urlsplit(text)
-    except ValueError:  # e.g. "http://[" (an unclosed IPv6 literal)
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
