@@ -922,12 +922,17 @@ def test_list_jobs_scope_search_and_include_models(fast: SandboxServer, client: 
     assert empty["models"] == []
     # `expired` is required on every listed job by the SDK's types.
     assert [j["expired"] for j in get()["jobs"]] == [False, False]
+    # A list of model ids filters by model, as the issue reads the parameter.
+    suno = submit(client, fast, {"prompt": "x", "model": "suno"}).json()["jobId"]
+    assert ids(include_models="suno") == [suno]
+    assert ids(include_models="suno,elevenlabs-music") == [suno, second, first]
+    assert ids(include_models="udio") == []
 
 
 @pytest.mark.parametrize("params", [
     {"limit": 0}, {"limit": 101}, {"limit": "ten"}, {"cursor": "garbage!"}, {"status": "DONE"},
     {"scope": "org"}, {"scope": "USER"}, {"search": "not-a-job-id"}, {"include_models": "yes"},
-    {"include_models": "1"},
+    {"include_models": "1"}, {"include_models": "suno,nonsense"}, {"include_models": ","},
 ])
 def test_list_jobs_rejects_bad_parameters(
     fast: SandboxServer, client: httpx.Client, params: dict[str, Any]

@@ -511,9 +511,10 @@ class SandboxState:
         Query parameters as in the official SDK's OpenAPI types: ``status``, ``model``,
         ``limit`` (1 to 100, default 20), ``cursor``; ``scope`` (``user``, the default, or
         ``team``: the same jobs here, where every team has one member); ``search`` (a job id,
-        a UUID: that job only); ``include_models`` (``true`` or ``false``; ``true`` adds
-        ``models``, the ids of every model this scope's jobs used, whatever the filters).
-        Anything else out of range is a 400.
+        a UUID: that job only); ``include_models``: ``true`` or ``false`` as the SDK's types
+        have it (``true`` adds ``models``, the ids of every model this scope's jobs used,
+        whatever the filters), or a comma-separated list of model ids, which lists only jobs of
+        those models. Anything else out of range is a 400.
         """
         details: dict[str, list[str]] = {}
         status = _single(query, "status")
@@ -529,8 +530,13 @@ class SandboxState:
             details["scope"] = ["must be one of " + ", ".join(JOB_SCOPES)]
         if search is not None and not _UUID.fullmatch(search):
             details["search"] = ["must be a job id (a UUID)"]
+        only_models: frozenset[str] | None = None
         if include_models is not None and include_models not in ("true", "false"):
-            details["include_models"] = ["must be true or false"]
+            only_models = frozenset(m.strip() for m in include_models.split(",") if m.strip())
+            if not only_models or not only_models <= set(MODELS):
+                details["include_models"] = [
+                    "must be true, false, or a comma-separated list of " + ", ".join(MODELS)
+                ]
         limit = 20
         if raw_limit is not None:
             try:
@@ -557,6 +563,8 @@ class SandboxState:
                 if before is not None and job.seq >= before:
                     continue
                 if model is not None and job.model != model:
+                    continue
+                if only_models is not None and job.model not in only_models:
                     continue
                 if search is not None and job.id != search.lower():
                     continue
