@@ -19,15 +19,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._client import (
-        Account,
-        ApiframeClient,
-        AsyncApiframeClient,
-        DownloadedFile,
-        JobPage,
-        ModelInfo,
-        SubmittedJob,
-    )
     from ._exceptions import (
         ApiframeError,
         APIStatusError,
@@ -49,21 +40,30 @@ if TYPE_CHECKING:
         TransportError,
     )
     from ._generation import MusicJob, MusicResult, SavedTrack, generate, resume
-    from ._models import (
+    from ._version import __version__
+    from ._webhooks import sign_webhook, verify_webhook_signature
+    from .catalog import (
         MODELS,
         OUTPUT_FORMATS,
         AudioFormat,
-        Job,
         ModelSpec,
-        MusicRequest,
         ParamSpec,
-        Track,
         credit_cost,
         parse_length,
         validate_body,
     )
-    from ._version import __version__
-    from ._webhooks import sign_webhook, verify_webhook_signature
+    from .client import (
+        Account,
+        ApiframeClient,
+        AsyncApiframeClient,
+        DownloadedFile,
+        Job,
+        JobPage,
+        ModelInfo,
+        MusicRequest,
+        SubmittedJob,
+        Track,
+    )
 
 __all__ = [
     "MODELS",
@@ -117,13 +117,13 @@ __all__ = [
 # Names are imported from their modules on first use, so ``import apiframe_magic`` (and with it
 # ``%load_ext``) does not pay for httpx, numpy or the sandbox until they are needed.
 _EXPORTS: dict[str, str] = {
-    "Account": "._client",
-    "ApiframeClient": "._client",
-    "AsyncApiframeClient": "._client",
-    "DownloadedFile": "._client",
-    "JobPage": "._client",
-    "ModelInfo": "._client",
-    "SubmittedJob": "._client",
+    "Account": ".client",
+    "ApiframeClient": ".client",
+    "AsyncApiframeClient": ".client",
+    "DownloadedFile": ".client",
+    "JobPage": ".client",
+    "ModelInfo": ".client",
+    "SubmittedJob": ".client",
     "ApiframeError": "._exceptions",
     "APIStatusError": "._exceptions",
     "AuthenticationError": "._exceptions",
@@ -147,17 +147,17 @@ _EXPORTS: dict[str, str] = {
     "SavedTrack": "._generation",
     "generate": "._generation",
     "resume": "._generation",
-    "MODELS": "._models",
-    "OUTPUT_FORMATS": "._models",
-    "AudioFormat": "._models",
-    "Job": "._models",
-    "ModelSpec": "._models",
-    "MusicRequest": "._models",
-    "ParamSpec": "._models",
-    "Track": "._models",
-    "credit_cost": "._models",
-    "parse_length": "._models",
-    "validate_body": "._models",
+    "MODELS": ".catalog",
+    "OUTPUT_FORMATS": ".catalog",
+    "AudioFormat": ".catalog",
+    "Job": ".client",
+    "ModelSpec": ".catalog",
+    "MusicRequest": ".client",
+    "ParamSpec": ".catalog",
+    "Track": ".client",
+    "credit_cost": ".catalog",
+    "parse_length": ".catalog",
+    "validate_body": ".catalog",
     "__version__": "._version",
     "sign_webhook": "._webhooks",
     "verify_webhook_signature": "._webhooks",

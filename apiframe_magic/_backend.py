@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from ._aio import run_sync
-from ._config import mask_key, resolve_api_key, resolve_base_url
+from .client import mask_key, resolve_api_key, resolve_base_url
 
 if TYPE_CHECKING:
-    from ._client import AsyncApiframeClient
+    from .client import AsyncApiframeClient
 
 __all__ = ["Backend", "resolve_backend", "uses_sandbox"]
 
@@ -54,7 +54,7 @@ class Backend:
 
     def client(self) -> AsyncApiframeClient:
         """A client for this backend, with the key as it is now."""
-        from ._client import SANDBOX_MAX_POLL_INTERVAL, SANDBOX_POLL_INTERVAL, AsyncApiframeClient
+        from .client import SANDBOX_MAX_POLL_INTERVAL, SANDBOX_POLL_INTERVAL, AsyncApiframeClient
 
         if self.sandbox:
             return AsyncApiframeClient(

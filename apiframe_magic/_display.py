@@ -26,10 +26,11 @@ from IPython.display import HTML, DisplayHandle, display
 
 from ._backend import Backend
 from ._generation import MusicResult, SavedTrack, describe
-from ._models import Job, ModelSpec, MusicRequest, format_length
+from .catalog import ModelSpec, format_length
+from .client import Job, MusicRequest
 
 if TYPE_CHECKING:
-    from ._client import ModelInfo
+    from .client import ModelInfo
 
 __all__ = [
     "ProgressView",

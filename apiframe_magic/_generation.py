@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ._exceptions import ApiframeError, DownloadError, RequestValidationError
 from ._fs import atomic_write
-from ._models import Job, MusicRequest, Track
 from ._public import public
 from ._version import __version__
+from .client import Job, MusicRequest, Track
 
 if TYPE_CHECKING:
     from ._backend import Backend
-    from ._client import AsyncApiframeClient
+    from .client import AsyncApiframeClient
 
 __all__ = [
     "DEFAULT_OUTPUT_DIR",

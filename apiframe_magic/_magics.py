@@ -47,7 +47,6 @@ from ._exceptions import (
     TransportError,
 )
 from ._generation import DEFAULT_OUTPUT_DIR, MusicJob, MusicResult, generate, resume
-from ._models import DEFAULT_MODEL, MODELS, OUTPUT_FORMATS, MusicRequest
 from ._options import (
     MusicCommand,
     MusicDefaults,
@@ -60,9 +59,11 @@ from ._options import (
     parse_music_line,
 )
 from ._version import __version__
+from .catalog import DEFAULT_MODEL, MODELS, OUTPUT_FORMATS
+from .client import MusicRequest
 
 if TYPE_CHECKING:
-    from ._client import AsyncApiframeClient, ModelInfo
+    from .client import AsyncApiframeClient, ModelInfo
 
 __all__ = ["MusicError", "MusicMagics", "load_ipython_extension", "unload_ipython_extension"]
 

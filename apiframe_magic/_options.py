@@ -35,7 +35,7 @@ from IPython.utils.process import arg_split  # type: ignore[attr-defined]
 
 from ._exceptions import RequestValidationError
 from ._generation import SaveTarget
-from ._models import (
+from .catalog import (
     DEFAULT_MODEL,
     MAX_LENGTH_MS,
     MIN_LENGTH_MS,
@@ -44,10 +44,10 @@ from ._models import (
     WEBHOOK_EVENTS,
     AudioFormat,
     ModelSpec,
-    MusicRequest,
     format_length,
     parse_length,
 )
+from .client import MusicRequest
 
 __all__ = [
     "MusicCommand",

@@ -36,7 +36,7 @@ import json, resource, sys, time
 from apiframe_magic.sandbox._audio import plan_music, compose_score, render_audio
 from apiframe_magic.sandbox._synth import render_score
 from apiframe_magic.sandbox._encode import encode_mp3, encode_wav
-from apiframe_magic._models import OUTPUT_FORMATS
+from apiframe_magic.catalog import OUTPUT_FORMATS
 fmt = OUTPUT_FORMATS[sys.argv[1]]
 length_ms = int(sys.argv[2])
 prompts = json.loads(sys.argv[3])
@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument("--detail", action="store_true", help="also print every prompt")
     args = parser.parse_args()
 
-    from apiframe_magic._models import OUTPUT_FORMATS
+    from apiframe_magic.catalog import OUTPUT_FORMATS
 
     formats = args.formats or list(OUTPUT_FORMATS)
     prompts = list(PROMPTS[: args.prompts])

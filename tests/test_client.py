@@ -19,13 +19,6 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from apiframe_magic._client import (
-    Account,
-    ApiframeClient,
-    AsyncApiframeClient,
-    JobPage,
-    SubmittedJob,
-)
 from apiframe_magic._exceptions import (
     APIStatusError,
     AuthenticationError,
@@ -42,7 +35,15 @@ from apiframe_magic._exceptions import (
     ServerError,
     TransportError,
 )
-from apiframe_magic._models import Job, MusicRequest
+from apiframe_magic.client import (
+    Account,
+    ApiframeClient,
+    AsyncApiframeClient,
+    Job,
+    JobPage,
+    MusicRequest,
+    SubmittedJob,
+)
 from apiframe_magic.sandbox import SandboxServer
 from tests.conftest import CANARY_KEY
 
@@ -127,8 +128,8 @@ def test_async_submit_wait_download(sandbox: SandboxServer, tmp_path: Path) -> N
 def test_sync_facade_in_a_plain_script(sandbox: SandboxServer, tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
-        from apiframe_magic._client import ApiframeClient
-        from apiframe_magic._models import MusicRequest
+        from apiframe_magic.client import ApiframeClient
+        from apiframe_magic.client import MusicRequest
 
         with ApiframeClient(base_url={sandbox.url!r}, poll_interval=0.05) as client:
             job = client.submit(MusicRequest("a plain script", music_length_ms=5000))
@@ -176,8 +177,8 @@ def test_sync_facade_inside_a_running_event_loop(sandbox: SandboxServer) -> None
     script = textwrap.dedent(
         f"""
         import asyncio, threading
-        from apiframe_magic._client import ApiframeClient
-        from apiframe_magic._models import MusicRequest
+        from apiframe_magic.client import ApiframeClient
+        from apiframe_magic.client import MusicRequest
 
         async def notebook_cell():
             threads = set()

@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from apiframe_magic._client import AsyncApiframeClient, SubmittedJob
 from apiframe_magic._exceptions import (
     AuthenticationError,
     BadRequestError,
@@ -27,8 +26,15 @@ from apiframe_magic._exceptions import (
     ServerError,
     TransportError,
 )
-from apiframe_magic._models import Job, MusicRequest
-from apiframe_magic._retry import DEFAULT_RETRY_AFTER, RetryPolicy, parse_retry_after
+from apiframe_magic.client import (
+    DEFAULT_RETRY_AFTER,
+    AsyncApiframeClient,
+    Job,
+    MusicRequest,
+    RetryPolicy,
+    SubmittedJob,
+    parse_retry_after,
+)
 from apiframe_magic.sandbox import SandboxServer
 from tests.conftest import CANARY_KEY
 

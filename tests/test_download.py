@@ -17,10 +17,14 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from apiframe_magic._client import ApiframeClient, AsyncApiframeClient
-from apiframe_magic._download import DownloadedFile, sniff_container
 from apiframe_magic._exceptions import DownloadError
-from apiframe_magic._models import MusicRequest
+from apiframe_magic.client import (
+    ApiframeClient,
+    AsyncApiframeClient,
+    DownloadedFile,
+    MusicRequest,
+    sniff_container,
+)
 from apiframe_magic.sandbox import SandboxServer
 from tests.conftest import CANARY_KEY
 

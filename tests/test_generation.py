@@ -20,7 +20,6 @@ import httpx
 import pytest
 
 from apiframe_magic._backend import Backend
-from apiframe_magic._client import AsyncApiframeClient
 from apiframe_magic._exceptions import (
     ApiframeError,
     APIStatusError,
@@ -36,7 +35,7 @@ from apiframe_magic._exceptions import (
 )
 from apiframe_magic._fs import _umask_by_probe, _umask_from_proc, current_umask
 from apiframe_magic._generation import MusicJob, MusicResult, SaveTarget, generate, resume, slugify
-from apiframe_magic._models import MusicRequest
+from apiframe_magic.client import AsyncApiframeClient, MusicRequest
 from apiframe_magic.sandbox import SandboxServer
 from tests.conftest import CANARY_KEY
 

@@ -6,16 +6,8 @@ from __future__ import annotations
 import pytest
 
 from apiframe_magic._exceptions import RequestValidationError
-from apiframe_magic._models import (
-    OUTPUT_FORMATS,
-    TERMINAL_STATUSES,
-    Job,
-    MusicRequest,
-    credit_cost,
-    format_length,
-    parse_length,
-    validate_body,
-)
+from apiframe_magic.catalog import OUTPUT_FORMATS, credit_cost, format_length, parse_length, validate_body
+from apiframe_magic.client import TERMINAL_STATUSES, Job, MusicRequest
 
 # -- MusicRequest: validation ------------------------------------------------------------
 

@@ -20,9 +20,8 @@ import pytest
 
 import apiframe_magic
 from apiframe_magic._backend import Backend
-from apiframe_magic._client import AsyncApiframeClient, SubmittedJob
 from apiframe_magic._generation import MusicJob, MusicResult, generate
-from apiframe_magic._models import Job, MusicRequest
+from apiframe_magic.client import AsyncApiframeClient, Job, MusicRequest, SubmittedJob
 from apiframe_magic.sandbox import SandboxServer
 from tests.conftest import CANARY_KEY
 
@@ -100,7 +99,7 @@ def test_objects_pickled_before_their_class_was_looked_up_load_from_the_package(
     script = textwrap.dedent(
         """
         import pickle, sys
-        from apiframe_magic._models import Job, MusicRequest
+        from apiframe_magic.client import Job, MusicRequest
         request = MusicRequest("calm piano", music_length_ms=30_000, output_format="wav_16khz")
         job = Job.from_json({"id": "j-1", "status": "COMPLETED", "result": "https://cdn.test/a.mp3"})
         sys.stdout.buffer.write(pickle.dumps((request, job)))

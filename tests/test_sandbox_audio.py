@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from apiframe_magic._models import OUTPUT_FORMATS
+from apiframe_magic.catalog import OUTPUT_FORMATS
 from apiframe_magic.sandbox._audio import plan_music, render_audio, render_pcm
 
 sf = pytest.importorskip("soundfile")

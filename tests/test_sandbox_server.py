@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from apiframe_magic._models import validate_body
 from apiframe_magic._webhooks import verify_webhook_signature
+from apiframe_magic.catalog import validate_body
 from apiframe_magic.sandbox import (
     CREDITS_ENV,
     FAULT_KINDS,

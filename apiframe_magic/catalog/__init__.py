@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ._elevenlabs import ELEVENLABS_MUSIC, MAX_LENGTH_MS, MIN_LENGTH_MS
 from ._formats import DEFAULT_OUTPUT_FORMAT, MP3_DEFAULT, OUTPUT_FORMATS, AudioFormat
+from ._length import credit_cost, format_length, parse_length
 from ._lyria import LYRIA_3_CLIP, LYRIA_3_PRO
 from ._mureka import MUREKA
 from ._producer import PRODUCER
@@ -42,7 +43,10 @@ __all__ = [
     "ModelSpec",
     "ParamKind",
     "ParamSpec",
+    "credit_cost",
+    "format_length",
     "get_spec",
     "parse_bool",
+    "parse_length",
     "validate_body",
 ]

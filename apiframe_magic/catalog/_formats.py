@@ -6,9 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from .._public import public
+
 __all__ = ["DEFAULT_OUTPUT_FORMAT", "MP3_DEFAULT", "OUTPUT_FORMATS", "AudioFormat"]
 
 
+@public
 @dataclass(frozen=True)
 class AudioFormat:
     """One ``output_format`` value and what it produces."""

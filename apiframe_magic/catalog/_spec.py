@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from .._public import public
 from ._formats import DEFAULT_OUTPUT_FORMAT, MP3_DEFAULT, OUTPUT_FORMATS, AudioFormat
 
 __all__ = ["Lyrics", "ModelSpec", "ParamKind", "ParamSpec", "is_http_url", "parse_bool"]
@@ -45,6 +46,7 @@ def is_http_url(text: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+@public
 @dataclass(frozen=True)
 class ParamSpec:
     """One key of a model's params object, with the rules the API enforces on its value.
@@ -155,6 +157,7 @@ class Lyrics:
     description_param: str | None = None
 
 
+@public
 @dataclass(frozen=True)
 class ModelSpec:
     """A music model served by ``POST /v2/music/generate``: its params object and its facts.

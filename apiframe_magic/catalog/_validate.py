@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .._public import public
 from ._registry import MODELS
 from ._spec import is_http_url
 
@@ -19,6 +20,7 @@ WEBHOOK_EVENTS = ("progress", "completed", "failed")
 _TOP_LEVEL_KEYS = frozenset({"prompt", "model", "webhookUrl", "webhookEvents"})
 
 
+@public
 def validate_body(body: Any) -> dict[str, list[str]]:
     """Check a submit body against the contract; return problems by JSON path (empty when valid).
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from .._models import OUTPUT_FORMATS
+from ..catalog import OUTPUT_FORMATS
 from ._compose import MusicPlan, Note, compose_score
 from ._compose import plan_music as _plan_music
 from ._encode import encode_mp3, encode_wav

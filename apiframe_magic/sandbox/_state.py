@@ -27,9 +27,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from .._models import MAX_LENGTH_MS, MIN_LENGTH_MS, WEBHOOK_EVENTS
 from .._webhooks import sign_webhook
-from ..catalog import MODELS, ModelSpec
+from ..catalog import MAX_LENGTH_MS, MIN_LENGTH_MS, MODELS, WEBHOOK_EVENTS, ModelSpec
 from ._faults import DEFAULT_FAIL_MESSAGE, DEFAULT_SLOW_SECONDS, Faults
 
 __all__ = [

@@ -25,9 +25,9 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from ._exceptions import DownloadError
-from ._fs import shareable_mode
-from ._public import public
+from .._exceptions import DownloadError
+from .._fs import shareable_mode
+from .._public import public
 
 __all__ = ["DownloadedFile", "download_file", "sniff_container", "true_name"]
 

@@ -9,7 +9,7 @@ Where the API key goes
     client's ``repr``, and every error it raises, show the masked key at most.
 
 Retries
-    See :mod:`apiframe_magic._retry`. Every submit carries an ``Idempotency-Key`` (a fresh
+    See :mod:`apiframe_magic.client._retry`. Every submit carries an ``Idempotency-Key`` (a fresh
     uuid4 unless one is given) that is reused on every retry of that submit, so a submit whose
     answer was lost is retried without creating or charging for a second job. Polling never
     submits again. :meth:`AsyncApiframeClient.wait` only reads, so it outlasts outages: a poll
@@ -28,21 +28,16 @@ import asyncio
 import dataclasses
 import json as jsonlib
 import os
-import threading
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Generator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from ._aio import run_sync
-from ._config import mask_key, resolve_api_key, resolve_base_url
-from ._download import DownloadedFile, download_file
-from ._exceptions import (
+from .._exceptions import (
     ApiframeError,
     APIStatusError,
     AuthenticationError,
@@ -60,28 +55,29 @@ from ._exceptions import (
     ServerError,
     TransportError,
 )
-from ._models import Job, MusicRequest
-from ._public import public
+from .._public import public
+from .._version import __version__
+from ._auth import _BAD_KEY, _APIKeyAuth, _auth_for, mask_key, resolve_api_key, resolve_base_url
+from ._download import DownloadedFile, download_file
 from ._retry import RetryPolicy, parse_retry_after
-from ._version import __version__
+from ._types import Account, Job, JobPage, ModelInfo, MusicRequest, SubmittedJob
 
-__all__ = [
-    "Account",
-    "ApiframeClient",
-    "AsyncApiframeClient",
-    "DownloadedFile",
-    "JobPage",
-    "ModelInfo",
-    "SubmittedJob",
-]
+__all__ = ["SANDBOX_MAX_POLL_INTERVAL", "SANDBOX_POLL_INTERVAL", "AsyncApiframeClient"]
 
-_T = TypeVar("_T")
 _USER_AGENT = f"apiframe-magic/{__version__}"
+
+
 _IDEMPOTENCY_KEY_MAX = 255
+
+
 # The embedded sandbox is polled faster than the service's documented 2 to 5 s: a poll there
 # costs nothing and its jobs are short.
 SANDBOX_POLL_INTERVAL = 0.5
+
+
 SANDBOX_MAX_POLL_INTERVAL = 1.0
+
+
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -91,97 +87,6 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     409: ConflictError,
     429: RateLimitError,
 }
-
-
-@public
-@dataclass(frozen=True)
-class SubmittedJob:
-    """The answer to a submit: the job's id, its status, and the Idempotency-Key that was sent
-    (submit again with it to get the same job back instead of a new one)."""
-
-    job_id: str
-    status: str
-    idempotency_key: str
-
-
-@public
-@dataclass(frozen=True)
-class JobPage:
-    """One page of ``GET /v2/jobs``; pass ``next_cursor`` as ``cursor`` for the next one.
-
-    ``models`` holds the model ids the listed scope used, when asked for with
-    ``include_models=True`` (``None`` when the server sent none)."""
-
-    jobs: tuple[Job, ...]
-    next_cursor: str | None
-    has_more: bool
-    models: tuple[str, ...] | None = None
-
-
-@public
-@dataclass(frozen=True)
-class Account:
-    """``GET /v2/me``, read leniently: any field the server leaves out is ``None``."""
-
-    credits: int | None
-    plan: str | None
-    max_concurrent_jobs: int | None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-
-@public
-@dataclass(frozen=True)
-class ModelInfo:
-    """One entry of ``GET /v2/models``."""
-
-    id: str
-    label: str | None = None
-    modality: str | None = None
-    description: str | None = None
-    cost_min: int | None = None
-    cost_max: int | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-
-class _APIKeyAuth(httpx.Auth):
-    """Adds ``X-API-Key`` to a request; the only holder of the key. Its repr is masked."""
-
-    def __init__(self, key: str) -> None:
-        self._key = key
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["X-API-Key"] = self._key
-        yield request
-
-    @property
-    def masked(self) -> str:
-        return mask_key(self._key)
-
-    def scrub(self, text: str) -> str:
-        """``text`` with any copy of the key replaced by its masked form."""
-        return text.replace(self._key, self.masked) if self._key in text else text
-
-    def __repr__(self) -> str:
-        return f"<APIKeyAuth {self.masked}>"
-
-
-_BAD_KEY = (
-    "the Apiframe API key contains spaces or non-ASCII characters; "
-    "check APIFRAME_API_KEY (keys look like afk_...)"
-)
-
-
-def _auth_for(key: str | None) -> tuple[_APIKeyAuth | None, bool]:
-    """The auth object for ``key`` (``None`` when there is no key) and whether the key is usable.
-
-    It does not raise, so that callers can drop the key from their frame before raising.
-    """
-    if key is None:
-        return None, True
-    # A key httpx cannot encode would surface as a UnicodeEncodeError carrying the whole key.
-    if not (key.isascii() and key.isprintable() and " " not in key):
-        return None, False
-    return _APIKeyAuth(key), True
 
 
 @public
@@ -254,7 +159,7 @@ class AsyncApiframeClient:
         >>> async with AsyncApiframeClient.sandbox() as client:    # doctest: +SKIP
         ...     done = await client.wait((await client.submit(MusicRequest("calm piano"))).job_id)
         """
-        from .sandbox import SANDBOX_API_KEY, embedded_sandbox
+        from ..sandbox import SANDBOX_API_KEY, embedded_sandbox  # only here: the client needs no server
 
         return cls(
             SANDBOX_API_KEY,
@@ -668,157 +573,3 @@ def _as_int(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value.strip())
     return None
-
-
-@public
-class ApiframeClient:
-    """Blocking facade over :class:`AsyncApiframeClient`, for scripts.
-
-    Same constructor and methods (:meth:`sandbox` included), without ``await``. The async
-    client runs on a private event loop, nested on the calling thread when that thread already
-    runs a loop (a notebook cell), so callbacks such as ``on_progress`` run where the call was
-    made.
-    """
-
-    def __init__(
-        self,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        *,
-        timeout: float = 60.0,
-        max_retries: int = 2,
-        poll_interval: float = 2.0,
-        max_poll_interval: float = 5.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.aio = AsyncApiframeClient(
-            api_key,
-            base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-            transport=transport,
-        )
-        del api_key
-        self._loop = asyncio.new_event_loop()
-        self._lock = threading.Lock()
-        self._closed = False
-
-    @classmethod
-    def sandbox(
-        cls,
-        *,
-        timeout: float = 60.0,
-        max_retries: int = 2,
-        poll_interval: float = SANDBOX_POLL_INTERVAL,
-        max_poll_interval: float = SANDBOX_MAX_POLL_INTERVAL,
-    ) -> ApiframeClient:
-        """A client for the embedded offline sandbox; see :meth:`AsyncApiframeClient.sandbox`.
-
-        >>> with ApiframeClient.sandbox() as client:     # doctest: +SKIP
-        ...     done = client.wait(client.submit(MusicRequest("calm piano")).job_id)
-        """
-        from .sandbox import SANDBOX_API_KEY, embedded_sandbox
-
-        return cls(
-            SANDBOX_API_KEY,
-            embedded_sandbox().url,
-            timeout=timeout,
-            max_retries=max_retries,
-            poll_interval=poll_interval,
-            max_poll_interval=max_poll_interval,
-        )
-
-    @property
-    def base_url(self) -> str:
-        return self.aio.base_url
-
-    @property
-    def masked_key(self) -> str:
-        return self.aio.masked_key
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={self.masked_key!r})"
-
-    def __enter__(self) -> ApiframeClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the connections and the private event loop. Safe to call twice."""
-        if self._closed:
-            return
-        try:
-            self._run(self.aio.aclose())
-        finally:
-            self._closed = True
-            self._loop.close()
-
-    def _run(self, coro: Coroutine[Any, Any, _T]) -> _T:
-        """Run ``coro`` to completion on the private loop, blocking (see :func:`run_sync`:
-        inside a notebook cell the loop runs nested on the cell's thread). An interrupt cancels
-        the work and lets it clean up before it propagates."""
-        if self._closed:
-            coro.close()
-            raise RuntimeError("this ApiframeClient is closed")
-        if self._loop.is_running():
-            coro.close()
-            raise RuntimeError("ApiframeClient cannot be called from inside its own callbacks")
-        with self._lock:
-            return run_sync(coro, loop=self._loop)
-
-    def submit(self, request: MusicRequest, *, idempotency_key: str | None = None) -> SubmittedJob:
-        """See :meth:`AsyncApiframeClient.submit`."""
-        return self._run(self.aio.submit(request, idempotency_key=idempotency_key))
-
-    def get_job(self, job_id: str) -> Job:
-        """See :meth:`AsyncApiframeClient.get_job`."""
-        return self._run(self.aio.get_job(job_id))
-
-    def list_jobs(
-        self,
-        *,
-        status: str | None = None,
-        model: str | None = None,
-        limit: int | None = None,
-        cursor: str | None = None,
-        scope: str | None = None,
-        search: str | None = None,
-        include_models: bool | None = None,
-    ) -> JobPage:
-        """See :meth:`AsyncApiframeClient.list_jobs`."""
-        return self._run(self.aio.list_jobs(
-            status=status, model=model, limit=limit, cursor=cursor, scope=scope, search=search,
-            include_models=include_models))
-
-    def me(self) -> Account:
-        """See :meth:`AsyncApiframeClient.me`."""
-        return self._run(self.aio.me())
-
-    def models(self, modality: str | None = "music") -> list[ModelInfo]:
-        """See :meth:`AsyncApiframeClient.models`."""
-        return self._run(self.aio.models(modality))
-
-    def wait(
-        self,
-        job_id: str,
-        *,
-        timeout: float | None = 600.0,
-        on_progress: Callable[[Job], None] | None = None,
-    ) -> Job:
-        """See :meth:`AsyncApiframeClient.wait`."""
-        return self._run(self.aio.wait(job_id, timeout=timeout, on_progress=on_progress))
-
-    def download(
-        self, url: str, dest: str | os.PathLike[str], *, job_id: str | None = None
-    ) -> DownloadedFile:
-        """See :meth:`AsyncApiframeClient.download`."""
-        return self._run(self.aio.download(url, dest, job_id=job_id))

@@ -1,115 +1,43 @@
-"""The data of the Apiframe v2 music API: requests, jobs and tracks.
+"""The data of the Apiframe v2 music API: the request, the job and its tracks, and the answers of the
+other endpoints.
 
 What each music model accepts lives in :mod:`apiframe_magic.catalog` (one
-:class:`~apiframe_magic.catalog.ModelSpec` per model); this module is the wire data built on it.
-A :class:`MusicRequest` is checked against its model's spec when it is made, with the same
-:func:`validate_body` the sandbox uses to answer ``400``, so nothing invalid is ever sent.
+:class:`~apiframe_magic.catalog.ModelSpec` per model); these are the wire data built on it. A
+:class:`MusicRequest` is checked against its model's spec when it is made, with the same
+:func:`~apiframe_magic.catalog.validate_body` the sandbox uses to answer ``400``, so nothing
+invalid is ever sent. Everything else is parsed leniently: the service's documentation and its
+SDK disagree on some shapes, and the client accepts both.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._exceptions import RequestValidationError
-from ._public import public
-from .catalog import (
-    DEFAULT_MODEL,
-    DEFAULT_OUTPUT_FORMAT,
-    MAX_LENGTH_MS,
-    MIN_LENGTH_MS,
-    MODELS,
-    OUTPUT_FORMATS,
-    PROMPT_MAX,
-    WEBHOOK_EVENTS,
-    AudioFormat,
-    ModelSpec,
-    ParamSpec,
-    validate_body,
-)
-from .catalog import ELEVENLABS_MUSIC as _ELEVENLABS
+from .._exceptions import RequestValidationError
+from .._public import public
+from ..catalog import DEFAULT_MODEL, ELEVENLABS_MUSIC, MODELS, AudioFormat, ModelSpec, validate_body
 
 __all__ = [
-    "DEFAULT_MODEL",
-    "DEFAULT_OUTPUT_FORMAT",
-    "MAX_LENGTH_MS",
-    "MIN_LENGTH_MS",
-    "MODELS",
-    "OUTPUT_FORMATS",
-    "PROMPT_MAX",
     "TERMINAL_STATUSES",
-    "WEBHOOK_EVENTS",
-    "AudioFormat",
+    "Account",
     "Job",
-    "ModelSpec",
+    "JobPage",
+    "ModelInfo",
     "MusicRequest",
-    "ParamSpec",
+    "SubmittedJob",
     "Track",
-    "credit_cost",
-    "format_length",
-    "parse_length",
-    "validate_body",
 ]
 
 TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
 
 
-def credit_cost(music_length_ms: int | None) -> int | None:
-    """Credits ElevenLabs Music charges for a track of this length (10 / 20 / 30); ``None`` when
-    the model picks the length. Other models: ``MODELS[model].cost(params)``."""
-    if music_length_ms is None:
-        return None
-    return _ELEVENLABS.cost({"music_length_ms": music_length_ms})
-
-
-_LENGTH_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-
-
-def parse_length(text: str | float) -> int:
-    """Parse a track length into milliseconds: ``30s``, ``1m30s``, ``90000ms``, ``2m``; a bare number
-    is seconds. Raises :class:`ValueError` for anything else (range is checked by the request)."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return _seconds_to_ms(float(text), text)
-    if not isinstance(text, str):
-        raise ValueError(f"length must be text like 30s or 1m30s, not {text!r}")
-    s = text.strip().lower().replace(" ", "")
-    if re.fullmatch(r"\d+(\.\d+)?", s):
-        return _seconds_to_ms(float(s), text)
-    if not s or not re.fullmatch(r"(?:\d+(?:\.\d+)?(?:ms|h|m|s))+", s):
-        raise ValueError(f"cannot read length {text!r}: use e.g. 30s, 1m30s, 90000ms or 45")
-    total_ms = 0.0
-    for number, unit in _LENGTH_PART.findall(s):
-        total_ms += float(number) * {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}[unit]
-    if not math.isfinite(total_ms) or total_ms != int(total_ms):
-        raise ValueError(f"length {text!r} is not a whole number of milliseconds")
-    return int(total_ms)
-
-
-def _seconds_to_ms(seconds: float, original: object) -> int:
-    ms = seconds * 1000
-    if not math.isfinite(ms) or ms != int(ms):
-        raise ValueError(f"length {original!r} is not a whole number of milliseconds")
-    return int(ms)
-
-
-def format_length(ms: int) -> str:
-    """``90000`` -> ``1m30s``; the inverse of :func:`parse_length` for whole seconds."""
-    seconds, rest = divmod(ms, 1000)
-    if rest:
-        return f"{ms}ms"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes and seconds:
-        return f"{minutes}m{seconds}s"
-    return f"{minutes}m" if minutes else f"{seconds}s"
-
-
 _ELEVENLABS_SHORTCUTS = ("music_length_ms", "force_instrumental", "output_format")
 
 
+@public
 @dataclass(frozen=True, init=False)
 class MusicRequest:
     """One music generation request for any model, validated when it is made.
@@ -150,9 +78,10 @@ class MusicRequest:
         for name, value in shortcuts.items():
             if value is None:
                 continue
-            if model != _ELEVENLABS.id:
+            if model != ELEVENLABS_MUSIC.id:
                 raise RequestValidationError(
-                    name, value, f"applies to {_ELEVENLABS.id} only; give {model} params with params={{...}}"
+                    name, value,
+                    f"applies to {ELEVENLABS_MUSIC.id} only; give {model} params with params={{...}}",
                 )
             merged[name] = value
         object.__setattr__(self, "prompt", prompt)
@@ -246,6 +175,7 @@ class MusicRequest:
         )
 
 
+@public
 @dataclass(frozen=True)
 class Track:
     """One generated audio file of a completed job."""
@@ -290,6 +220,7 @@ def _tracks_from_result(result: Any) -> tuple[Track, ...]:
     return ()
 
 
+@public
 @dataclass(frozen=True)
 class Job:
     """A snapshot of ``GET /v2/jobs/{id}``, parsed leniently.
@@ -340,8 +271,51 @@ class Job:
         return self.tracks[0].audio_url if self.tracks else None
 
 
-# Public names, defined here or re-exported from the catalog, report the package as their module.
-for _name in ("AudioFormat", "Job", "ModelSpec", "MusicRequest", "ParamSpec", "Track", "credit_cost",
-              "parse_length", "validate_body"):
-    public(globals()[_name])
-del _name
+@public
+@dataclass(frozen=True)
+class SubmittedJob:
+    """The answer to a submit: the job's id, its status, and the Idempotency-Key that was sent
+    (submit again with it to get the same job back instead of a new one)."""
+
+    job_id: str
+    status: str
+    idempotency_key: str
+
+
+@public
+@dataclass(frozen=True)
+class JobPage:
+    """One page of ``GET /v2/jobs``; pass ``next_cursor`` as ``cursor`` for the next one.
+
+    ``models`` holds the model ids the listed scope used, when asked for with
+    ``include_models=True`` (``None`` when the server sent none)."""
+
+    jobs: tuple[Job, ...]
+    next_cursor: str | None
+    has_more: bool
+    models: tuple[str, ...] | None = None
+
+
+@public
+@dataclass(frozen=True)
+class Account:
+    """``GET /v2/me``, read leniently: any field the server leaves out is ``None``."""
+
+    credits: int | None
+    plan: str | None
+    max_concurrent_jobs: int | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@public
+@dataclass(frozen=True)
+class ModelInfo:
+    """One entry of ``GET /v2/models``."""
+
+    id: str
+    label: str | None = None
+    modality: str | None = None
+    description: str | None = None
+    cost_min: int | None = None
+    cost_max: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
