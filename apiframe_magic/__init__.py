@@ -39,7 +39,6 @@ if TYPE_CHECKING:
         ServerError,
         TransportError,
     )
-    from ._generation import MusicJob, MusicResult, SavedTrack, generate, resume
     from ._version import __version__
     from ._webhooks import sign_webhook, verify_webhook_signature
     from .catalog import (
@@ -64,6 +63,7 @@ if TYPE_CHECKING:
         SubmittedJob,
         Track,
     )
+    from .jobs import MusicJob, MusicResult, SavedTrack, generate, resume
 
 __all__ = [
     "MODELS",
@@ -142,11 +142,11 @@ _EXPORTS: dict[str, str] = {
     "RequestValidationError": "._exceptions",
     "ServerError": "._exceptions",
     "TransportError": "._exceptions",
-    "MusicJob": "._generation",
-    "MusicResult": "._generation",
-    "SavedTrack": "._generation",
-    "generate": "._generation",
-    "resume": "._generation",
+    "MusicJob": ".jobs",
+    "MusicResult": ".jobs",
+    "SavedTrack": ".jobs",
+    "generate": ".jobs",
+    "resume": ".jobs",
     "MODELS": ".catalog",
     "OUTPUT_FORMATS": ".catalog",
     "AudioFormat": ".catalog",

@@ -24,10 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.display import HTML, DisplayHandle, display
 
-from ._backend import Backend
-from ._generation import MusicResult, SavedTrack, describe
 from .catalog import ModelSpec, format_length
 from .client import Job, MusicRequest
+from .jobs import Backend, MusicResult, SavedTrack
 
 if TYPE_CHECKING:
     from .client import ModelInfo
@@ -50,6 +49,22 @@ TICK_SECONDS = 0.5
 _GREEN, _RED, _BLUE, _GREY, _ORANGE = "#2e7d32", "#c62828", "#1565c0", "#616161", "#ef6c00"
 _BOX = "font:13px/1.5 var(--jp-ui-font-family,sans-serif);"
 _AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav"}
+
+
+def describe(result: MusicResult) -> dict[str, str]:
+    """The caption fields of a result, in display order, as text."""
+    request = result.request
+    fields = {
+        "prompt": result.prompt or "(unknown)",
+        "model": result.model or "?",
+        "tracks": str(len(result.tracks)),
+        "length": f"{result.duration:.1f} s" if result.duration is not None else "?",
+        "format": request.audio_format.label if request else result.audio_format.upper(),
+        "job": result.job_id,
+        "elapsed": f"{result.elapsed:.1f} s",
+        "credits": str(result.credits) if result.credits is not None else "?",
+    }
+    return fields
 
 
 def sandbox_notice(backend: Backend) -> None:
@@ -169,7 +184,7 @@ def _track_html(track: SavedTrack, embed_limit_bytes: int) -> str:
         parts.append(f"{track.duration:.1f} s")
     parts.append(f"<code>{html.escape(_relative_url(track.path))}</code>")
     return (
-        f"<div class='apiframe-music-track' style='margin-top:4px'>{' · '.join(parts)}"
+        f"<div class='apiframe-music-track' style='margin-top:4px'><div>{' · '.join(parts)}</div>"
         f"{player_html(track.path, embed_limit_bytes)}</div>"
     )
 

@@ -22,7 +22,6 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.display import display
 from traitlets import Bool, Enum, Float, TraitError, Unicode, validate
 
-from ._backend import Backend, resolve_backend, uses_sandbox
 from ._display import (
     ProgressView,
     dry_run_bundle,
@@ -46,7 +45,6 @@ from ._exceptions import (
     RateLimitError,
     TransportError,
 )
-from ._generation import DEFAULT_OUTPUT_DIR, MusicJob, MusicResult, generate, resume
 from ._options import (
     MusicCommand,
     MusicDefaults,
@@ -61,6 +59,16 @@ from ._options import (
 from ._version import __version__
 from .catalog import DEFAULT_MODEL, MODELS, OUTPUT_FORMATS
 from .client import MusicRequest
+from .jobs import (
+    DEFAULT_OUTPUT_DIR,
+    Backend,
+    MusicJob,
+    MusicResult,
+    generate,
+    resolve_backend,
+    resume,
+    uses_sandbox,
+)
 
 if TYPE_CHECKING:
     from .client import AsyncApiframeClient, ModelInfo

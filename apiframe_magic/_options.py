@@ -34,7 +34,6 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.utils.process import arg_split  # type: ignore[attr-defined]
 
 from ._exceptions import RequestValidationError
-from ._generation import SaveTarget
 from .catalog import (
     DEFAULT_MODEL,
     MAX_LENGTH_MS,
@@ -48,6 +47,7 @@ from .catalog import (
     parse_length,
 )
 from .client import MusicRequest
+from .jobs import SaveTarget
 
 __all__ = [
     "MusicCommand",

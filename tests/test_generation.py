@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from apiframe_magic._backend import Backend
 from apiframe_magic._exceptions import (
     ApiframeError,
     APIStatusError,
@@ -34,8 +33,8 @@ from apiframe_magic._exceptions import (
     RequestValidationError,
 )
 from apiframe_magic._fs import _umask_by_probe, _umask_from_proc, current_umask
-from apiframe_magic._generation import MusicJob, MusicResult, SaveTarget, generate, resume, slugify
 from apiframe_magic.client import AsyncApiframeClient, MusicRequest
+from apiframe_magic.jobs import Backend, MusicJob, MusicResult, SaveTarget, generate, resume, slugify
 from apiframe_magic.sandbox import SandboxServer
 from tests.conftest import CANARY_KEY
 

@@ -19,9 +19,8 @@ from typing import Any
 import pytest
 
 import apiframe_magic
-from apiframe_magic._backend import Backend
-from apiframe_magic._generation import MusicJob, MusicResult, generate
 from apiframe_magic.client import AsyncApiframeClient, Job, MusicRequest, SubmittedJob
+from apiframe_magic.jobs import Backend, MusicJob, MusicResult, generate
 from apiframe_magic.sandbox import SandboxServer
 from tests.conftest import CANARY_KEY
 

@@ -6,11 +6,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from ._aio import run_sync
-from .client import mask_key, resolve_api_key, resolve_base_url
+from .._aio import run_sync
+from ..client import mask_key, resolve_api_key, resolve_base_url
 
 if TYPE_CHECKING:
-    from .client import AsyncApiframeClient
+    from ..client import AsyncApiframeClient
 
 __all__ = ["Backend", "resolve_backend", "uses_sandbox"]
 
@@ -34,7 +34,7 @@ class Backend:
     def api_key(self) -> str | None:
         """The key a client made now would use (``None``: none is set). Not stored."""
         if self.sandbox:
-            from .sandbox import SANDBOX_API_KEY
+            from ..sandbox import SANDBOX_API_KEY
 
             return SANDBOX_API_KEY
         return resolve_api_key()
@@ -54,7 +54,7 @@ class Backend:
 
     def client(self) -> AsyncApiframeClient:
         """A client for this backend, with the key as it is now."""
-        from .client import SANDBOX_MAX_POLL_INTERVAL, SANDBOX_POLL_INTERVAL, AsyncApiframeClient
+        from ..client import SANDBOX_MAX_POLL_INTERVAL, SANDBOX_POLL_INTERVAL, AsyncApiframeClient
 
         if self.sandbox:
             return AsyncApiframeClient(
@@ -84,6 +84,6 @@ def resolve_backend() -> Backend:
     embedded sandbox in this process."""
     if resolve_api_key() is not None:
         return Backend(resolve_base_url(), sandbox=False)
-    from .sandbox import embedded_sandbox
+    from ..sandbox import embedded_sandbox
 
     return Backend(embedded_sandbox().url, sandbox=True)

@@ -1,0 +1,32 @@
+"""Running a job end to end: submit, wait, download every track, save, reported to an observer.
+
+This is the part of a ``%%music`` run that has nothing to do with display, so one observer (a
+progress bar, a line of text, a card of a grid) can follow each job while the job logic stays
+here. :func:`generate` runs a request; :func:`resume` picks up a job by its id; a
+:class:`MusicJob` is a handle on one not collected yet. :class:`Backend` says which service (the
+API, or the embedded sandbox) and holds no credentials.
+"""
+
+from __future__ import annotations
+
+from ._backend import Backend, resolve_backend, uses_sandbox
+from ._files import DEFAULT_OUTPUT_DIR, SaveTarget, slugify, track_duration, write_sidecar
+from ._results import JobObserver, MusicResult, SavedTrack
+from ._run import MusicJob, generate, resume
+
+__all__ = [
+    "DEFAULT_OUTPUT_DIR",
+    "Backend",
+    "JobObserver",
+    "MusicJob",
+    "MusicResult",
+    "SaveTarget",
+    "SavedTrack",
+    "generate",
+    "resolve_backend",
+    "resume",
+    "slugify",
+    "track_duration",
+    "uses_sandbox",
+    "write_sidecar",
+]

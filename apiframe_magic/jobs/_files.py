@@ -1,0 +1,192 @@
+"""Where a job's audio goes and what is written beside it: file names safe on every system, a
+suffix that always matches the bytes, and the JSON sidecar of each track."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import unicodedata
+import wave
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .._exceptions import RequestValidationError
+from .._fs import atomic_write
+from .._version import __version__
+from ..client import Job, MusicRequest, Track
+
+__all__ = ["DEFAULT_OUTPUT_DIR", "SaveTarget", "slugify", "track_duration", "write_sidecar"]
+
+DEFAULT_OUTPUT_DIR = "apiframe_outputs"
+
+
+@dataclass(frozen=True)
+class SaveTarget:
+    """Where a job's audio goes: an explicit file path, or a folder with a name made up later."""
+
+    directory: Path
+    filename: str | None = None
+
+    @classmethod
+    def parse(cls, save: str | os.PathLike[str] | None, output_dir: str | os.PathLike[str]) -> SaveTarget:
+        if save is None:
+            return cls(Path(output_dir))
+        path = Path(save).expanduser()
+        if str(save).endswith(("/", os.sep)) or path.is_dir():
+            return cls(path)
+        return cls(path.parent, path.name)
+
+    def check_extension(self, extension: str) -> None:
+        """Refuse a file name whose suffix is not ``.{extension}`` (case-insensitive), so saved
+        bytes always match their name. A folder, or a name without a suffix, gets the right one."""
+        suffix = Path(self.filename).suffix if self.filename else ""
+        if suffix and suffix.lower() != f".{extension.lower()}":
+            raise RequestValidationError(
+                "save", self.filename, f"the extension must be .{extension} to match the audio format"
+            )
+
+    def audio_path(
+        self, prompt: str | None, job_id: str, extension: str, take: int | None = None
+    ) -> Path:
+        """The file for a job's audio; ``take`` (1, 2, ...) numbers the tracks of a job that has
+        several: ``<name>-1.mp3``, ``<name>-2.mp3``."""
+        number = f"-{take}" if take is not None else ""
+        if self.filename:
+            given = Path(self.filename)
+            suffix = given.suffix or f".{extension}"
+            stem = given.stem if given.suffix else self.filename
+            name = f"{stem}{number}{suffix}"
+        else:
+            # The id comes from the server: only its letters and digits go into a file name.
+            short_id = re.sub(r"[^0-9A-Za-z]", "", job_id)[:8] or "job"
+            name = f"{slugify(prompt or 'track')}-{short_id}{number}.{extension}"
+        return self.directory / name
+
+
+# Names Windows refuses for a file whatever its extension (``con.mp3`` included).
+_RESERVED_NAMES = frozenset(
+    {"con", "prn", "aux", "nul"} | {f"{port}{n}" for port in ("com", "lpt") for n in range(10)}
+)
+
+
+def slugify(text: str, max_length: int = 40, max_bytes: int = 120) -> str:
+    """A short slug of a prompt that is a safe file name on Windows, macOS and Linux.
+
+    Letters, digits and combining marks of any script are kept (NFKC-normalised, so full-width
+    letters become plain ones, and lower-cased); every run of anything else (spaces,
+    punctuation, symbols and emoji, control characters, ``<>:"/\\|?*``) becomes one ``-``.
+    The slug is at most ``max_length`` characters and ``max_bytes`` bytes of UTF-8 (file names
+    are limited to 255 bytes, and the job id and extension follow), cut at a ``-`` when that
+    keeps most of it. A Windows device name (``con``, ``nul``, ``com1``...) gets a ``_``;
+    nothing left at all gives ``"track"``.
+
+    >>> slugify("An upbeat synthwave track!"), slugify("静かなピアノ"), slugify("🎹🎶")
+    ('an-upbeat-synthwave-track', '静かなピアノ', 'track')
+    """
+    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).lower())
+    kept: list[str] = []
+    for char in text:
+        kind = unicodedata.category(char)[0]
+        # A combining mark belongs to the letter before it; on its own it is dropped.
+        if kind in "LN" or (kind == "M" and kept and kept[-1] != "-"):
+            kept.append(char)
+        elif kept and kept[-1] != "-":
+            kept.append("-")
+    slug = "".join(kept).strip("-")
+    if len(slug) > max_length:
+        cut = slug[:max_length]
+        head = cut if slug[max_length] == "-" else cut.rsplit("-", 1)[0]
+        slug = head if len(head) >= max_length // 2 else cut
+    while len(slug.encode("utf-8")) > max_bytes:
+        slug = slug[:-1]
+    slug = slug.strip("-")
+    if slug in _RESERVED_NAMES:
+        slug += "_"
+    return slug or "track"
+
+
+def track_duration(path: Path, container: str, track: Track, request: MusicRequest | None) -> float | None:
+    """The file's own length for WAV; for MP3 the server's figure, else the requested length."""
+    if container == "wav":
+        try:
+            with wave.open(str(path), "rb") as w:
+                return w.getnframes() / float(w.getframerate())
+        except (wave.Error, EOFError):
+            pass
+    if track.duration is not None:
+        return track.duration
+    if request is not None and request.music_length_ms is not None:
+        return request.music_length_ms / 1000
+    return None
+
+
+def _metadata(
+    job: Job,
+    request: MusicRequest | None,
+    index: int,
+    count: int,
+    path: Path,
+    container: str,
+    duration: float | None,
+    elapsed: float,
+    backend: str,
+    size: int,
+) -> dict[str, Any]:
+    fmt = request.audio_format if request else None
+    return {
+        "generator": f"apiframe-magic {__version__}",
+        "backend": backend,
+        "jobId": job.id,
+        "track": {"index": index, "of": count, **dict(_track_json(job, index))},
+        "request": request.to_json() if request else None,
+        "job": dict(job.raw),
+        "audio": {
+            "file": path.name,
+            "container": container,
+            "outputFormat": fmt.name if fmt else None,
+            "sampleRate": fmt.sample_rate if fmt else None,
+            "bytes": size,
+            "durationSeconds": duration,
+        },
+        "elapsedSeconds": round(elapsed, 3),
+        "savedAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _track_json(job: Job, index: int) -> Mapping[str, Any]:
+    """The service's own entry for track ``index`` (title, tags, image URL ...), if it sent one."""
+    result = job.raw.get("result")
+    entries = result.get("tracks") if isinstance(result, Mapping) else None
+    entry = entries[index] if isinstance(entries, list) and index < len(entries) else None
+    return entry if isinstance(entry, Mapping) else {}
+
+
+def write_sidecar(
+    job: Job,
+    request: MusicRequest | None,
+    index: int,
+    count: int,
+    path: Path,
+    container: str,
+    duration: float | None,
+    elapsed: float,
+    backend: str,
+    size: int,
+) -> Path:
+    """Write the JSON sidecar of track ``index`` of ``count`` beside its audio (``<file>.json``),
+    atomically, and return its path. It never holds the key: nothing here has one."""
+    metadata_path = path.with_suffix(path.suffix + ".json")
+    _write_json_atomic(
+        metadata_path,
+        _metadata(job, request, index, count, path, container, duration, elapsed, backend, size),
+    )
+    return metadata_path
+
+
+def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
+    with atomic_write(path) as out:
+        out.write((json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))

@@ -1,0 +1,140 @@
+"""What a finished job leaves behind (:class:`MusicResult`, one :class:`SavedTrack` per track) and
+what a display is told while a job runs (:class:`JobObserver`).
+
+Results hold no credentials: a result records where it came from by name only, so pickling one
+(or ``%store``) never writes the API key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from .._public import public
+from ..client import Job, MusicRequest, Track
+
+__all__ = ["JobObserver", "MusicResult", "SavedTrack"]
+
+class JobObserver(Protocol):
+    """What a display is told about one job. Every method is optional to act on."""
+
+    def submitted(self, job_id: str) -> None: ...
+
+    def progress(self, job: Job) -> None: ...
+
+    def downloading(self, job: Job) -> None: ...
+
+
+@public
+@dataclass(frozen=True)
+class SavedTrack:
+    """One track of a finished job, saved: its audio file, its JSON sidecar and what the service
+    said about it (``title``, ``tags`` and ``image_url`` where the model fills them)."""
+
+    index: int
+    path: Path
+    metadata_path: Path
+    audio_format: str
+    duration: float | None
+    size: int
+    track: Track
+
+    @property
+    def track_id(self) -> str | None:
+        return self.track.id
+
+    @property
+    def title(self) -> str | None:
+        return self.track.title
+
+    @property
+    def tags(self) -> Any:
+        return self.track.tags
+
+    @property
+    def image_url(self) -> str | None:
+        return self.track.image_url
+
+    @property
+    def audio_url(self) -> str:
+        return self.track.audio_url
+
+    def audio_bytes(self) -> bytes:
+        return self.path.read_bytes()
+
+    def __repr__(self) -> str:
+        duration = f"{self.duration:.1f} s" if self.duration is not None else "? s"
+        return f"<SavedTrack {self.index + 1}: {str(self.path)!r} {duration} {self.audio_format}>"
+
+
+@public
+@dataclass
+class MusicResult:
+    """A finished job: the job, its request and every track it produced, saved.
+
+    ``tracks`` holds one :class:`SavedTrack` per track (Suno, Udio and Producer make two,
+    Mureka ``n``); ``path``, ``metadata_path``, ``audio_format`` and ``duration`` are the first
+    track's, for one-track models. In a notebook with the extension loaded it displays as a
+    player per track; as text it is one line.
+    """
+
+    job: Job
+    request: MusicRequest | None
+    tracks: tuple[SavedTrack, ...]
+    elapsed: float
+    backend: str
+
+    @property
+    def path(self) -> Path:
+        """The first track's audio file."""
+        return self.tracks[0].path
+
+    @property
+    def metadata_path(self) -> Path:
+        """The first track's JSON sidecar."""
+        return self.tracks[0].metadata_path
+
+    @property
+    def audio_format(self) -> str:
+        """The container of the first track: ``"mp3"`` or ``"wav"``."""
+        return self.tracks[0].audio_format
+
+    @property
+    def duration(self) -> float | None:
+        """The first track's length in seconds."""
+        return self.tracks[0].duration
+
+    @property
+    def paths(self) -> list[Path]:
+        """Every track's audio file, in order."""
+        return [t.path for t in self.tracks]
+
+    @property
+    def model(self) -> str | None:
+        return self.request.model if self.request else self.job.model
+
+    @property
+    def job_id(self) -> str:
+        return self.job.id
+
+    @property
+    def prompt(self) -> str | None:
+        return self.request.prompt if self.request else None
+
+    @property
+    def credits(self) -> int | None:
+        """Credits this job cost, as the server reported them."""
+        return self.job.credit_cost
+
+    @property
+    def sandbox(self) -> bool:
+        return self.backend == "sandbox"
+
+    def audio_bytes(self) -> bytes:
+        return self.path.read_bytes()
+
+    def __repr__(self) -> str:
+        duration = f"{self.duration:.1f} s" if self.duration is not None else "? s"
+        more = f" (+{len(self.tracks) - 1} more tracks)" if len(self.tracks) > 1 else ""
+        return (f"<MusicResult {str(self.path)!r} {duration} {self.audio_format}{more}, "
+                f"job {self.job_id}>")
