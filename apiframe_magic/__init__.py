@@ -116,52 +116,33 @@ __all__ = [
 
 # Names are imported from their modules on first use, so ``import apiframe_magic`` (and with it
 # ``%load_ext``) does not pay for httpx, numpy or the sandbox until they are needed.
-_EXPORTS: dict[str, str] = {
-    "Account": ".client",
-    "ApiframeClient": ".client",
-    "AsyncApiframeClient": ".client",
-    "DownloadedFile": ".client",
-    "JobPage": ".client",
-    "ModelInfo": ".client",
-    "SubmittedJob": ".client",
-    "ApiframeError": "._exceptions",
-    "APIStatusError": "._exceptions",
-    "AuthenticationError": "._exceptions",
-    "BadRequestError": "._exceptions",
-    "ConfigurationError": "._exceptions",
-    "ConflictError": "._exceptions",
-    "DownloadError": "._exceptions",
-    "InsufficientCreditsError": "._exceptions",
-    "JobCancelledError": "._exceptions",
-    "JobError": "._exceptions",
-    "JobFailedError": "._exceptions",
-    "JobTimeoutError": "._exceptions",
-    "NotFoundError": "._exceptions",
-    "PermissionDeniedError": "._exceptions",
-    "RateLimitError": "._exceptions",
-    "RequestValidationError": "._exceptions",
-    "ServerError": "._exceptions",
-    "TransportError": "._exceptions",
-    "MusicJob": ".jobs",
-    "MusicResult": ".jobs",
-    "SavedTrack": ".jobs",
-    "generate": ".jobs",
-    "resume": ".jobs",
-    "MODELS": ".catalog",
-    "OUTPUT_FORMATS": ".catalog",
-    "AudioFormat": ".catalog",
-    "Job": ".client",
-    "ModelSpec": ".catalog",
-    "MusicRequest": ".client",
-    "ParamSpec": ".catalog",
-    "Track": ".client",
-    "credit_cost": ".catalog",
-    "parse_length": ".catalog",
-    "validate_body": ".catalog",
-    "__version__": "._version",
-    "sign_webhook": "._webhooks",
-    "verify_webhook_signature": "._webhooks",
+_EXPORTS_BY_MODULE: dict[str, tuple[str, ...]] = {
+    "._exceptions": (
+        "ApiframeError", "APIStatusError", "AuthenticationError", "BadRequestError",
+        "ConfigurationError", "ConflictError", "DownloadError", "InsufficientCreditsError",
+        "JobCancelledError", "JobError", "JobFailedError", "JobTimeoutError", "NotFoundError",
+        "PermissionDeniedError", "RateLimitError", "RequestValidationError", "ServerError",
+        "TransportError",
+    ),
+    ".catalog": (
+        "AudioFormat", "credit_cost", "MODELS", "ModelSpec", "OUTPUT_FORMATS", "ParamSpec",
+        "parse_length", "validate_body",
+    ),
+    ".client": (
+        "Account", "ApiframeClient", "AsyncApiframeClient", "DownloadedFile", "Job", "JobPage",
+        "ModelInfo", "MusicRequest", "SubmittedJob", "Track",
+    ),
+    ".jobs": (
+        "generate", "MusicJob", "MusicResult", "resume", "SavedTrack",
+    ),
+    "._webhooks": (
+        "sign_webhook", "verify_webhook_signature",
+    ),
+    "._version": (
+        "__version__",
+    ),
 }
+_EXPORTS: dict[str, str] = {name: module for module, names in _EXPORTS_BY_MODULE.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
@@ -179,12 +160,12 @@ def __dir__() -> list[str]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext apiframe_magic``: register ``%%music`` / ``%music`` (and ``apiframe_music``)."""
-    from ._magics import load_ipython_extension as load
+    from .magic import load_ipython_extension as load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from ._magics import unload_ipython_extension as unload
+    from .magic import unload_ipython_extension as unload
 
     unload(ipython)

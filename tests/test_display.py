@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from apiframe_magic._display import TextProgress, WidgetProgress
+from apiframe_magic.display import TextProgress, WidgetProgress
 
 
 @pytest.fixture

@@ -172,7 +172,7 @@ def test_views_close_every_widget_model_and_a_titled_failure_is_not_red(kernel: 
     """Item 9: every model a view opens (bar, label, box, their Layout and style models) is
     closed when it ends, so no widget state is saved. And ``failed(title=...)`` is neutral."""
     reply = kernel.run(
-        "from apiframe_magic._display import WidgetProgress\n"
+        "from apiframe_magic.display import WidgetProgress\n"
         "view = WidgetProgress('calm piano', 0)\n"
         "view.failed('job j1 still running after 5 s.', title='still running')\n"
         "print(view.hold_seconds)"

@@ -19,8 +19,8 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import CapturedIO, capture_output
 
 from apiframe_magic import MusicJob, MusicRequest, MusicResult
-from apiframe_magic._display import player_html
-from apiframe_magic._magics import MusicError, MusicMagics
+from apiframe_magic.display import player_html
+from apiframe_magic.magic import MusicError, MusicMagics
 from apiframe_magic.sandbox import SandboxServer
 
 from .conftest import CANARY_KEY

@@ -7,7 +7,7 @@ import random
 import pytest
 from IPython.core.error import UsageError
 
-from apiframe_magic._options import (
+from apiframe_magic.magic._options import (
     MusicCommand,
     MusicDefaults,
     MusicLineCommand,
@@ -360,7 +360,7 @@ def test_the_readme_options_table_names_every_cell_option() -> None:
     """The option declarations are the manual; the README's table must not fall behind them."""
     from pathlib import Path
 
-    from apiframe_magic._options import _CELL_ARGUMENTS
+    from apiframe_magic.magic._options import _CELL_ARGUMENTS
 
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     table = readme[readme.index("| option | meaning |"):]

@@ -33,8 +33,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.utils.process import arg_split  # type: ignore[attr-defined]
 
-from ._exceptions import RequestValidationError
-from .catalog import (
+from .._exceptions import RequestValidationError
+from ..catalog import (
     DEFAULT_MODEL,
     MAX_LENGTH_MS,
     MIN_LENGTH_MS,
@@ -46,8 +46,8 @@ from .catalog import (
     format_length,
     parse_length,
 )
-from .client import MusicRequest
-from .jobs import SaveTarget
+from ..client import MusicRequest
+from ..jobs import SaveTarget
 
 __all__ = [
     "MusicCommand",

@@ -1,12 +1,8 @@
-"""``%%music`` and ``%music``: the IPython layer. It parses, displays and delegates.
+"""The ``%config``-able :class:`MusicMagics`: it parses a cell into plain data, dispatches on it,
+and delegates the job to :mod:`apiframe_magic.jobs` and what is shown to :mod:`apiframe_magic.display`.
 
-Options become a :class:`~apiframe_magic._options.MusicCommand`; the job runs through
-:mod:`apiframe_magic._generation`; what the user sees comes from :mod:`apiframe_magic._display`.
-Settings are traits of :class:`MusicMagics` (``%config MusicMagics``); the API key is never one.
-
-Failures end the cell with one line and no traceback: user mistakes as ``UsageError``, API and
-job failures as :class:`MusicError`, whose line says what happened and what to do. Set
-``%config MusicMagics.show_traceback = True`` to get the original exception instead.
+Settings are traits (``%config MusicMagics``), checked when set; the API key is never one.
+Failures end the cell with one line and no traceback (see :mod:`._messages`).
 """
 
 from __future__ import annotations
@@ -22,28 +18,31 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.display import display
 from traitlets import Bool, Enum, Float, TraitError, Unicode, validate
 
-from ._display import (
+from .._exceptions import (
+    ApiframeError,
+    ConfigurationError,
+    JobTimeoutError,
+)
+from .._version import __version__
+from ..catalog import DEFAULT_MODEL, MODELS, OUTPUT_FORMATS
+from ..client import MusicRequest
+from ..display import (
     ProgressView,
     dry_run_bundle,
     make_progress_view,
     models_bundle,
     register_formatters,
     sandbox_notice,
-    unregister_formatters,
 )
-from ._exceptions import (
-    ApiframeError,
-    AuthenticationError,
-    BadRequestError,
-    ConfigurationError,
-    DownloadError,
-    InsufficientCreditsError,
-    JobError,
-    JobFailedError,
-    JobTimeoutError,
-    PermissionDeniedError,
-    RateLimitError,
-    TransportError,
+from ..jobs import (
+    DEFAULT_OUTPUT_DIR,
+    Backend,
+    MusicJob,
+    MusicResult,
+    generate,
+    resolve_backend,
+    resume,
+    uses_sandbox,
 )
 from ._options import (
     MusicCommand,
@@ -56,46 +55,21 @@ from ._options import (
     parse_music_cell,
     parse_music_line,
 )
-from ._version import __version__
-from .catalog import DEFAULT_MODEL, MODELS, OUTPUT_FORMATS
-from .client import MusicRequest
-from .jobs import (
-    DEFAULT_OUTPUT_DIR,
-    Backend,
-    MusicJob,
-    MusicResult,
-    generate,
-    resolve_backend,
-    resume,
-    uses_sandbox,
-)
 
 if TYPE_CHECKING:
-    from .client import AsyncApiframeClient, ModelInfo
+    from ..client import AsyncApiframeClient, ModelInfo
 
-__all__ = ["MusicError", "MusicMagics", "load_ipython_extension", "unload_ipython_extension"]
+from ._messages import HELP, MusicError, MusicInterrupted, explain, interrupted_message
+
+__all__ = ["MusicMagics"]
 
 # Shells (kernels) already told that they run on the offline sandbox: the notice is shown once
 # per shell, not per cell, and a reload of the extension does not repeat it.
 _SANDBOX_ANNOUNCED: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-class MusicError(Exception):
-    """A ``%%music`` run failed for a reason outside the cell's text. Shown as one line."""
-
-    def _render_traceback_(self) -> list[str]:
-        return [f"\x1b[0;31mMusicError\x1b[0m: {self}"]
 
 
-class MusicInterrupted(KeyboardInterrupt):
-    """A ``%%music`` run was stopped (Ctrl-C, the stop button). Shown as the one line that says
-    how to collect the job; the cell still ends interrupted, so "Run All" stops there.
-
-    A ``KeyboardInterrupt``, so ``except Exception`` in a loop of cells does not swallow it.
-    """
-
-    def _render_traceback_(self) -> list[str]:
-        return [f"\x1b[0;31mInterrupted\x1b[0m: {self}"]
 
 
 @magics_class
@@ -230,7 +204,7 @@ class MusicMagics(Magics):
         """Look after music jobs: ``%music status``, ``%music resume JOB_ID``, ``%music help``."""
         command = parse_music_line(line)
         if command.action == "help":
-            print(f"{_HELP}\n\n%%music {cell_options_help()}")
+            print(f"{HELP}\n\n%%music {cell_options_help()}")
         elif command.action == "status":
             self._status()
         elif command.action == "models":
@@ -297,12 +271,12 @@ class MusicMagics(Magics):
             result = backend.call(run)
         except KeyboardInterrupt:
             keep_handle()
-            view.failed(_interrupted_message(view.job_id), interrupted=True)
+            view.failed(interrupted_message(view.job_id), interrupted=True)
             if view.job_id:
                 line = (f"job {view.job_id} keeps running on the server. Collect it with: "
                         f"%music resume {view.job_id}" + (f" --out {out}" if out else ""))
             else:
-                line = _interrupted_message(None)
+                line = interrupted_message(None)
             if self.show_traceback:
                 print(f"Interrupted: {line}")
                 raise
@@ -353,7 +327,7 @@ class MusicMagics(Magics):
         except ApiframeError as e:
             lines.append(f"credits: unavailable ({explain(e, None, backend)})")
         if backend.sandbox:
-            from .sandbox import CREDITS_ENV
+            from ..sandbox import CREDITS_ENV
 
             lines.append(
                 f"sandbox credits: set {CREDITS_ENV} before the first cell of a kernel, or "
@@ -368,68 +342,12 @@ def _setting_error(proposal: dict[str, Any], reason: str) -> TraitError:
     return TraitError(f"MusicMagics.{proposal['trait'].name} = {proposal['value']!r}: {reason}.")
 
 
-def _interrupted_message(job_id: str | None) -> str:
-    if job_id:
-        return f"stopped waiting; job {job_id} keeps running. Resume: %music resume {job_id}"
-    return "stopped before the job was submitted; nothing was charged"
 
 
-def explain(error: ApiframeError, job_id: str | None, backend: Backend) -> str:
-    """One line: what went wrong and what to do about it."""
-    resume_hint = f" Collect it later: %music resume {job_id}" if job_id else ""
-    if isinstance(error, AuthenticationError):
-        fix = ("Check APIFRAME_API_KEY, or unset it to use the offline sandbox."
-               if not backend.sandbox else "The sandbox refused its own key; restart the kernel.")
-        return f"Apiframe refused the API key ({error.message}). {fix}"
-    if isinstance(error, InsufficientCreditsError):
-        need = error.credits_required if error.credits_required is not None else "more"
-        have = error.credits_available if error.credits_available is not None else "fewer"
-        return (f"Not enough credits: this track needs {need}, the account has {have}. "
-                f"Top up, or ask for a shorter --length (up to 30 s costs 10).")
-    if isinstance(error, PermissionDeniedError):
-        return f"Apiframe denied access ({error.message}): the key is inactive or lacks permission."
-    if isinstance(error, BadRequestError):
-        return f"Apiframe rejected the request: {error}"
-    if isinstance(error, RateLimitError):
-        return (f"Apiframe is rate limiting and retries ran out ({error.message}). "
-                f"Wait a minute and run the cell again.{resume_hint}")
-    if isinstance(error, JobFailedError):
-        return f"Job {error.job_id} failed: {error.reason or 'no reason given'}. Its credits are refunded."
-    if isinstance(error, JobTimeoutError):
-        return f"Job {error.job_id} is still running; stopped waiting after {error.timeout:g} s.{resume_hint}"
-    if isinstance(error, JobError):
-        return f"{error}."
-    if isinstance(error, DownloadError):
-        return f"Downloading the audio failed: {error}.{resume_hint}"
-    if isinstance(error, TransportError):
-        where = f" while waiting for job {job_id}" if job_id else ""
-        what = resume_hint if job_id else " Run the cell again (a retried submit is never charged twice)."
-        return f"Could not reach {backend.label}{where}: {error}.{what}"
-    where = f" while following job {job_id}" if job_id else ""
-    return f"Apiframe error{where}: {error}.{resume_hint}"
 
 
-_HELP = """\
-%%music [options]            generate a track; the cell body is the prompt (%%music? lists options);
-                             for suno, producer and mureka, lyrics follow a line of ---
-%music status                the version, which service is used, the masked key, and credits
-%music models                every music model with its params, tracks per job and prices
-%music resume JOB_ID [--out VAR] [--save PATH]
-                             wait for a job submitted earlier (e.g. an interrupted cell) and save it
-%music help                  this text (also %music --help, %music -h)
-
-Settings: %config MusicMagics  (output_dir, default_length, default_format, default_model,
-          timeout, embed_limit_mb, progress, show_traceback)
-Without APIFRAME_API_KEY, everything runs against the embedded offline sandbox."""
 
 
-def load_ipython_extension(ipython: Any) -> None:
-    magics = MusicMagics(ipython)
-    ipython.register_magics(magics)
-    ipython.magics_manager.register_alias("apiframe_music", "music", "cell")
-    ipython.magics_manager.register_alias("apiframe_music", "music", "line")
 
 
-def unload_ipython_extension(ipython: Any) -> None:
-    unregister_formatters(ipython)
 

@@ -1,0 +1,40 @@
+"""What a ``%%music`` run shows: a live progress view, then a static summary with a player per track.
+
+:mod:`._html` builds the static pieces (pure functions of a result, a request or a model list);
+:mod:`._progress` follows one job live; :mod:`._formatters` makes a :class:`~apiframe_magic.MusicResult`
+display itself in rich front ends. This layer imports IPython; the core below it never does.
+"""
+
+from __future__ import annotations
+
+from ._formatters import register_formatters, unregister_formatters
+from ._html import (
+    describe,
+    dry_run_bundle,
+    models_bundle,
+    player_html,
+    price_text,
+    result_html,
+    result_text,
+    sandbox_notice,
+    status_html,
+)
+from ._progress import ProgressView, TextProgress, WidgetProgress, make_progress_view
+
+__all__ = [
+    "ProgressView",
+    "TextProgress",
+    "WidgetProgress",
+    "describe",
+    "dry_run_bundle",
+    "make_progress_view",
+    "models_bundle",
+    "player_html",
+    "price_text",
+    "register_formatters",
+    "result_html",
+    "result_text",
+    "sandbox_notice",
+    "status_html",
+    "unregister_formatters",
+]

@@ -1,0 +1,104 @@
+"""What the magic says when something goes wrong: one line saying what happened and what to do.
+
+User mistakes are ``UsageError``\\ s raised by the option parser; everything else a run can end with
+is turned into one line here: :func:`explain` for API and job failures (raised as
+:class:`MusicError`), :class:`MusicInterrupted` for the stop button. Neither shows a traceback
+unless ``%config MusicMagics.show_traceback = True``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._exceptions import (
+    ApiframeError,
+    AuthenticationError,
+    BadRequestError,
+    DownloadError,
+    InsufficientCreditsError,
+    JobError,
+    JobFailedError,
+    JobTimeoutError,
+    PermissionDeniedError,
+    RateLimitError,
+    TransportError,
+)
+from ..jobs import (
+    Backend,
+)
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["HELP", "MusicError", "MusicInterrupted", "explain", "interrupted_message"]
+
+class MusicError(Exception):
+    """A ``%%music`` run failed for a reason outside the cell's text. Shown as one line."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;31mMusicError\x1b[0m: {self}"]
+
+
+class MusicInterrupted(KeyboardInterrupt):
+    """A ``%%music`` run was stopped (Ctrl-C, the stop button). Shown as the one line that says
+    how to collect the job; the cell still ends interrupted, so "Run All" stops there.
+
+    A ``KeyboardInterrupt``, so ``except Exception`` in a loop of cells does not swallow it.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[0;31mInterrupted\x1b[0m: {self}"]
+
+
+def interrupted_message(job_id: str | None) -> str:
+    if job_id:
+        return f"stopped waiting; job {job_id} keeps running. Resume: %music resume {job_id}"
+    return "stopped before the job was submitted; nothing was charged"
+
+
+def explain(error: ApiframeError, job_id: str | None, backend: Backend) -> str:
+    """One line: what went wrong and what to do about it."""
+    resume_hint = f" Collect it later: %music resume {job_id}" if job_id else ""
+    if isinstance(error, AuthenticationError):
+        fix = ("Check APIFRAME_API_KEY, or unset it to use the offline sandbox."
+               if not backend.sandbox else "The sandbox refused its own key; restart the kernel.")
+        return f"Apiframe refused the API key ({error.message}). {fix}"
+    if isinstance(error, InsufficientCreditsError):
+        need = error.credits_required if error.credits_required is not None else "more"
+        have = error.credits_available if error.credits_available is not None else "fewer"
+        return (f"Not enough credits: this track needs {need}, the account has {have}. "
+                f"Top up, or ask for a shorter --length (up to 30 s costs 10).")
+    if isinstance(error, PermissionDeniedError):
+        return f"Apiframe denied access ({error.message}): the key is inactive or lacks permission."
+    if isinstance(error, BadRequestError):
+        return f"Apiframe rejected the request: {error}"
+    if isinstance(error, RateLimitError):
+        return (f"Apiframe is rate limiting and retries ran out ({error.message}). "
+                f"Wait a minute and run the cell again.{resume_hint}")
+    if isinstance(error, JobFailedError):
+        return f"Job {error.job_id} failed: {error.reason or 'no reason given'}. Its credits are refunded."
+    if isinstance(error, JobTimeoutError):
+        return f"Job {error.job_id} is still running; stopped waiting after {error.timeout:g} s.{resume_hint}"
+    if isinstance(error, JobError):
+        return f"{error}."
+    if isinstance(error, DownloadError):
+        return f"Downloading the audio failed: {error}.{resume_hint}"
+    if isinstance(error, TransportError):
+        where = f" while waiting for job {job_id}" if job_id else ""
+        what = resume_hint if job_id else " Run the cell again (a retried submit is never charged twice)."
+        return f"Could not reach {backend.label}{where}: {error}.{what}"
+    where = f" while following job {job_id}" if job_id else ""
+    return f"Apiframe error{where}: {error}.{resume_hint}"
+
+
+HELP = """\
+%%music [options]            generate a track; the cell body is the prompt (%%music? lists options);
+                             for suno, producer and mureka, lyrics follow a line of ---
+%music status                the version, which service is used, the masked key, and credits
+%music models                every music model with its params, tracks per job and prices
+%music resume JOB_ID [--out VAR] [--save PATH]
+                             wait for a job submitted earlier (e.g. an interrupted cell) and save it
+%music help                  this text (also %music --help, %music -h)
+
+Settings: %config MusicMagics  (output_dir, default_length, default_format, default_model,
+          timeout, embed_limit_mb, progress, show_traceback)
+Without APIFRAME_API_KEY, everything runs against the embedded offline sandbox."""
