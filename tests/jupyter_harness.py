@@ -424,3 +424,26 @@ def files_text(paths: Iterable[Path]) -> Iterator[str]:
 
 def tempdir(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def write_notebook(dest: Path, sources: Iterable[str]) -> Path:
+    """A notebook (nbformat 4.5) of code cells without outputs, with python3 kernelspec
+    metadata so no front end asks which kernel to start."""
+    cells: list[dict[str, Any]] = [
+        {"cell_type": "code", "id": f"cell-{index}", "metadata": {}, "execution_count": None,
+         "outputs": [], "source": source}
+        for index, source in enumerate(sources)
+    ]
+    nb = {
+        "cells": cells,
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
+                           "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(json.dumps(nb, indent=1) + "\n", encoding="utf-8")
+    return dest

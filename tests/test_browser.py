@@ -4,8 +4,13 @@ What a person sees is asserted: the progress bar appears and advances while the 
 to its success style, and is replaced by the summary; an ``<audio>`` element ends up playable with
 a duration equal to the requested length; no error output anywhere; no key in the page.
 
-Screenshots of the running and finished states go to ``test-artifacts/browser-<front end>/``.
-With ``APIFRAME_UPDATE_SCREENSHOTS=1`` they are also copied to ``docs/screenshots/``.
+A second test runs one ``%%music --model suno`` cell in JupyterLab and asserts the two-track
+result: one summary holding two labelled players ("Track 1", "Track 2"), both playable with the
+length the prompt asks for, with different audio.
+
+Screenshots of the running and finished states go to ``test-artifacts/browser-<front end>/``
+(the two-track cell to ``test-artifacts/browser-jupyterlab-two-tracks/``). With
+``APIFRAME_UPDATE_SCREENSHOTS=1`` they are also copied to ``docs/screenshots/``.
 
 Every wait is bounded (``WAIT_MS``); servers, kernels and browsers are stopped even on failure.
 """
@@ -17,6 +22,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +39,7 @@ from tests.jupyter_harness import (
     copy_notebook,
     jupyter_server,
     launch_chromium,
+    write_notebook,
 )
 
 if not CHROMIUM.exists():
@@ -126,7 +133,7 @@ async () => {
 
 
 @pytest.fixture(scope="module")
-def playwright_instance():
+def playwright_instance() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -276,6 +283,165 @@ def test_quickstart_in_browser(frontend: str, playwright_instance: Any, tmp_path
         context = launch_chromium(playwright_instance, tmp_path / "profile")
         try:
             drive_quickstart(frontend, server, context, art)
+        finally:
+            context.close()
+            server.shutdown_kernels()
+
+
+# The two-track notebook: Suno makes two tracks per job; the sandbox makes each as long as the
+# prompt says ("a 10 second ...").
+TWO_TRACK_PROMPT = "A 10 second dreamy synth-pop loop with soft pads and a slow beat"
+TWO_TRACK_CELLS = (
+    "%load_ext apiframe_magic",
+    f"%%music --model suno --instrumental --out r\n{TWO_TRACK_PROMPT}",
+    "len(r.tracks), r.tracks[0].path != r.tracks[1].path",
+)
+# Nothing in this test watches the bar: the job can be short.
+TWO_TRACK_JOB_SECONDS = 1.0
+# The finished cell's picture in the README must stay light.
+TWO_TRACK_SCREENSHOT_MAX_BYTES = 150_000
+
+# Every player in one element, loaded and played: its duration, whether it played, its source
+# (full sources compared in the page; only a prefix and length come back).
+TRACK_AUDIO_JS = """
+async (root) => {
+  const players = [...root.querySelectorAll("audio")];
+  const results = [];
+  for (const el of players) {
+    const r = {controls: el.controls, error: null};
+    try {
+      if (el.readyState < 1) {
+        await new Promise((resolve, reject) => {
+          el.addEventListener("loadedmetadata", resolve, {once: true});
+          el.addEventListener("error", () => reject(new Error("media error " +
+            (el.error && el.error.code))), {once: true});
+          setTimeout(() => reject(new Error("no metadata within 60 s")), 60000);
+          el.load();
+        });
+      }
+      r.duration = el.duration;
+      r.src = el.currentSrc.slice(0, 32);
+      r.srcLength = el.currentSrc.length;
+      el.muted = true;
+      await el.play();
+      r.playing = !el.paused;
+      el.pause();
+    } catch (e) {
+      r.error = String(e);
+    }
+    results.push(r);
+  }
+  return {players: results, distinctSources: new Set(players.map(p => p.currentSrc)).size};
+}
+"""
+
+
+def boxes_overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+def drive_two_tracks(server: Any, context: Any, art: Path) -> None:
+    page = context.pages[0] if context.pages else context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    console: list[str] = []
+    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
+    page.on("pageerror", lambda err: console.append(f"pageerror: {err}"))
+    try:
+        page.goto(server.notebook_url("two_tracks.ipynb"))
+        page.wait_for_selector(".jp-Notebook .jp-CodeCell")
+        wait_for_kernel(server, page)
+        run_all_cells(page)
+
+        page.wait_for_function(ALL_CELLS_DONE_OR_ERROR_JS)
+        stderr = page.locator(STDERR_SELECTOR)
+        if stderr.count():
+            page.wait_for_timeout(500)  # let the rest of the error text arrive
+            pytest.fail("error output while running:\n" + "\n".join(
+                t[:400] for t in stderr.all_inner_texts()[:3]))
+        cells = page.locator(".jp-CodeCell")
+        assert cells.count() == len(TWO_TRACK_CELLS)
+        music_cell = cells.nth(1)
+        summary = music_cell.locator(".jp-OutputArea-output .apiframe-music-summary")
+        summary.wait_for()
+        assert summary.count() == 1
+        assert music_cell.locator(".widget-hprogress").count() == 0
+        music_cell.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)  # let the players finish laying out before the picture
+        save_screenshot(music_cell, art / "finished.png")
+        page.screenshot(path=str(art / "finished-page.png"), full_page=True)
+
+        # Two players, both playable, each as long as the prompt asks, with different audio.
+        assert music_cell.locator("audio").count() == 2
+        audio = summary.evaluate(TRACK_AUDIO_JS)
+        (art / "audio.json").write_text(json.dumps(audio, indent=1))
+        assert len(audio["players"]) == 2, audio
+        for info in audio["players"]:
+            assert info["error"] is None, info
+            assert info["controls"], info
+            assert info["playing"], info
+            assert abs(info["duration"] - REQUESTED_SECONDS) <= DURATION_TOLERANCE, info
+        assert audio["distinctSources"] == 2, audio
+
+        # Each player sits under its own visible label, and nothing overlaps.
+        tracks = summary.locator(".apiframe-music-track")
+        assert tracks.count() == 2
+        boxes = []
+        for index in range(2):
+            track = tracks.nth(index)
+            label = track.get_by_text(f"Track {index + 1}", exact=True)
+            assert label.count() == 1, track.inner_text()
+            assert label.is_visible()
+            assert track.locator("audio").count() == 1
+            label_box = label.bounding_box()
+            player_box = track.locator("audio").bounding_box()
+            assert label_box and player_box
+            assert label_box["y"] + label_box["height"] <= player_box["y"] + 1, (
+                label_box, player_box)
+            boxes.append(player_box)
+        assert not boxes_overlap(boxes[0], boxes[1]), boxes
+        assert boxes[0]["y"] < boxes[1]["y"], boxes
+        summary_text = summary.inner_text()
+        assert "Track 1" in summary_text and "Track 2" in summary_text, summary_text
+
+        # The result object agrees with what is shown.
+        last_output = cells.nth(2).locator(".jp-OutputArea-output").inner_text()
+        assert last_output.strip() == "(2, True)", last_output
+
+        assert stderr.count() == 0, stderr.all_inner_texts()
+        outputs_text = "\n".join(page.locator(".jp-OutputArea-output").all_inner_texts())
+        assert "Traceback" not in outputs_text
+        html = page.content()
+        for secret in FORBIDDEN_STRINGS:
+            assert secret not in html, f"{secret} appears in the page"
+            assert secret not in outputs_text
+
+        if os.environ.get("APIFRAME_UPDATE_SCREENSHOTS") == "1":
+            size = (art / "finished.png").stat().st_size
+            assert size < TWO_TRACK_SCREENSHOT_MAX_BYTES, f"screenshot of {size} bytes"
+            SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(art / "finished.png", SCREENSHOTS_DIR / "jupyterlab-two-tracks.png")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            page.screenshot(path=str(art / "failure.png"), full_page=True)
+        raise
+    finally:
+        (art / "console.log").write_text("\n".join(console))
+
+
+def test_two_tracks_in_jupyterlab(playwright_instance: Any, tmp_path: Path) -> None:
+    art = artifacts_dir("browser-jupyterlab-two-tracks")
+    for old in art.glob("*"):
+        old.unlink()
+    root = tmp_path / "root"
+    write_notebook(root / "two_tracks.ipynb", TWO_TRACK_CELLS)
+    with jupyter_server(
+        "lab", root, tmp_path / "env", job_seconds=TWO_TRACK_JOB_SECONDS,
+        log_path=art / "server.log",
+    ) as server:
+        context = launch_chromium(playwright_instance, tmp_path / "profile")
+        try:
+            drive_two_tracks(server, context, art)
         finally:
             context.close()
             server.shutdown_kernels()

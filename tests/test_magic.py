@@ -217,7 +217,7 @@ def test_without_a_key_the_embedded_sandbox_is_used_and_announced(
     monkeypatch.delenv("APIFRAME_BASE_URL")
     captured = run(shell, "%%apiframe_music --length 5s --out t\njazz trio\n")
     shown = everything_shown(captured)
-    assert "Offline sandbox" in shown and "not ElevenLabs" in shown and "APIFRAME_API_KEY" in shown
+    assert "Offline sandbox" in shown and "not by the AI model" in shown and "APIFRAME_API_KEY" in shown
     assert shell.user_ns["t"].sandbox
     assert json.loads(shell.user_ns["t"].metadata_path.read_text())["backend"] == "sandbox"
 

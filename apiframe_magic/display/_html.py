@@ -53,12 +53,12 @@ def describe(result: MusicResult) -> dict[str, str]:
 def sandbox_notice(backend: Backend) -> None:
     """Say plainly that this run uses the offline sandbox, and how to use the real service."""
     text = (
-        "Offline sandbox: procedural audio composed on this machine, not ElevenLabs. "
+        "Offline sandbox: procedural audio composed on this machine, not by the AI model. "
         "For the real service set APIFRAME_API_KEY (an afk_... key from apiframe.ai) and run the cell again."
     )
     markup = (
         f'<div class="apiframe-sandbox-notice" style="{_BOX} color: {_GREY};">'
-        f"🎛️ <b>Offline sandbox</b>: procedural audio composed on this machine, not ElevenLabs. "
+        f"🎛️ <b>Offline sandbox</b>: procedural audio composed on this machine, not by the AI model. "
         f"For the real service set <code>APIFRAME_API_KEY</code> (an <code>afk_…</code> key from "
         f"apiframe.ai) and run the cell again.</div>"
     )
