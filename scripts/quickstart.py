@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         timeout=args.timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(workdir)}},
+        # Every widget a run makes is closed when it ends; a saved notebook needs none of their state.
+        store_widget_state=False,
     )
     print(f"running {args.notebook.name} in a python3 kernel (offline sandbox, cwd {workdir}) ...")
     error: str | None = None
