@@ -148,13 +148,14 @@ def is_instrumental(spec: ModelSpec, params: Mapping[str, Any]) -> bool:
     return bool(params.get(name) == value)
 
 
-def first_variation(spec: ModelSpec, params: Mapping[str, Any]) -> int:
-    """The first take's variation: a model's seed picks the takes, so one seed repeats them."""
+def first_variation(spec: ModelSpec, params: Mapping[str, Any], job_id: str) -> int:
+    """The first take's variation. A model's seed picks the takes, so one seed repeats them;
+    without one every job is a new take (as on the real service), seeded from its job id so the
+    same job always has the same audio."""
     seed = params.get(spec.seed_param) if spec.seed_param else None
-    if seed is None:
-        return 0
-    digest = hashlib.sha256(f"seed:{seed}".encode()).digest()
-    return 1000 + int.from_bytes(digest[:4], "big")
+    source = f"seed:{seed}" if seed is not None else f"job:{job_id}"
+    digest = hashlib.sha256(source.encode()).digest()
+    return 1 + int.from_bytes(digest[:4], "big")
 
 
 def track_title(prompt: str, take: int, count: int) -> str:
@@ -367,7 +368,7 @@ class SandboxState:
                 force_instrumental=is_instrumental(spec, params),
                 music_text=text,
                 tags=tags,
-                first_variation=first_variation(spec, params),
+                first_variation=first_variation(spec, params, job_id),
                 cost=cost,
                 created_wall=datetime.now(timezone.utc),
                 created_mono=now,
@@ -410,7 +411,6 @@ class SandboxState:
             for take, name in enumerate(job.file_names):
                 if self._closed.is_set():
                     return
-                # Take 0 without a seed is the prompt's own piece, as a one-track job renders it.
                 audio = self.renderer(job.music_text, length_ms=job.length_ms,
                                       output_format=job.output_format,
                                       force_instrumental=job.force_instrumental,
