@@ -1,0 +1,86 @@
+"""The ledger: a durable local record of every music job, so none is paid for twice or lost.
+
+Our users pay real credits for every job, and a notebook is re-run all the time: a cell run
+twice, "Run All", a kernel restarted in the middle of a job. The ledger is one SQLite file (by
+default :data:`DEFAULT_LEDGER_NAME` in the output folder; ``APIFRAME_LEDGER`` names another, or
+``off``) in which every job is written ahead of each step:
+
+* **before the POST**, the request: its :func:`fingerprint` (backend and account, model,
+  normalised prompt, params, take), the whole body and the ``Idempotency-Key`` derived from the
+  fingerprint (:meth:`Ledger.begin`). A request whose answer was lost is sent again with the same
+  key, and the service replays the job rather than charging for a new one;
+* **as soon as the 202 arrives**, the job id (:meth:`Ledger.submitted`), so a job survives a
+  kernel restart and :meth:`Ledger.pending` lists it for resuming, from any process;
+* **each status change**, with the times it was submitted, started and completed
+  (:meth:`Ledger.status`, :meth:`Ledger.failed`);
+* **once saved**, every track (path, size, SHA-256, duration, audio URL) and the credits spent
+  (:meth:`Ledger.completed`).
+
+Before submitting, :meth:`Ledger.lookup` finds an earlier job for the same fingerprint: when its
+files are still exactly what was saved (:meth:`TrackRecord.intact`, checksummed) it answers at no
+cost; when it is pending it is resumed, not submitted again. A new take is a new ``take`` number.
+:meth:`Ledger.history` and :func:`history_frame` show what was generated; :meth:`Ledger.spent`
+counts the credits for a budget.
+
+The ledger never holds the API key: callers give it request bodies and params, never headers.
+Several kernels and scripts can write to one file at once (WAL mode, short transactions, a busy
+timeout). A corrupt file is moved aside, never deleted (:class:`LedgerUnavailable` says where),
+and every failure of the file is a :class:`LedgerUnavailable`, after which a caller goes on
+without the ledger. This package uses the standard library only and knows nothing of IPython,
+the client or how files are saved: it stores :class:`JobRecord` objects.
+"""
+
+from __future__ import annotations
+
+from ._errors import LedgerUnavailable
+from ._fingerprint import FINGERPRINT_VERSION, fingerprint, idempotency_key, normalize_prompt
+from ._history import HISTORY_COLUMNS, history_frame, history_rows
+from ._paths import DEFAULT_LEDGER_NAME, LEDGER_ENV, LEDGER_OFF, resolve_ledger_path
+from ._records import (
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    FINISHED_STATUSES,
+    PROCESSING,
+    QUEUED,
+    REQUESTED,
+    SAVED,
+    STATUSES,
+    SUBMITTED,
+    JobRecord,
+    TrackRecord,
+    file_sha256,
+)
+from ._schema import SCHEMA_VERSION
+from ._store import DEFAULT_TIMEOUT, Ledger
+
+__all__ = [
+    "CANCELLED",
+    "COMPLETED",
+    "DEFAULT_LEDGER_NAME",
+    "DEFAULT_TIMEOUT",
+    "FAILED",
+    "FINGERPRINT_VERSION",
+    "FINISHED_STATUSES",
+    "HISTORY_COLUMNS",
+    "LEDGER_ENV",
+    "LEDGER_OFF",
+    "PROCESSING",
+    "QUEUED",
+    "REQUESTED",
+    "SAVED",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "SUBMITTED",
+    "JobRecord",
+    "Ledger",
+    "LedgerUnavailable",
+    "TrackRecord",
+    "file_sha256",
+    "fingerprint",
+    "history_frame",
+    "history_rows",
+    "idempotency_key",
+    "normalize_prompt",
+    "resolve_ledger_path",
+]

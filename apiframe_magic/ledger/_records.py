@@ -1,0 +1,184 @@
+"""What the ledger stores about a job and its tracks, as immutable records.
+
+Times are ISO 8601 strings in UTC with milliseconds (``2026-05-09T07:35:25.123+00:00``): readable
+in the file itself, ordered as strings, and parsed back by :meth:`datetime.fromisoformat`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+__all__ = [
+    "CANCELLED",
+    "COMPLETED",
+    "FAILED",
+    "FINISHED_STATUSES",
+    "PROCESSING",
+    "QUEUED",
+    "REQUESTED",
+    "SAVED",
+    "STATUSES",
+    "SUBMITTED",
+    "JobRecord",
+    "TrackRecord",
+    "file_sha256",
+    "iso_utc",
+    "utc_now",
+]
+
+REQUESTED = "REQUESTED"  # written before the POST; no job id yet
+SUBMITTED = "SUBMITTED"  # the 202 arrived with the job id
+QUEUED = "QUEUED"
+PROCESSING = "PROCESSING"
+COMPLETED = "COMPLETED"  # the service finished; the audio is not saved yet
+FAILED = "FAILED"
+CANCELLED = "CANCELLED"
+SAVED = "SAVED"  # every track downloaded and checksummed
+
+STATUSES = (REQUESTED, SUBMITTED, QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED, SAVED)
+# Nothing more will happen to a job in one of these.
+FINISHED_STATUSES = frozenset({FAILED, CANCELLED, SAVED})
+
+_CHUNK = 1 << 20
+
+
+def utc_now() -> str:
+    """Now, as the ledger writes times."""
+    return iso_utc(datetime.now(timezone.utc))
+
+
+def iso_utc(moment: datetime) -> str:
+    """``moment`` in UTC as the ledger writes times; a naive datetime is taken as local time."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 (hex) of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class TrackRecord:
+    """One saved audio file of a job: where it is and what it was when it was saved.
+
+    ``index`` is the track's position in the job's result (0 for the first); ``duration`` is in
+    seconds; ``audio_url`` is where the service served it, to download it again if the file goes.
+    """
+
+    index: int
+    path: str
+    size: int
+    sha256: str
+    duration: float | None = None
+    audio_url: str | None = None
+    title: str | None = None
+
+    @classmethod
+    def from_file(
+        cls,
+        index: int,
+        path: str | os.PathLike[str],
+        *,
+        duration: float | None = None,
+        audio_url: str | None = None,
+        title: str | None = None,
+    ) -> TrackRecord:
+        """The record of a file just saved: its absolute path, size and SHA-256 read from disk."""
+        absolute = os.path.abspath(os.fspath(path))
+        return cls(
+            index=index,
+            path=absolute,
+            size=os.stat(absolute).st_size,
+            sha256=file_sha256(absolute),
+            duration=duration,
+            audio_url=audio_url,
+            title=title,
+        )
+
+    def intact(self) -> bool:
+        """Whether the file is still exactly what was saved: a regular file of the same size with
+        the same SHA-256. A file deleted, truncated or edited by hand is not intact, so it is never
+        served from the ledger."""
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return False
+        if not stat.S_ISREG(info.st_mode) or info.st_size != self.size:
+            return False
+        try:
+            return file_sha256(self.path) == self.sha256
+        except OSError:
+            return False
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One request and the job it became, as the ledger holds it.
+
+    ``id`` is the ledger's own row id, known from :meth:`Ledger.begin` on, before the service
+    gives a ``job_id``. ``request`` is the whole body that was (or is about to be) sent, never with
+    the API key, which the ledger is never given. ``reserved`` is the credit cost expected when the
+    request was made, ``credits`` what the service reported. ``output_dir``, ``save`` and ``label``
+    are what the caller needs to save a resumed job where its cell would have saved it, and to name
+    it. Times are ISO 8601 UTC strings (``None`` until they happen).
+
+    The record is frozen; ``params`` and ``request`` are plain dicts, copies of what the ledger
+    holds, so changing them changes nothing stored.
+    """
+
+    id: int
+    fingerprint: str
+    backend: str
+    model: str
+    prompt: str
+    params: dict[str, Any]
+    take: int
+    request: dict[str, Any]
+    idempotency_key: str
+    job_id: str | None
+    status: str
+    credits: int | None
+    error: str | None
+    output_dir: str | None
+    save: str | None
+    label: str | None
+    tracks: tuple[TrackRecord, ...]
+    submitted_at: str | None
+    started_at: str | None
+    completed_at: str | None
+    downloaded_at: str | None
+    created_at: str
+    reserved: int | None = None
+    progress: int | None = None
+    updated_at: str | None = field(default=None, compare=False)
+
+    @property
+    def saved(self) -> bool:
+        """Every track was downloaded and recorded."""
+        return self.status == SAVED
+
+    @property
+    def pending(self) -> bool:
+        """Submitted (it has a job id) and neither saved nor ended without audio: resume it."""
+        return self.job_id is not None and self.status not in FINISHED_STATUSES
+
+    def intact(self) -> bool:
+        """Saved, with at least one track, and every track file still exactly as saved."""
+        return self.saved and bool(self.tracks) and all(track.intact() for track in self.tracks)
+
+    @property
+    def elapsed(self) -> float | None:
+        """Seconds from the submission to the service's completion, when both are known."""
+        if self.submitted_at is None or self.completed_at is None:
+            return None
+        start = datetime.fromisoformat(self.submitted_at)
+        return (datetime.fromisoformat(self.completed_at) - start).total_seconds()

@@ -1,0 +1,158 @@
+"""The ledger's SQLite schema, as a list of migrations numbered by ``PRAGMA user_version``.
+
+A file records the version of the last migration applied to it. Opening a file runs the
+migrations it lacks, in order, in one write transaction, so an older file is upgraded in place
+and two processes opening a new file at once create the schema once. A file from a newer version
+of apiframe-magic is refused rather than guessed at.
+
+To change the schema, append a :class:`Migration` with the next version and the statements that
+turn the previous schema into the new one (``ALTER TABLE ... ADD COLUMN``, ``CREATE INDEX``, a data
+``UPDATE``); never edit a migration that has shipped, since files already carry its result.
+
+``PRAGMA application_id`` marks the file as a ledger, so an unrelated SQLite file given as the
+ledger path is refused and left alone.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "APPLICATION_ID",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Migration",
+    "SchemaMismatch",
+    "check_schema",
+    "migrate",
+]
+
+APPLICATION_ID = 0x41464D4C  # "AFML"
+
+
+@dataclass(frozen=True)
+class Migration:
+    """The statements that bring a file from ``version - 1`` to ``version``."""
+
+    version: int
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        (
+            # One row per request. job_id is NULL until the service answered the POST;
+            # params and request are JSON objects; reserved and credits are whole credits.
+            """
+            CREATE TABLE jobs (
+                id              INTEGER PRIMARY KEY AUTOINCREMENT,
+                fingerprint     TEXT    NOT NULL,
+                backend         TEXT    NOT NULL,
+                model           TEXT    NOT NULL,
+                prompt          TEXT    NOT NULL,
+                params          TEXT    NOT NULL,
+                take            INTEGER NOT NULL,
+                request         TEXT    NOT NULL,
+                idempotency_key TEXT    NOT NULL,
+                job_id          TEXT    UNIQUE,
+                status          TEXT    NOT NULL,
+                progress        INTEGER,
+                reserved        INTEGER,
+                credits         INTEGER,
+                error           TEXT,
+                output_dir      TEXT,
+                save            TEXT,
+                label           TEXT,
+                created_at      TEXT    NOT NULL,
+                submitted_at    TEXT,
+                started_at      TEXT,
+                completed_at    TEXT,
+                downloaded_at   TEXT,
+                updated_at      TEXT    NOT NULL
+            )
+            """,
+            "CREATE INDEX jobs_by_fingerprint ON jobs (fingerprint, id)",
+            "CREATE INDEX jobs_by_submission ON jobs (submitted_at)",
+            "CREATE INDEX jobs_by_status ON jobs (status)",
+            """
+            CREATE TABLE tracks (
+                job       INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+                idx       INTEGER NOT NULL,
+                path      TEXT    NOT NULL,
+                size      INTEGER NOT NULL,
+                sha256    TEXT    NOT NULL,
+                duration  REAL,
+                audio_url TEXT,
+                title     TEXT,
+                PRIMARY KEY (job, idx)
+            )
+            """,
+        ),
+    ),
+)
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+class SchemaMismatch(Exception):
+    """The file is not a ledger this code can use; the message says why, in a few words."""
+
+
+def migrate(connection: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring the database of ``connection`` (in autocommit mode) up to the last of ``migrations``;
+    return the version it had before.
+
+    Raises :class:`SchemaMismatch` for a file of a newer version or a file that is not a ledger,
+    changing nothing. Errors of SQLite itself (a corrupt or locked file) propagate.
+    """
+    target = migrations[-1].version
+    before = check_schema(connection, migrations)
+    if before == target:
+        return before  # the usual case: no write lock taken
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        # Read again under the write lock: another process may have migrated in between.
+        before = check_schema(connection, migrations)
+        for migration in migrations:
+            if migration.version > before:
+                for statement in migration.statements:
+                    connection.execute(statement)
+        if before < target:
+            connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            connection.execute(f"PRAGMA user_version = {target}")
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return before
+
+
+def check_schema(connection: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """The file's schema version, after checking, without writing anything, that it is new or a
+    ledger of a version ``migrations`` reach; else :class:`SchemaMismatch`."""
+    target = migrations[-1].version
+    # One statement, so one snapshot: read apart, another process's migration could commit
+    # between the version and the tables, and a new ledger would look like someone else's file.
+    version, application, tables = connection.execute(
+        """
+        SELECT (SELECT user_version FROM pragma_user_version),
+               (SELECT application_id FROM pragma_application_id),
+               (SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%')
+        """
+    ).fetchone()
+    if version == 0:
+        if tables or application not in (0, APPLICATION_ID):
+            raise SchemaMismatch("an SQLite file, but not an apiframe-magic ledger")
+        return 0
+    if application != APPLICATION_ID:
+        raise SchemaMismatch("an SQLite file, but not an apiframe-magic ledger")
+    if version > target:
+        raise SchemaMismatch(
+            f"schema version {version}, newer than this apiframe-magic reads ({target}): "
+            "upgrade apiframe-magic"
+        )
+    return int(version)

@@ -1,0 +1,640 @@
+"""The ledger file: SQLite in WAL mode, one short write transaction per step of a job.
+
+Every write takes the write lock up front (``BEGIN IMMEDIATE``) and holds it for a few statements,
+so writers from several processes queue behind SQLite's busy timeout (``sqlite3.connect``'s
+``timeout``, which is ``PRAGMA busy_timeout``) instead of failing, and never hit the upgrade
+deadlock of a read transaction that turns into a write. Readers are never blocked
+in WAL mode. ``synchronous = NORMAL`` makes a commit durable against a crash of the process (a
+killed kernel), which is what the ledger is for, without an ``fsync`` per step; a power cut may
+lose the last steps, never the file. WAL needs a local file system (not a network share).
+
+One :class:`Ledger` holds one connection and serialises its use with a lock, so it can be shared
+by the threads of a kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from ._errors import LedgerUnavailable
+from ._paths import LEDGER_ENV
+from ._records import (
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    FINISHED_STATUSES,
+    PROCESSING,
+    QUEUED,
+    REQUESTED,
+    SAVED,
+    SUBMITTED,
+    JobRecord,
+    TrackRecord,
+    iso_utc,
+    utc_now,
+)
+from ._schema import SchemaMismatch, check_schema, migrate
+
+__all__ = ["DEFAULT_TIMEOUT", "Ledger"]
+
+DEFAULT_TIMEOUT = 10.0
+"""Seconds a write waits for another process's write lock before giving up."""
+
+_KEY_MAX = 255
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_NOTADB = 5, 6, 11, 26
+# How far along a job is; a status never moves back (a late poll answer is ignored).
+_RANK = {REQUESTED: 0, SUBMITTED: 1, QUEUED: 2, PROCESSING: 3, COMPLETED: 4, FAILED: 5, CANCELLED: 5,
+         SAVED: 6}
+_SERVER_TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
+_IN_CHUNK = 500  # ids per IN (...) list, well under SQLite's limit on parameters
+
+
+class Ledger:
+    """A durable record of every job: written ahead of each step, read to avoid paying twice.
+
+    Open one with :meth:`Ledger.open`; use it as a context manager or :meth:`close` it. Methods
+    that change a job by ``job_id`` do nothing for a job id the ledger never saw. Every method
+    raises :class:`LedgerUnavailable` when the file cannot be used (locked longer than
+    ``timeout``, a full disk, corruption found mid-way, which moves the file aside as
+    :meth:`open` does); the caller warns and goes on without the ledger.
+
+    The ledger stores what it is given: callers pass request bodies and params, never the API
+    key, which stays with the client's auth.
+    """
+
+    path: Path
+    timeout: float
+
+    def __init__(self, path: Path, connection: sqlite3.Connection, *, timeout: float) -> None:
+        """Wrap an open, migrated connection; use :meth:`open`."""
+        self.path = path
+        self.timeout = timeout
+        self._connection: sqlite3.Connection | None = connection
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, timeout: float = DEFAULT_TIMEOUT) -> Ledger:
+        """Open the ledger at ``path``, creating its folder and file and upgrading an older schema.
+
+        A corrupt file is moved aside as ``<name>.corrupt-<UTC time>`` (with its ``-wal`` and
+        ``-shm`` files), never deleted, and :class:`LedgerUnavailable` says where it was kept; the
+        next open starts a new ledger. An unreadable file, a folder, an SQLite file that is not a
+        ledger, or a ledger from a newer version is refused and left as it is.
+        """
+        target = Path(os.path.abspath(Path(path).expanduser()))
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LedgerUnavailable(
+                f"the ledger {target} cannot be created: {exc.strerror or exc}", path=target
+            ) from exc
+        if target.exists() and not target.is_file():
+            raise LedgerUnavailable(
+                f"the ledger {target} is not a file: set {LEDGER_ENV} to a file path or to off",
+                path=target,
+            )
+        try:
+            connection = sqlite3.connect(
+                target, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise _unavailable(target, exc, timeout) from exc
+        try:
+            _prepare(connection, deadline=time.monotonic() + timeout)
+        except SchemaMismatch as exc:
+            connection.close()
+            raise LedgerUnavailable(
+                f"the ledger {target} is {exc}; set {LEDGER_ENV} to another file or to off",
+                path=target,
+            ) from exc
+        except sqlite3.Error as exc:
+            connection.close()
+            if _is_corruption(exc):
+                raise _quarantine(target, exc) from exc
+            raise _unavailable(target, exc, timeout) from exc
+        except BaseException:
+            connection.close()
+            raise
+        return cls(target, connection, timeout=timeout)
+
+    # ----------------------------------------------------------------------------------------
+    # Writes, in the order of a job's life
+    # ----------------------------------------------------------------------------------------
+
+    def begin(
+        self,
+        *,
+        fingerprint: str,
+        backend: str,
+        model: str,
+        prompt: str,
+        params: Mapping[str, Any],
+        take: int,
+        request: Mapping[str, Any],
+        idempotency_key: str,
+        output_dir: str | os.PathLike[str] | None = None,
+        save: str | os.PathLike[str] | None = None,
+        label: str | None = None,
+        reserved: int | None = None,
+    ) -> JobRecord:
+        """Record a request before it is sent (status ``REQUESTED``); return its record.
+
+        ``request`` is the whole body about to be POSTed and ``idempotency_key`` the header sent
+        with it, so a request whose answer never arrived can be sent again with the same key and
+        the service replays the job instead of charging twice. ``reserved`` is its expected
+        credit cost, counted by :meth:`spent` until the real cost is known.
+        """
+        if not fingerprint or not backend or not model:
+            raise ValueError("begin needs a fingerprint, a backend and a model")
+        if isinstance(take, bool) or not isinstance(take, int) or take < 1:
+            raise ValueError(f"take must be a positive integer, not {take!r}")
+        if not idempotency_key or len(idempotency_key) > _KEY_MAX or not idempotency_key.isascii():
+            raise ValueError(f"idempotency_key must be 1 to {_KEY_MAX} ASCII characters")
+        params_json = _to_json(params, "params")
+        request_json = _to_json(request, "request")
+        now = utc_now()
+        with self._transaction(write=True) as connection:
+            cursor = connection.execute(
+                """
+                INSERT INTO jobs (fingerprint, backend, model, prompt, params, take, request,
+                                  idempotency_key, status, reserved, output_dir, save, label,
+                                  created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                (
+                    fingerprint, backend, model, prompt, params_json, take, request_json,
+                    idempotency_key, REQUESTED, reserved, _fspath(output_dir), _fspath(save), label,
+                    now, now,
+                ),
+            )
+            (record,) = _select(connection, "WHERE id = ?", (cursor.lastrowid,))
+        return record
+
+    def submitted(self, record_id: int, job_id: str) -> None:
+        """Record the job id the service answered the request of row ``record_id`` with.
+
+        When another row already holds ``job_id`` (the service replayed an earlier request with
+        the same Idempotency-Key), that row is the job: it takes this row's ``output_dir``,
+        ``save`` and ``label`` where they are set, and this row is removed, so one job is one row.
+        Raises :class:`KeyError` for an unknown row and :class:`ValueError` for a row that already
+        has another job id.
+        """
+        if not job_id:
+            raise ValueError("job_id must not be empty")
+        now = utc_now()
+        with self._transaction(write=True) as connection:
+            row = connection.execute(
+                "SELECT job_id, output_dir, save, label FROM jobs WHERE id = ?", (record_id,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(f"no ledger row {record_id}")
+            if row["job_id"] not in (None, job_id):
+                raise ValueError(f"ledger row {record_id} is already job {row['job_id']}, not {job_id}")
+            earlier = connection.execute(
+                "SELECT id FROM jobs WHERE job_id = ? AND id != ?", (job_id, record_id)
+            ).fetchone()
+            if earlier is not None:
+                connection.execute(
+                    """
+                    UPDATE jobs SET output_dir = COALESCE(?, output_dir), save = COALESCE(?, save),
+                                    label = COALESCE(?, label), updated_at = ?
+                    WHERE id = ?
+                    """,
+                    (row["output_dir"], row["save"], row["label"], now, earlier["id"]),
+                )
+                connection.execute("DELETE FROM jobs WHERE id = ?", (record_id,))
+                return
+            connection.execute(
+                """
+                UPDATE jobs SET job_id = ?, submitted_at = COALESCE(submitted_at, ?), updated_at = ?,
+                                status = CASE status WHEN ? THEN ? ELSE status END
+                WHERE id = ?
+                """,
+                (job_id, now, now, REQUESTED, SUBMITTED, record_id),
+            )
+
+    def status(self, job_id: str, status: str, *, progress: int | None = None) -> None:
+        """Record a status the service reported (``QUEUED``, ``PROCESSING``, ``COMPLETED``, ...).
+
+        The first ``PROCESSING`` sets ``started_at``; the first of ``COMPLETED``, ``FAILED`` or
+        ``CANCELLED`` sets ``completed_at``. A status never moves back: an answer older than what
+        is recorded, or any status after the job was saved or ended, is ignored. A status the
+        contract does not list counts as still running.
+        """
+        if not status:
+            raise ValueError("status must not be empty")
+        now = utc_now()
+        with self._transaction(write=True) as connection:
+            row = connection.execute("SELECT id, status FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+            if row is None or not _advances(row["status"], status):
+                return
+            connection.execute(
+                """
+                UPDATE jobs SET status = ?, progress = COALESCE(?, progress), updated_at = ?,
+                                started_at = CASE WHEN ? AND started_at IS NULL THEN ? ELSE started_at END,
+                                completed_at = CASE WHEN ? AND completed_at IS NULL THEN ?
+                                                    ELSE completed_at END
+                WHERE id = ?
+                """,
+                (
+                    status, progress, now,
+                    status == PROCESSING, now,
+                    status in _SERVER_TERMINAL, now,
+                    row["id"],
+                ),
+            )
+
+    def completed(self, job_id: str, *, credits: int | None, tracks: Sequence[TrackRecord]) -> None:
+        """Record a job whose every track is saved: status ``SAVED``, its tracks (replacing any
+        recorded before), the credits it cost, ``downloaded_at`` now and ``completed_at`` if the
+        completion was not seen before."""
+        indexes = [track.index for track in tracks]
+        if len(set(indexes)) != len(indexes):
+            raise ValueError(f"track indexes must be distinct, not {indexes}")
+        now = utc_now()
+        with self._transaction(write=True) as connection:
+            row = connection.execute("SELECT id FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+            if row is None:
+                return
+            connection.execute(
+                """
+                UPDATE jobs SET status = ?, credits = COALESCE(?, credits), error = NULL,
+                                completed_at = COALESCE(completed_at, ?), downloaded_at = ?,
+                                updated_at = ?
+                WHERE id = ?
+                """,
+                (SAVED, credits, now, now, now, row["id"]),
+            )
+            connection.execute("DELETE FROM tracks WHERE job = ?", (row["id"],))
+            connection.executemany(
+                """
+                INSERT INTO tracks (job, idx, path, size, sha256, duration, audio_url, title)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    (row["id"], t.index, t.path, t.size, t.sha256, t.duration, t.audio_url, t.title)
+                    for t in tracks
+                ],
+            )
+
+    def failed(self, job_id: str, *, status: str = FAILED, error: str | None) -> None:
+        """Record a job that ended without audio (``FAILED`` or ``CANCELLED``), with the reason.
+        Its credits are refunded, so :meth:`spent` stops counting it. A saved job stays saved."""
+        if status not in (FAILED, CANCELLED):
+            raise ValueError(f"status must be {FAILED} or {CANCELLED}, not {status!r}")
+        now = utc_now()
+        with self._transaction(write=True) as connection:
+            connection.execute(
+                """
+                UPDATE jobs SET status = ?, error = ?, completed_at = COALESCE(completed_at, ?),
+                                updated_at = ?
+                WHERE job_id = ? AND status != ?
+                """,
+                (status, error, now, now, job_id, SAVED),
+            )
+
+    def refused(self, record_id: int, *, error: str | None) -> None:
+        """Record that the request of row ``record_id`` was refused before any job existed (an
+        HTTP error answer, a budget): status ``FAILED`` with the reason, no job id, no cost.
+
+        Only for a definite refusal: when the POST got no answer, leave the row ``REQUESTED`` and
+        send it again with the same Idempotency-Key, since the service may have started the job.
+        """
+        now = utc_now()
+        with self._transaction(write=True) as connection:
+            connection.execute(
+                """
+                UPDATE jobs SET status = ?, error = ?, completed_at = COALESCE(completed_at, ?),
+                                updated_at = ?
+                WHERE id = ? AND job_id IS NULL
+                """,
+                (FAILED, error, now, now, record_id),
+            )
+
+    # ----------------------------------------------------------------------------------------
+    # Reads
+    # ----------------------------------------------------------------------------------------
+
+    def lookup(self, fingerprint: str) -> JobRecord | None:
+        """The newest record of a request with this fingerprint, whatever its status, or ``None``.
+
+        The caller decides: saved with :meth:`JobRecord.intact` tracks, answer from the ledger;
+        saved with files gone, download again; :attr:`JobRecord.pending`, resume; else submit.
+        """
+        with self._transaction(write=False) as connection:
+            found = _select(connection, "WHERE fingerprint = ?", (fingerprint,), limit=1)
+        return found[0] if found else None
+
+    def get(self, job_id: str) -> JobRecord | None:
+        """The record of the job with this id, or ``None``."""
+        with self._transaction(write=False) as connection:
+            found = _select(connection, "WHERE job_id = ?", (job_id,), limit=1)
+        return found[0] if found else None
+
+    def pending(self, *, backend: str | None = None) -> list[JobRecord]:
+        """Jobs submitted (with a job id) and neither saved nor ended, oldest first, from any
+        process that used this ledger: what to resume."""
+        where = f"WHERE job_id IS NOT NULL AND status NOT IN ({_marks(len(FINISHED_STATUSES))})"
+        args: list[Any] = sorted(FINISHED_STATUSES)
+        if backend is not None:
+            where += " AND backend = ?"
+            args.append(backend)
+        with self._transaction(write=False) as connection:
+            return _select(connection, where, args, order="id")
+
+    def history(
+        self,
+        *,
+        limit: int | None = 50,
+        model: str | None = None,
+        text: str | None = None,
+        backend: str | None = None,
+    ) -> list[JobRecord]:
+        """Records, newest first: at most ``limit`` (``None``: all), of ``model``, whose prompt
+        contains ``text`` (ignoring case, any script), of ``backend``."""
+        clauses: list[str] = []
+        args: list[Any] = []
+        if model is not None:
+            clauses.append("model = ?")
+            args.append(model)
+        if backend is not None:
+            clauses.append("backend = ?")
+            args.append(backend)
+        if text:
+            clauses.append("afm_contains(prompt, ?)")
+            args.append(text)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        with self._transaction(write=False) as connection:
+            return _select(connection, where, args, limit=limit)
+
+    def spent(self, *, backend: str | None = None, since: datetime | None = None) -> int:
+        """Credits of the jobs submitted at or after ``since`` (all time when ``None``; a naive
+        datetime is local time), on ``backend`` (all when ``None``): the real cost of the jobs
+        the service reported one for, the reserved cost of the others, nothing for jobs that
+        failed or were cancelled (refunded) or were never submitted."""
+        where = f"submitted_at IS NOT NULL AND status NOT IN ({_marks(2)})"
+        args: list[Any] = [FAILED, CANCELLED]
+        if backend is not None:
+            where += " AND backend = ?"
+            args.append(backend)
+        if since is not None:
+            where += " AND submitted_at >= ?"
+            args.append(iso_utc(since))
+        with self._transaction(write=False) as connection:
+            total = connection.execute(
+                f"SELECT COALESCE(SUM(COALESCE(credits, reserved, 0)), 0) FROM jobs WHERE {where}", args
+            ).fetchone()[0]
+        return int(total)
+
+    # ----------------------------------------------------------------------------------------
+    # Lifetime
+    # ----------------------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._connection is None
+
+    def close(self) -> None:
+        """Close the connection (the last one to close folds the WAL back into the file)."""
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = " closed" if self.closed else ""
+        return f"<Ledger {str(self.path)!r}{state}>"
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+        """One transaction on the connection, under the lock; SQLite's failures become
+        :class:`LedgerUnavailable` (a corrupt file is moved aside)."""
+        with self._lock:
+            connection = self._connection
+            if connection is None:
+                raise LedgerUnavailable(f"the ledger {self.path} is closed", path=self.path)
+            try:
+                # IMMEDIATE: take the write lock now, waiting for it, rather than failing at
+                # the first write when a read turns into a write.
+                connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield connection
+                    connection.execute("COMMIT")
+                except BaseException:
+                    if connection.in_transaction:
+                        # The error that got us here is the one to report.
+                        with suppress(sqlite3.Error):
+                            connection.execute("ROLLBACK")
+                    raise
+            except sqlite3.DatabaseError as exc:
+                if type(exc) not in (sqlite3.OperationalError, sqlite3.DatabaseError):
+                    raise  # IntegrityError and the like: a bug here, not a bad file
+                if _is_corruption(exc):
+                    connection.close()
+                    self._connection = None
+                    raise _quarantine(self.path, exc) from exc
+                raise _unavailable(self.path, exc, self.timeout) from exc
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _prepare(connection: sqlite3.Connection, *, deadline: float) -> None:
+    """Set the connection up and migrate the schema, retrying while another process holds a lock
+    that SQLite reports at once instead of waiting (switching a new file to WAL)."""
+    connection.row_factory = sqlite3.Row
+    connection.create_function("afm_contains", 2, _contains, deterministic=True)
+    while True:
+        try:
+            check_schema(connection)  # before switching to WAL: someone else's file stays as it is
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute("PRAGMA foreign_keys = ON")
+            migrate(connection)
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _contains(haystack: str | None, needle: str | None) -> bool:
+    if haystack is None or needle is None:
+        return False
+    return needle.casefold() in haystack.casefold()
+
+
+def _error_code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def _is_corruption(exc: sqlite3.Error) -> bool:
+    code = _error_code(exc)
+    if code is not None:
+        return code in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    # Python 3.10 has no error code: SQLite's corruption errors are plain DatabaseErrors.
+    return type(exc) is sqlite3.DatabaseError
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    code = _error_code(exc)
+    if code is not None:
+        return code in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _unavailable(path: Path, exc: sqlite3.Error, timeout: float) -> LedgerUnavailable:
+    if _is_busy(exc):
+        return LedgerUnavailable(
+            f"the ledger {path} stayed locked by another process for more than {timeout:g} s",
+            path=path,
+        )
+    return LedgerUnavailable(f"the ledger {path} cannot be used: {exc}", path=path)
+
+
+def _quarantine(path: Path, exc: sqlite3.Error) -> LedgerUnavailable:
+    """Move a corrupt ledger aside (never delete it) and say where it went."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    kept = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while kept.exists():
+        n += 1
+        kept = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    try:
+        path.rename(kept)
+    except FileNotFoundError:
+        return LedgerUnavailable(
+            f"the ledger {path} was corrupt ({exc}) and another process moved it aside", path=path
+        )
+    except OSError as move:
+        return LedgerUnavailable(
+            f"the ledger {path} is corrupt ({exc}) and could not be moved aside "
+            f"({move.strerror or move}): move it away, or set {LEDGER_ENV} to another file or to off",
+            path=path,
+        )
+    # The WAL belongs to the bad file; left behind it would be replayed into the new ledger.
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = path.with_name(path.name + suffix)
+        with suppress(OSError):
+            side.rename(kept.with_name(kept.name + suffix))
+    return LedgerUnavailable(
+        f"the ledger {path} was corrupt ({exc}); it is kept as {kept} and a new ledger starts next time",
+        path=path,
+        kept_as=kept,
+    )
+
+
+def _advances(current: str, new: str) -> bool:
+    if current in FINISHED_STATUSES:
+        return False
+    return _RANK.get(new, _RANK[PROCESSING]) >= _RANK.get(current, _RANK[PROCESSING])
+
+
+def _marks(count: int) -> str:
+    """``?, ?, ?``: ``count`` parameter marks for an ``IN (...)`` list."""
+    return ", ".join("?" * count)
+
+
+def _fspath(value: str | os.PathLike[str] | None) -> str | None:
+    return None if value is None else os.fspath(value)
+
+
+def _to_json(value: Mapping[str, Any], name: str) -> str:
+    try:
+        return json.dumps(dict(value), sort_keys=True, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be JSON data: {exc}") from exc
+
+
+def _select(
+    connection: sqlite3.Connection,
+    where: str,
+    args: Sequence[Any],
+    *,
+    order: str = "id DESC",
+    limit: int | None = None,
+) -> list[JobRecord]:
+    sql = f"SELECT * FROM jobs {where} ORDER BY {order}"
+    params = list(args)
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    rows = connection.execute(sql, params).fetchall()
+    tracks = _tracks(connection, [row["id"] for row in rows])
+    return [_record(row, tracks.get(row["id"], ())) for row in rows]
+
+
+def _tracks(connection: sqlite3.Connection, ids: Sequence[int]) -> dict[int, tuple[TrackRecord, ...]]:
+    found: dict[int, list[TrackRecord]] = {}
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        rows = connection.execute(
+            f"SELECT * FROM tracks WHERE job IN ({_marks(len(chunk))}) ORDER BY job, idx", chunk
+        ).fetchall()
+        for row in rows:
+            found.setdefault(row["job"], []).append(
+                TrackRecord(
+                    index=row["idx"],
+                    path=row["path"],
+                    size=row["size"],
+                    sha256=row["sha256"],
+                    duration=row["duration"],
+                    audio_url=row["audio_url"],
+                    title=row["title"],
+                )
+            )
+    return {job: tuple(tracks) for job, tracks in found.items()}
+
+
+def _record(row: sqlite3.Row, tracks: tuple[TrackRecord, ...]) -> JobRecord:
+    return JobRecord(
+        id=row["id"],
+        fingerprint=row["fingerprint"],
+        backend=row["backend"],
+        model=row["model"],
+        prompt=row["prompt"],
+        params=json.loads(row["params"]),
+        take=row["take"],
+        request=json.loads(row["request"]),
+        idempotency_key=row["idempotency_key"],
+        job_id=row["job_id"],
+        status=row["status"],
+        credits=row["credits"],
+        error=row["error"],
+        output_dir=row["output_dir"],
+        save=row["save"],
+        label=row["label"],
+        tracks=tracks,
+        submitted_at=row["submitted_at"],
+        started_at=row["started_at"],
+        completed_at=row["completed_at"],
+        downloaded_at=row["downloaded_at"],
+        created_at=row["created_at"],
+        reserved=row["reserved"],
+        progress=row["progress"],
+        updated_at=row["updated_at"],
+    )

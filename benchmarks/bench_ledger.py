@@ -1,0 +1,142 @@
+"""Benchmarks of the ledger: its overhead per job, and the cost of answering a cell from it.
+
+Prints tables; asserts nothing. Everything runs on a ledger file in a temporary folder (a local
+disk, as a ledger beside the outputs is).
+
+    python benchmarks/bench_ledger.py
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from apiframe_magic.ledger import (
+    COMPLETED,
+    PROCESSING,
+    QUEUED,
+    Ledger,
+    TrackRecord,
+    fingerprint,
+    idempotency_key,
+)
+
+JOBS = 300
+LOOKUPS = 200
+# 30 s of audio in the default format (MP3 at 192 kb/s) and in the largest (16-bit stereo 44.1 kHz
+# WAV): hashing costs the same for any bytes of that size.
+TRACK_SIZES = {
+    "30 s mp3_high_quality (192 kb/s)": 192_000 * 30 // 8,
+    "30 s wav_cd_quality (44.1 kHz stereo)": 44_100 * 2 * 2 * 30 + 44,
+}
+
+
+def table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    print(f"\n{title}")
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))
+
+
+def one_job(ledger: Ledger, n: int, track: TrackRecord) -> str:
+    """The ledger's part of one job: what the job runner writes, in order. Returns its fingerprint."""
+    params = {"music_length_ms": 30_000, "output_format": "mp3_high_quality"}
+    prompt = f"an upbeat synthwave track with a driving bassline, take {n}"
+    fp = fingerprint(backend="sandbox", model="elevenlabs-music", prompt=prompt, params=params, take=1)
+    record = ledger.begin(
+        fingerprint=fp, backend="sandbox", model="elevenlabs-music", prompt=prompt, params=params, take=1,
+        request={"prompt": prompt, "model": "elevenlabs-music", "elevenlabsParams": params},
+        idempotency_key=idempotency_key(fp), output_dir="apiframe_outputs", reserved=10,
+    )
+    job_id = f"job-{n:08d}"
+    ledger.submitted(record.id, job_id)
+    ledger.status(job_id, QUEUED)
+    ledger.status(job_id, PROCESSING, progress=50)
+    ledger.status(job_id, COMPLETED, progress=100)
+    ledger.completed(job_id, credits=10, tracks=[track])
+    return fp
+
+
+def timed(action: Callable[[int], object], times: int) -> list[float]:
+    """Wall time of each of ``times`` calls ``action(0)``, ``action(1)``, ..., in milliseconds."""
+    samples = []
+    for n in range(times):
+        start = time.perf_counter()
+        action(n)
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def row(what: str, samples: list[float], target: str) -> list[str]:
+    return [what, f"{statistics.mean(samples):.2f}", f"{statistics.median(samples):.2f}",
+            f"{max(samples):.2f}", target]
+
+
+def job_overhead(folder: Path) -> None:
+    """Mean time of begin + submitted + 3 x status + completed, on a new ledger and on one that
+    already holds many jobs."""
+    track = TrackRecord(0, str(folder / "track.mp3"), 720_000, "0" * 64, 30.0, "https://cdn/x.mp3", None)
+    rows = []
+    for existing in (0, 10_000):
+        path = folder / f"overhead-{existing}.sqlite3"
+        with Ledger.open(path) as ledger:
+            for n in range(existing):
+                one_job(ledger, 1_000_000 + n, track)
+
+            def write(n: int, ledger: Ledger = ledger) -> None:
+                one_job(ledger, n, track)
+
+            samples = timed(write, JOBS)
+        rows.append(row(f"one job's writes, ledger holding {existing} jobs", samples, "<= 5 ms"))
+
+        def reopen(_: int, path: Path = path) -> None:
+            Ledger.open(path).close()
+
+        samples = timed(reopen, 20)
+        rows.append(row(f"Ledger.open + close, {existing + JOBS} jobs", samples, ""))
+    table(
+        f"Ledger overhead per job (begin + submitted + 3 x status + completed; {JOBS} jobs), ms",
+        ["what", "mean", "median", "max", "target"],
+        rows,
+    )
+
+
+def cached_answer(folder: Path) -> None:
+    """Mean time to find a saved job by fingerprint and check its track file byte for byte."""
+    rows = []
+    for label, size in TRACK_SIZES.items():
+        audio = folder / f"{size}.audio"
+        audio.write_bytes(os.urandom(size))
+        track = TrackRecord.from_file(0, audio, duration=30.0)
+        with Ledger.open(folder / f"lookup-{size}.sqlite3") as ledger:
+            for n in range(1000):
+                fp = one_job(ledger, n, track)
+
+            def answer(_: int, ledger: Ledger = ledger, fp: str = fp) -> None:
+                record = ledger.lookup(fp)
+                assert record is not None and record.intact()
+
+            samples = timed(answer, LOOKUPS)
+        rows.append(row(f"lookup + intact, {label}, {size / 1e6:.2f} MB", samples, "part of < 50 ms"))
+    table(
+        f"Answering a cell from the ledger (ledger of 1000 jobs; {LOOKUPS} runs), ms",
+        ["what", "mean", "median", "max", "target"],
+        rows,
+    )
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-ledger-") as tmp:
+        folder = Path(tmp)
+        job_overhead(folder)
+        cached_answer(folder)
+
+
+if __name__ == "__main__":
+    main()
