@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         APIStatusError,
         AuthenticationError,
         BadRequestError,
+        BudgetExceededError,
         ConfigurationError,
         ConflictError,
         DownloadError,
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
         SubmittedJob,
         Track,
     )
-    from .jobs import MusicJob, MusicResult, SavedTrack, generate, resume
+    from .jobs import MusicJob, MusicResult, SavedTrack, generate, history, resume
 
 __all__ = [
     "MODELS",
@@ -76,6 +77,7 @@ __all__ = [
     "AudioFormat",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExceededError",
     "ConfigurationError",
     "ConflictError",
     "DownloadError",
@@ -105,6 +107,7 @@ __all__ = [
     "__version__",
     "credit_cost",
     "generate",
+    "history",
     "load_ipython_extension",
     "parse_length",
     "resume",
@@ -118,7 +121,7 @@ __all__ = [
 # ``%load_ext``) does not pay for httpx, numpy or the sandbox until they are needed.
 _EXPORTS_BY_MODULE: dict[str, tuple[str, ...]] = {
     "._exceptions": (
-        "ApiframeError", "APIStatusError", "AuthenticationError", "BadRequestError",
+        "ApiframeError", "APIStatusError", "AuthenticationError", "BadRequestError", "BudgetExceededError",
         "ConfigurationError", "ConflictError", "DownloadError", "InsufficientCreditsError",
         "JobCancelledError", "JobError", "JobFailedError", "JobTimeoutError", "NotFoundError",
         "PermissionDeniedError", "RateLimitError", "RequestValidationError", "ServerError",
@@ -133,7 +136,7 @@ _EXPORTS_BY_MODULE: dict[str, tuple[str, ...]] = {
         "ModelInfo", "MusicRequest", "SubmittedJob", "Track",
     ),
     ".jobs": (
-        "generate", "MusicJob", "MusicResult", "resume", "SavedTrack",
+        "generate", "history", "MusicJob", "MusicResult", "resume", "SavedTrack",
     ),
     "._webhooks": (
         "sign_webhook", "verify_webhook_signature",

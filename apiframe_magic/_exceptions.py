@@ -4,6 +4,7 @@ Every error this package raises on purpose is an :class:`ApiframeError`::
 
     ApiframeError
     ├── RequestValidationError   a request was refused locally; nothing was sent, nothing was charged
+    ├── BudgetExceededError      a job would pass the credit budget; nothing was sent
     ├── ConfigurationError       no usable API key / base URL
     ├── TransportError           the network failed and retries were exhausted (no HTTP answer)
     ├── APIStatusError           the API answered with an error status
@@ -41,6 +42,7 @@ __all__ = [
     "ApiframeError",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExceededError",
     "ConfigurationError",
     "ConflictError",
     "DownloadError",
@@ -237,6 +239,18 @@ class JobTimeoutError(JobError):
             notes.append(f"the last poll failed: {last_error}")
         status = f" ({'; '.join(notes)})" if notes else ""
         super().__init__(f"job {job_id} not finished after {timeout:g} s{status}", job_id=job_id)
+
+
+@public
+class BudgetExceededError(ApiframeError):
+    """A job was refused before sending because it would take the credits spent past a budget
+    (``%config MusicMagics.budget_credits``). Nothing was sent, nothing was charged."""
+
+    def __init__(self, message: str, *, cost: int | None, spent: int, budget: int) -> None:
+        self.cost = cost
+        self.spent = spent
+        self.budget = budget
+        super().__init__(message)
 
 
 @public

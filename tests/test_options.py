@@ -116,10 +116,23 @@ def test_line_commands() -> None:
     assert parse_music_line("") == MusicLineCommand("help")
     assert parse_music_line("resume 0b4c --out t -t 5") == MusicLineCommand(
         "resume", job_id="0b4c", out="t", timeout=5.0)
-    for line, fragment in [("resume", "needs a job id"), ("dance", "unknown action"),
-                           ("status 123", "takes no job id")]:
+    assert parse_music_line("resume") == MusicLineCommand("resume")  # every pending job
+    assert parse_music_line("pending") == MusicLineCommand("pending")
+    assert parse_music_line("history piano --limit 5 -m suno --reconcile") == MusicLineCommand(
+        "history", text="piano", limit=5, model="suno", reconcile=True)
+    for line, fragment in [("resume --out t", "need a JOB_ID"), ("dance", "unknown action"),
+                           ("status 123", "takes no job id"), ("status --limit 3", "go with %music history"),
+                           ("history --out t", "go with %music resume"), ("history --limit 0", "positive")]:
         with pytest.raises(UsageError, match=fragment):
             parse_music_line(line)
+
+
+def test_takes() -> None:
+    assert parse_music_cell("", "x").take == 1
+    command = parse_music_cell("--take 3 --fresh", "x")
+    assert (command.take, command.fresh) == (3, True)
+    with pytest.raises(UsageError, match="numbered from 1"):
+        parse_music_cell("--take 0", "x")
 
 
 @pytest.mark.parametrize(

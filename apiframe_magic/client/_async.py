@@ -173,6 +173,16 @@ class AsyncApiframeClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={self.masked_key!r})"
 
+    @property
+    def account(self) -> str:
+        """Which service and account this client talks to, without the key: the base URL and a
+        short hash of the key (``https://api.apiframe.ai#3f2a...``), or the base URL alone when
+        no key is set yet. The job ledger keeps jobs of different accounts apart by it."""
+        auth = self._auth
+        if auth is None:
+            auth, _ = _auth_for(resolve_api_key())
+        return f"{self.base_url}#{auth.account_hash}" if auth is not None else self.base_url
+
     async def __aenter__(self) -> AsyncApiframeClient:
         return self
 

@@ -7,6 +7,7 @@ after ``%load_ext``. The key then lives only in an :class:`_APIKeyAuth`, which a
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Generator
 from urllib.parse import urlsplit
@@ -65,6 +66,11 @@ class _APIKeyAuth(httpx.Auth):
     @property
     def masked(self) -> str:
         return mask_key(self._key)
+
+    @property
+    def account_hash(self) -> str:
+        """A short SHA-256 of the key: tells accounts apart (in the job ledger) without the key."""
+        return hashlib.sha256(self._key.encode()).hexdigest()[:16]
 
     def scrub(self, text: str) -> str:
         """``text`` with any copy of the key replaced by its masked form."""

@@ -11,6 +11,7 @@ from ._formatters import register_formatters, unregister_formatters
 from ._html import (
     describe,
     dry_run_bundle,
+    history_bundle,
     models_bundle,
     player_html,
     price_text,
@@ -27,6 +28,7 @@ __all__ = [
     "WidgetProgress",
     "describe",
     "dry_run_bundle",
+    "history_bundle",
     "make_progress_view",
     "models_bundle",
     "player_html",

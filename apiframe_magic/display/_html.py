@@ -11,19 +11,19 @@ import mimetypes
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from IPython.display import display
 
 from ..catalog import ModelSpec, format_length
-from ..client import MusicRequest
+from ..client import Job, MusicRequest
 from ..jobs import Backend, MusicResult, SavedTrack
 
 if TYPE_CHECKING:
     from ..client import ModelInfo
 
-__all__ = ["describe", "dry_run_bundle", "models_bundle", "player_html", "price_text", "result_html",
-           "result_text", "sandbox_notice", "status_html"]
+__all__ = ["describe", "dry_run_bundle", "history_bundle", "models_bundle", "player_html", "price_text",
+           "result_html", "result_text", "sandbox_notice", "status_html"]
 
 _GREEN, _RED, _BLUE, _GREY, _ORANGE = "#2e7d32", "#c62828", "#1565c0", "#616161", "#ef6c00"
 
@@ -139,6 +139,8 @@ def result_html(result: MusicResult, embed_limit_bytes: int) -> str:
     # The whole prompt is in the cell above; a long one would weigh on every saved notebook.
     short = prompt if len(prompt) <= 60 else prompt[:59] + "…"
     badge = " · sandbox" if result.sandbox else ""
+    if result.from_ledger:
+        badge += " · from the ledger, nothing sent"
     if len(result.tracks) == 1:
         players = (
             f"<div style='color:{_GREY}'>“{html.escape(short)}” · job <code>{html.escape(result.job_id)}"
@@ -175,6 +177,10 @@ def _track_html(track: SavedTrack, embed_limit_bytes: int) -> str:
 def result_text(result: MusicResult) -> str:
     """For terminals: where the audio is, how long, which job; a line per track when several."""
     fields = describe(result)
+    if result.from_ledger:
+        files = ", ".join(_relative_url(t.path) for t in result.tracks)
+        return (f"✔ from the ledger, nothing sent (0 credits): {files} ({fields['length']}) "
+                f"job {result.job_id}")
     if len(result.tracks) == 1:
         return (
             f"✔ saved {_relative_url(result.path)} ({fields['length']}, {fields['format']}, "
@@ -256,3 +262,48 @@ def _price_text(spec: ModelSpec | None, info: ModelInfo | None) -> str:
         return "not documented"
     low, high = documented
     return (str(low) if low == high else f"{low} to {high}") + note
+
+
+def history_bundle(
+    rows: Sequence[Mapping[str, Any]], unseen: Sequence[Job] | None = None, *, title: str = "Job history"
+) -> dict[str, str]:
+    """``%music history`` / ``%music pending``: rows of :func:`apiframe_magic.ledger.history_rows`
+    as a table, and (``unseen``) the account's jobs the ledger never saw."""
+    head = ("when", "prompt", "model", "take", "status", "credits", "length", "file", "job")
+
+    def cells(row: Mapping[str, Any]) -> tuple[str, ...]:
+        prompt = str(row["prompt"])
+        length = row.get("length")
+        return (
+            str(row["when"] or "")[:19].replace("T", " "),
+            prompt if len(prompt) <= 48 else prompt[:47] + "…",
+            str(row["model"]), str(row["take"]), str(row["status"]),
+            "?" if row["credits"] is None else str(row["credits"]),
+            "" if length is None else f"{length:.1f} s",
+            _relative_url(Path(str(row["file"]).splitlines()[0])) if row.get("file") else "",
+            str(row["job_id"] or ""),
+        )
+
+    table = [cells(r) for r in rows]
+    text_lines = [f"{title}: {len(table)} job(s)"] + ["  ".join(c for c in t if c) for t in table]
+    markup = [
+        f'<div class="apiframe-history" style="{_BOX}"><b>{html.escape(title)}</b> '
+        f"({len(table)} job{'s' if len(table) != 1 else ''})"
+    ]
+    if table:
+        markup.append("<table><thead><tr>" + "".join(f"<th style='text-align:left'>{h}</th>" for h in head)
+                      + "</tr></thead><tbody>")
+        markup += ["<tr>" + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>" for c in t)
+                   + "</tr>" for t in table]
+        markup.append("</tbody></table>")
+    if unseen is not None:
+        text_lines.append(f"On the account but not in this ledger: {len(unseen)} job(s)")
+        text_lines += [f"  {j.created_at or ''}  {j.model or '?'}  {j.status}  {j.id}" for j in unseen]
+        items = "".join(
+            f"<li><code>{html.escape(j.id)}</code> · {html.escape(j.model or '?')} · "
+            f"{html.escape(j.status)} · {html.escape(j.created_at or '')}</li>" for j in unseen
+        )
+        markup.append(f"<div><b>On the account but not in this ledger</b> ({len(unseen)})"
+                      f"<ul>{items}</ul></div>")
+    markup.append("</div>")
+    return {"text/plain": "\n".join(text_lines), "text/html": "".join(markup)}

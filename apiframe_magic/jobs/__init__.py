@@ -10,22 +10,29 @@ API, or the embedded sandbox) and holds no credentials.
 from __future__ import annotations
 
 from ._backend import Backend, resolve_backend, uses_sandbox
+from ._bookkeeping import Bookkeeping, account_identity
 from ._files import DEFAULT_OUTPUT_DIR, SaveTarget, slugify, track_duration, write_sidecar
+from ._ledger_access import history, open_ledger
 from ._results import JobObserver, MusicResult, SavedTrack
-from ._run import MusicJob, generate, resume
+from ._run import MusicJob, generate, resume, submit
 
 __all__ = [
     "DEFAULT_OUTPUT_DIR",
     "Backend",
+    "Bookkeeping",
     "JobObserver",
     "MusicJob",
     "MusicResult",
     "SaveTarget",
     "SavedTrack",
+    "account_identity",
     "generate",
+    "history",
+    "open_ledger",
     "resolve_backend",
     "resume",
     "slugify",
+    "submit",
     "track_duration",
     "uses_sandbox",
     "write_sidecar",

@@ -76,6 +76,9 @@ class MusicResult:
     Mureka ``n``); ``path``, ``metadata_path``, ``audio_format`` and ``duration`` are the first
     track's, for one-track models. In a notebook with the extension loaded it displays as a
     player per track; as text it is one line.
+
+    ``from_ledger`` marks a result answered by the job ledger: the same request was generated and
+    saved before, its files are intact, and nothing was submitted or paid for this time.
     """
 
     job: Job
@@ -83,6 +86,7 @@ class MusicResult:
     tracks: tuple[SavedTrack, ...]
     elapsed: float
     backend: str
+    from_ledger: bool = False
 
     @property
     def path(self) -> Path:
@@ -123,8 +127,8 @@ class MusicResult:
 
     @property
     def credits(self) -> int | None:
-        """Credits this job cost, as the server reported them."""
-        return self.job.credit_cost
+        """Credits this run cost: what the server reported, or 0 when the ledger answered."""
+        return 0 if self.from_ledger else self.job.credit_cost
 
     @property
     def sandbox(self) -> bool:

@@ -17,21 +17,30 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .._exceptions import ApiframeError, DownloadError
+from .._exceptions import (
+    ApiframeError,
+    APIStatusError,
+    DownloadError,
+    JobCancelledError,
+    JobFailedError,
+)
 from .._public import public
 from ..client import Job, MusicRequest
+from ..ledger import Ledger
+from ._bookkeeping import Bookkeeping, account_identity, decide, result_from_record
 from ._files import DEFAULT_OUTPUT_DIR, SaveTarget, track_duration, write_sidecar
+from ._ledger_access import open_ledger
 from ._results import JobObserver, MusicResult, SavedTrack
 
 if TYPE_CHECKING:
     from ..client import AsyncApiframeClient
     from ._backend import Backend
 
-__all__ = ["MusicJob", "generate", "resume"]
+__all__ = ["MusicJob", "generate", "resume", "submit"]
 
 @contextlib.contextmanager
 def _about_job(job_id: str) -> Iterator[None]:
@@ -54,6 +63,12 @@ async def generate(
     save: str | os.PathLike[str] | None = None,
     timeout: float | None = 600.0,
     observer: JobObserver | None = None,
+    ledger: Ledger | None = None,
+    take: int = 1,
+    fresh: bool = False,
+    label: str | None = None,
+    before_submit: Callable[[MusicRequest], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> MusicResult:
     """Submit ``request``, wait for it, download and save its audio with a JSON sidecar.
 
@@ -61,17 +76,105 @@ async def generate(
     file name whose extension does not match the request's format is refused with
     :class:`RequestValidationError` before anything is sent. Every :class:`ApiframeError`
     raised after the submission carries the job's ``job_id``; the job is never submitted twice.
+
+    With a ``ledger`` (:class:`~apiframe_magic.ledger.Ledger`), every step is written ahead and
+    nothing is paid for twice: take ``take`` of the same request (backend and account, model,
+    prompt, params) saved before with intact files is answered from the ledger
+    (``result.from_ledger``, 0 credits); one submitted but not saved is resumed, not
+    resubmitted. ``fresh`` asks for the first take never generated. ``before_submit`` is called
+    only when a request is really about to be sent (a budget check raises there); ``warn`` hears
+    one line if the ledger fails, after which the job goes on without it.
     """
     started = time.monotonic()
-    SaveTarget.parse(save, output_dir).check_extension(request.audio_format.extension)
-    submitted = await client.submit(request)
-    with _about_job(submitted.job_id):
+    book = Bookkeeping(ledger, warn)
+    answer = await _submit_or_answer(
+        client, request, backend=backend, output_dir=output_dir, save=save, book=book, take=take,
+        fresh=fresh, label=label, before_submit=before_submit, started=started,
+    )
+    if isinstance(answer, MusicResult):
+        return answer
+    with _about_job(answer):
         if observer is not None:
-            observer.submitted(submitted.job_id)
+            observer.submitted(answer)
         return await _finish(
-            client, submitted.job_id, request, backend=backend, output_dir=output_dir, save=save,
-            timeout=timeout, observer=observer, started=started,
+            client, answer, request, backend=backend, output_dir=output_dir, save=save,
+            timeout=timeout, observer=observer, started=started, book=book,
         )
+
+
+@public
+async def submit(
+    client: AsyncApiframeClient,
+    request: MusicRequest,
+    *,
+    backend: str,
+    output_dir: str | os.PathLike[str] = DEFAULT_OUTPUT_DIR,
+    save: str | os.PathLike[str] | None = None,
+    ledger: Ledger | None = None,
+    take: int = 1,
+    fresh: bool = False,
+    label: str | None = None,
+    before_submit: Callable[[MusicRequest], None] | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> MusicResult | str:
+    """Submit without waiting (``%%music --no-wait``), through the ledger as :func:`generate`
+    does: the saved result when the ledger answers, else the job id (of a new job, or of the one
+    already submitted for this request), to :func:`resume` later."""
+    return await _submit_or_answer(
+        client, request, backend=backend, output_dir=output_dir, save=save,
+        book=Bookkeeping(ledger, warn), take=take, fresh=fresh, label=label,
+        before_submit=before_submit, started=time.monotonic(),
+    )
+
+
+async def _submit_or_answer(
+    client: AsyncApiframeClient,
+    request: MusicRequest,
+    *,
+    backend: str,
+    output_dir: str | os.PathLike[str],
+    save: str | os.PathLike[str] | None,
+    book: Bookkeeping,
+    take: int,
+    fresh: bool,
+    label: str | None,
+    before_submit: Callable[[MusicRequest], None] | None,
+    started: float,
+) -> MusicResult | str:
+    """The saved result the ledger holds for ``request``, or the id of its job: one submitted
+    before (never pay twice), or one submitted now, written ahead in the ledger."""
+    SaveTarget.parse(save, output_dir).check_extension(request.audio_format.extension)
+    identity = account_identity(client, backend)
+    decision = decide(book, request, identity=identity, take=take, fresh=fresh)
+    if decision.action == "cached" and decision.record is not None:
+        return result_from_record(decision.record, elapsed=time.monotonic() - started)
+    if decision.action == "resume" and decision.record is not None and decision.record.job_id:
+        return decision.record.job_id
+    if before_submit is not None:
+        before_submit(request)
+    earlier = decision.record
+    record = earlier if earlier is not None and earlier.job_id is None \
+        and earlier.idempotency_key == decision.idempotency_key else None
+    if record is None and decision.fingerprint is not None and decision.idempotency_key is not None:
+        print_, key = decision.fingerprint, decision.idempotency_key
+        record = book.call(lambda ledger: ledger.begin(
+            fingerprint=print_, backend=identity, model=request.model, prompt=request.prompt,
+            params=request.params, take=decision.take, request=request.to_json(),
+            idempotency_key=key, output_dir=output_dir, save=save, label=label,
+            reserved=request.credit_cost,
+        ))
+    try:
+        submitted = await client.submit(request, idempotency_key=decision.idempotency_key)
+    except APIStatusError as exc:
+        # A definite refusal: no job exists. (No answer at all leaves the row to be sent again.)
+        if record is not None:
+            refused, why = record, str(exc)
+            book.call(lambda ledger: ledger.refused(refused.id, error=why))
+        raise
+    if record is not None:
+        written = record
+        book.call(lambda ledger: ledger.submitted(written.id, submitted.job_id))
+    return submitted.job_id
 
 
 @public
@@ -80,20 +183,33 @@ async def resume(
     job_id: str,
     *,
     backend: str,
-    output_dir: str | os.PathLike[str] = DEFAULT_OUTPUT_DIR,
+    output_dir: str | os.PathLike[str] | None = None,
     save: str | os.PathLike[str] | None = None,
     timeout: float | None = 600.0,
     observer: JobObserver | None = None,
+    ledger: Ledger | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> MusicResult:
-    """Wait for an existing job (submitted earlier, perhaps by an interrupted cell) and save it.
+    """Wait for an existing job (submitted earlier, perhaps by an interrupted cell or a kernel
+    that died) and save it.
 
-    Every :class:`ApiframeError` it raises carries ``job_id``."""
+    With a ``ledger`` that knows the job, its request is known and, unless ``output_dir`` or
+    ``save`` say otherwise, it is saved where its cell would have saved it. Every
+    :class:`ApiframeError` it raises carries ``job_id``."""
+    book = Bookkeeping(ledger, warn)
+    record = book.call(lambda ledger: ledger.get(job_id))
+    request = None
+    if record is not None:
+        with contextlib.suppress(ValueError, TypeError):
+            request = MusicRequest.from_json(record.request)
+        if output_dir is None and save is None:
+            output_dir, save = record.output_dir, record.save
     with _about_job(job_id):
         if observer is not None:
             observer.submitted(job_id)
         return await _finish(
-            client, job_id, None, backend=backend, output_dir=output_dir, save=save,
-            timeout=timeout, observer=observer, started=time.monotonic(),
+            client, job_id, request, backend=backend, output_dir=output_dir or DEFAULT_OUTPUT_DIR,
+            save=save, timeout=timeout, observer=observer, started=time.monotonic(), book=book,
         )
 
 
@@ -108,8 +224,22 @@ async def _finish(
     timeout: float | None,
     observer: JobObserver | None,
     started: float,
+    book: Bookkeeping | None = None,
 ) -> MusicResult:
-    job = await client.wait(job_id, timeout=timeout, on_progress=observer.progress if observer else None)
+    book = book or Bookkeeping(None)
+
+    def progress(job: Job) -> None:
+        book.status(job)
+        if observer is not None:
+            observer.progress(job)
+
+    try:
+        job = await client.wait(job_id, timeout=timeout, on_progress=progress)
+    except (JobFailedError, JobCancelledError) as exc:
+        status = "CANCELLED" if isinstance(exc, JobCancelledError) else "FAILED"
+        reason = exc.reason if isinstance(exc, JobFailedError) else None
+        book.call(lambda ledger: ledger.failed(job_id, status=status, error=reason))
+        raise
     if request is None:
         request = _request_from_job(job)
     tracks = [t for t in job.tracks if t.audio_url]
@@ -146,7 +276,9 @@ async def _finish(
             index=index, path=downloaded.path, metadata_path=metadata_path, audio_format=container,
             duration=duration, size=downloaded.size, track=track,
         ))
-    return MusicResult(job=job, request=request, tracks=tuple(saved), elapsed=elapsed, backend=backend)
+    result = MusicResult(job=job, request=request, tracks=tuple(saved), elapsed=elapsed, backend=backend)
+    book.completed(result)
+    return result
 
 
 def _request_from_job(job: Job) -> MusicRequest | None:
@@ -166,7 +298,8 @@ class MusicJob:
     after submission).
 
     ``status()`` looks at it once; ``result()`` waits for it, downloads and saves it, exactly as
-    ``%music resume`` does.
+    ``%music resume`` does, and records it in the job ledger at ``ledger_path`` (a path, so a
+    pickled handle stays a plain value).
     """
 
     job_id: str
@@ -174,6 +307,7 @@ class MusicJob:
     backend: Backend = field(repr=False)
     output_dir: str = DEFAULT_OUTPUT_DIR
     save: str | None = None
+    ledger_path: str | None = field(default=None, repr=False)
 
     def status(self) -> Job:
         """The job as the server sees it now."""
@@ -183,10 +317,15 @@ class MusicJob:
     def result(self, timeout: float | None = 600.0, observer: JobObserver | None = None) -> MusicResult:
         """Wait for the job to finish, then download and save it."""
 
-        result = self.backend.call(lambda client: resume(
-            client, self.job_id, backend=self.backend.name, output_dir=self.output_dir,
-            save=self.save, timeout=timeout, observer=observer,
-        ))
+        ledger = open_ledger(self.ledger_path, self.output_dir) if self.ledger_path else None
+        try:
+            result = self.backend.call(lambda client: resume(
+                client, self.job_id, backend=self.backend.name, output_dir=self.output_dir,
+                save=self.save, timeout=timeout, observer=observer, ledger=ledger,
+            ))
+        finally:
+            if ledger is not None:
+                ledger.close()
         if result.request is None and self.request is not None:
             result.request = self.request
         return result

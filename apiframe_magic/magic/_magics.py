@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sys
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.display import display
-from traitlets import Bool, Enum, Float, TraitError, Unicode, validate
+from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 
 from .._exceptions import (
     ApiframeError,
+    BudgetExceededError,
     ConfigurationError,
     JobTimeoutError,
+    NotFoundError,
 )
 from .._version import __version__
 from ..catalog import DEFAULT_MODEL, MODELS, OUTPUT_FORMATS
@@ -29,6 +34,7 @@ from ..client import MusicRequest
 from ..display import (
     ProgressView,
     dry_run_bundle,
+    history_bundle,
     make_progress_view,
     models_bundle,
     register_formatters,
@@ -42,11 +48,15 @@ from ..jobs import (
     generate,
     resolve_backend,
     resume,
+    submit,
     uses_sandbox,
 )
+from ..ledger import Ledger, LedgerUnavailable, history_rows, resolve_ledger_path
+from ._messages import HELP, MusicError, MusicInterrupted, explain, interrupted_message
 from ._options import (
     MusicCommand,
     MusicDefaults,
+    MusicLineCommand,
     cell_options_help,
     check_length,
     check_model,
@@ -59,7 +69,9 @@ from ._options import (
 if TYPE_CHECKING:
     from ..client import AsyncApiframeClient, ModelInfo
 
-from ._messages import HELP, MusicError, MusicInterrupted, explain, interrupted_message
+T = TypeVar("T")
+
+_LEDGER_OFF = "{what} needs the job ledger, which is off (%config MusicMagics.ledger)."
 
 __all__ = ["MusicMagics"]
 
@@ -102,6 +114,14 @@ class MusicMagics(Magics):
     show_traceback = Bool(
         False, help="Show full tracebacks for API and job errors instead of one line."
     ).tag(config=True)
+    ledger = Unicode(
+        "", help="The job ledger file. Empty: $APIFRAME_LEDGER, else .apiframe-ledger.sqlite3 in "
+                 "output_dir. 'off' turns it off (every cell then submits and pays)."
+    ).tag(config=True)
+    budget_credits = Int(
+        0, help="Refuse, before sending, a job that would take the credits spent in this kernel past "
+                "this many. 0: no budget."
+    ).tag(config=True)
 
     # Settings are checked when set, against the whole rule a cell would apply, so a bad value
     # is refused by %config (naming the setting) instead of failing every later cell.
@@ -138,6 +158,13 @@ class MusicMagics(Magics):
             raise _setting_error(proposal, "must be a positive number of seconds")
         return value
 
+    @validate("budget_credits")
+    def _check_budget(self, proposal: dict[str, Any]) -> int:
+        value: int = proposal["value"]
+        if value < 0:
+            raise _setting_error(proposal, "must be 0 (no budget) or a positive number of credits")
+        return value
+
     @validate("embed_limit_mb")
     def _check_embed_limit(self, proposal: dict[str, Any]) -> float:
         value: float = proposal["value"]
@@ -147,6 +174,11 @@ class MusicMagics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
+        self._started = datetime.now(timezone.utc)
+        self._spent_here = 0  # credits of this kernel's jobs, for a budget without a ledger
+        self._ledger: Ledger | None = None
+        self._ledger_path: Path | None = None
+        self._ledger_warned: set[str] = set()
         if shell is not None:
             register_formatters(shell, lambda: self.embed_limit_bytes)
 
@@ -190,11 +222,14 @@ class MusicMagics(Magics):
         if command.no_wait:
             self._submit_only(backend, command)
             return
+        ledger = self._open_ledger()
         view = make_progress_view(self.progress, command.request.prompt, self.embed_limit_bytes)
         result = self._follow(backend, view, command.out, command.request, lambda client: generate(
             client, command.request, backend=backend.name, output_dir=self.output_dir,
-            save=command.save, timeout=command.timeout, observer=view,
+            save=command.save, timeout=command.timeout, observer=view, ledger=ledger,
+            take=command.take, fresh=command.fresh, before_submit=self._keep_budget, warn=self._warn,
         ))
+        self._count(result)
         if command.out:
             self.user_ns[command.out] = result
 
@@ -209,17 +244,148 @@ class MusicMagics(Magics):
             self._status()
         elif command.action == "models":
             self._models()
+        elif command.action == "pending":
+            self._pending()
+        elif command.action == "history":
+            self._history(command)
+        elif command.job_id is None:
+            self._resume_pending(command)
         else:
-            assert command.job_id is not None
-            backend = self._backend()
-            self._announce(backend)
-            view = make_progress_view(self.progress, None, self.embed_limit_bytes)
-            result = self._follow(backend, view, command.out, None, lambda client: resume(
-                client, command.job_id or "", backend=backend.name, output_dir=self.output_dir,
-                save=command.save, timeout=command.timeout or self.timeout, observer=view,
-            ))
+            result = self._resume(command.job_id, command.save, command.timeout, command.out)
             if command.out:
                 self.user_ns[command.out] = result
+
+    def _resume(
+        self, job_id: str, save: str | None, timeout: float | None, out: str | None,
+        output_dir: str | None = None,
+    ) -> MusicResult:
+        """Wait for one job and save it: where ``save``/``output_dir`` say, else where the ledger
+        says its cell would have saved it, else the output folder."""
+        backend = self._backend()
+        self._announce(backend)
+        ledger = self._open_ledger()
+        known = ledger is not None and save is None and output_dir is None and _knows(ledger, job_id)
+        view = make_progress_view(self.progress, None, self.embed_limit_bytes)
+        return self._follow(backend, view, out, None, lambda client: resume(
+            client, job_id, backend=backend.name,
+            output_dir=None if known else (output_dir or self.output_dir), save=save,
+            timeout=timeout or self.timeout, observer=view, ledger=ledger, warn=self._warn,
+        ))
+
+    def _resume_pending(self, command: MusicLineCommand) -> None:
+        """``%music resume`` with no id: every job the ledger has submitted and not saved, each
+        saved where its cell would have saved it. One that fails is reported and the rest go on."""
+        ledger = self._open_ledger()
+        if ledger is None:
+            raise UsageError("%music resume with no job id needs the job ledger, which is off "
+                             "(%config MusicMagics.ledger); give a JOB_ID.")
+        records = self._call_ledger(ledger, lambda: ledger.pending()) or []
+        if not records:
+            print("No pending jobs: every job in the ledger is saved or ended.")
+            return
+        failures = 0
+        for record in records:
+            assert record.job_id is not None
+            try:
+                self._resume(record.job_id, None, command.timeout, None)
+            except MusicError as e:
+                failures += 1
+                if isinstance(e.__cause__, NotFoundError):
+                    # A job the service no longer knows (a sandbox gone with its kernel) is over.
+                    self._forget(ledger, record.job_id)
+        if failures:
+            raise MusicError(f"{failures} of {len(records)} pending jobs could not be collected (see above).")
+
+    def _forget(self, ledger: Ledger, job_id: str) -> None:
+        """Mark a job the service no longer knows (a sandbox gone with its kernel) as ended."""
+        self._call_ledger(ledger, lambda: ledger.failed(job_id, error="not found on the service"))
+
+    def _pending(self) -> None:
+        ledger = self._open_ledger()
+        if ledger is None:
+            raise UsageError(_LEDGER_OFF.format(what="%music pending"))
+        records = self._call_ledger(ledger, lambda: ledger.pending()) or []
+        display(history_bundle(history_rows(records), title="Pending jobs (%music resume collects them)"),
+                raw=True)
+
+    def _history(self, command: MusicLineCommand) -> None:
+        ledger = self._open_ledger()
+        if ledger is None:
+            raise UsageError(_LEDGER_OFF.format(what="%music history"))
+        records = self._call_ledger(ledger, lambda: ledger.history(
+            limit=command.limit, model=command.model, text=command.text,
+        )) or []
+        unseen = None
+        if command.reconcile:
+            backend = self._backend()
+            known = {r.job_id for r in self._call_ledger(ledger, lambda: ledger.history(limit=None)) or []}
+            try:
+                page = backend.call(lambda client: client.list_jobs(limit=100))
+            except ApiframeError as e:
+                raise MusicError(explain(e, None, backend)) from e
+            unseen = [job for job in page.jobs if job.id not in known]
+        display(history_bundle(history_rows(records), unseen), raw=True)
+
+    # -- the ledger and the budget ---------------------------------------------------------
+
+    def _warn(self, message: str) -> None:
+        print(f"apiframe-magic: {message}", file=sys.stderr)
+
+    def _open_ledger(self) -> Ledger | None:
+        """The ledger of the current settings, opened once and kept; ``None`` when it is off or
+        unusable (said once per file: cells then run without the cache)."""
+        path = resolve_ledger_path(self.ledger or None, self.output_dir)
+        if path != self._ledger_path or self._ledger is None or self._ledger.closed:
+            if self._ledger is not None:
+                self._ledger.close()
+            self._ledger, self._ledger_path = None, path
+            if path is not None and str(path) not in self._ledger_warned:
+                try:
+                    self._ledger = Ledger.open(path)
+                except LedgerUnavailable as e:
+                    self._ledger_warned.add(str(path))
+                    self._warn(f"the job ledger is off for this kernel: {e}")
+        return self._ledger
+
+    def _call_ledger(self, ledger: Ledger, read: Callable[[], T]) -> T | None:
+        try:
+            return read()
+        except LedgerUnavailable as e:
+            self._warn(f"the job ledger is off for this kernel: {e}")
+            self._ledger = None
+            return None
+
+    def _spent(self, since: datetime) -> int:
+        ledger = self._open_ledger()
+        spent = self._call_ledger(ledger, lambda: ledger.spent(since=since)) if ledger else None
+        return spent if spent is not None else self._spent_here
+
+    def _keep_budget(self, request: MusicRequest) -> None:
+        """Refuse ``request`` before it is sent if it would take this kernel past the budget."""
+        budget = self.budget_credits
+        if not budget:
+            return
+        cost = request.credit_cost
+        if cost is None:
+            prices = request.spec.cost_range()
+            cost = prices[1] if prices else None
+        spent = self._spent(self._started)
+        if cost is None:
+            raise BudgetExceededError(
+                f"{request.model} has no published price, so the budget of {budget} credits "
+                f"(MusicMagics.budget_credits) cannot be kept; nothing was sent.",
+                cost=None, spent=spent, budget=budget,
+            )
+        if spent + cost > budget:
+            raise BudgetExceededError(
+                f"this job costs {cost} credits and {spent} of the budget of {budget} "
+                f"(MusicMagics.budget_credits) are spent in this kernel; nothing was sent.",
+                cost=cost, spent=spent, budget=budget,
+            )
+
+    def _count(self, result: MusicResult | None) -> None:
+        if result is not None and not result.from_ledger:
+            self._spent_here += result.credits or 0
 
     def _models(self) -> None:
         """List every model: this package's specs, merged with ``GET /v2/models`` when it answers."""
@@ -263,8 +429,10 @@ class MusicMagics(Magics):
 
         def keep_handle() -> None:
             if out and view.job_id:
+                ledger = self._ledger
                 self.user_ns[out] = MusicJob(
-                    view.job_id, request, backend, output_dir=self.output_dir
+                    view.job_id, request, backend, output_dir=self.output_dir,
+                    ledger_path=str(ledger.path) if ledger is not None else None,
                 )
 
         try:
@@ -300,14 +468,26 @@ class MusicMagics(Magics):
             self.user_ns[command.out] = command.request
 
     def _submit_only(self, backend: Backend, command: MusicCommand) -> None:
+        ledger = self._open_ledger()
         try:
-            job_id = backend.call(lambda client: client.submit(command.request)).job_id
+            answer = backend.call(lambda client: submit(
+                client, command.request, backend=backend.name, output_dir=self.output_dir,
+                save=command.save, ledger=ledger, take=command.take, fresh=command.fresh,
+                before_submit=self._keep_budget, warn=self._warn,
+            ))
         except ApiframeError as e:
             message = explain(e, None, backend)
             if self.show_traceback:
                 raise
             raise MusicError(message) from e
-        job = MusicJob(job_id, command.request, backend, output_dir=self.output_dir, save=command.save)
+        if isinstance(answer, MusicResult):
+            display(answer)
+            if command.out:
+                self.user_ns[command.out] = answer
+            return
+        job_id = answer
+        job = MusicJob(job_id, command.request, backend, output_dir=self.output_dir, save=command.save,
+                       ledger_path=str(ledger.path) if ledger is not None else None)
         if command.out:
             self.user_ns[command.out] = job
         where = f"{command.out}.result()" if command.out else f"%music resume {job_id}"
@@ -326,6 +506,12 @@ class MusicMagics(Magics):
                 lines.append(f"plan: {account.plan}")
         except ApiframeError as e:
             lines.append(f"credits: unavailable ({explain(e, None, backend)})")
+        midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+        budget = f" of a budget of {self.budget_credits}" if self.budget_credits else ""
+        lines.append(f"spent in this kernel: {self._spent(self._started)} credits{budget}; "
+                     f"today: {self._spent(midnight)}")
+        ledger = self._open_ledger()
+        lines.append(f"job ledger: {ledger.path if ledger is not None else 'off'}")
         if backend.sandbox:
             from ..sandbox import CREDITS_ENV
 
@@ -335,6 +521,14 @@ class MusicMagics(Magics):
             )
             lines.append("This is the offline sandbox. Set APIFRAME_API_KEY to use the real service.")
         print("\n".join(lines))
+
+
+def _knows(ledger: Ledger, job_id: str) -> bool:
+    """Whether the ledger has this job (then a resume saves it where its cell would have)."""
+    try:
+        return ledger.get(job_id) is not None
+    except LedgerUnavailable:
+        return False
 
 
 def _setting_error(proposal: dict[str, Any], reason: str) -> TraitError:

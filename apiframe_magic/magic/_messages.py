@@ -13,6 +13,7 @@ from .._exceptions import (
     ApiframeError,
     AuthenticationError,
     BadRequestError,
+    BudgetExceededError,
     DownloadError,
     InsufficientCreditsError,
     JobError,
@@ -58,6 +59,8 @@ def interrupted_message(job_id: str | None) -> str:
 def explain(error: ApiframeError, job_id: str | None, backend: Backend) -> str:
     """One line: what went wrong and what to do about it."""
     resume_hint = f" Collect it later: %music resume {job_id}" if job_id else ""
+    if isinstance(error, BudgetExceededError):
+        return f"Over budget: {error}"
     if isinstance(error, AuthenticationError):
         fix = ("Check APIFRAME_API_KEY, or unset it to use the offline sandbox."
                if not backend.sandbox else "The sandbox refused its own key; restart the kernel.")

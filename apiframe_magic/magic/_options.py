@@ -110,6 +110,11 @@ _CELL_ARGUMENTS = (
     argument("--webhook", metavar="URL", help="Ask Apiframe to POST job events to this URL."),
     argument("--webhook-events", metavar="EVENTS",
              help="Comma-separated subset of " + ", ".join(WEBHOOK_EVENTS) + " (with --webhook)."),
+    argument("--take", metavar="N", type=int,
+             help="Which take of this request (1 by default): re-running a cell gives take 1 again from "
+                  "the job ledger at no cost; --take 2 is a second, different take."),
+    argument("--fresh", action="store_true",
+             help="A new take: the first take of this request never generated (submits and pays)."),
     argument("--no-wait", action="store_true",
              help="Submit and return a job handle at once; collect it later with %%music resume."),
     argument("--dry-run", action="store_true",
@@ -118,14 +123,22 @@ _CELL_ARGUMENTS = (
 
 _LINE_ARGUMENTS = (
     argument("action", nargs="?", default="help", metavar="ACTION",
-             help="status: version, backend, masked key and credits. resume JOB_ID: wait for a job "
-                  "and save it. help: this text."),
-    argument("job_id", nargs="?", metavar="JOB_ID", help="The job to resume."),
+             help="status: version, backend, masked key, credits and spending. models: every model. "
+                  "pending: jobs submitted and not saved yet, from any kernel. resume [JOB_ID]: wait "
+                  "for a job (or every pending one) and save it. history [TEXT]: the jobs of the ledger. "
+                  "help: this text."),
+    argument("job_id", nargs="?", metavar="JOB_ID",
+             help="With resume: the job to resume (none: every pending job). With history: text the "
+                  "prompt contains."),
     argument("-h", "--help", action="store_true", help="This text (the same as %%music help)."),
     argument("-o", "--out", metavar="VAR", help="With resume: store the result in this variable."),
     argument("-s", "--save", metavar="PATH", help="With resume: where to save the audio."),
     argument("-t", "--timeout", metavar="SECONDS", type=float,
              help="With resume: give up waiting after this many seconds."),
+    argument("--limit", metavar="N", type=int, help="With history: at most N jobs (default 20)."),
+    argument("-m", "--model", metavar="MODEL", help="With history: only jobs of this model."),
+    argument("--reconcile", action="store_true",
+             help="With history: also list the account's jobs (GET /v2/jobs) this ledger never saw."),
 )
 
 
@@ -179,17 +192,23 @@ class MusicCommand:
     timeout: float = 600.0
     no_wait: bool = False
     dry_run: bool = False
+    take: int = 1
+    fresh: bool = False
 
 
 @dataclass(frozen=True)
 class MusicLineCommand:
     """What one ``%music`` line asks for."""
 
-    action: Literal["status", "resume", "help", "models"]
+    action: Literal["status", "resume", "help", "models", "pending", "history"]
     job_id: str | None = None
     out: str | None = None
     save: str | None = None
     timeout: float | None = None
+    text: str | None = None
+    limit: int = 20
+    model: str | None = None
+    reconcile: bool = False
 
 
 def parse_music_cell(line: str, cell: str, defaults: MusicDefaults | None = None) -> MusicCommand:
@@ -251,9 +270,11 @@ def parse_music_cell(line: str, cell: str, defaults: MusicDefaults | None = None
             else f"--format {request.audio_format.name} (the default)"
         )
         _check_save(args.save, request.audio_format, format_source)
+    if args.take is not None and args.take < 1:
+        raise UsageError(f"--take {args.take}: takes are numbered from 1.")
     return MusicCommand(
         request=request, out=args.out, save=args.save, timeout=timeout,
-        no_wait=args.no_wait, dry_run=args.dry_run,
+        no_wait=args.no_wait, dry_run=args.dry_run, take=args.take or 1, fresh=args.fresh,
     )
 
 
@@ -263,19 +284,28 @@ def parse_music_line(line: str) -> MusicLineCommand:
     if args.help:
         return MusicLineCommand("help")
     action = args.action.lower()
-    if action not in ("status", "resume", "help", "models"):
-        raise UsageError(
-            f"%music {args.action}: unknown action; use status, models, resume JOB_ID or help."
-        )
-    if action == "resume" and not args.job_id:
-        raise UsageError("%music resume needs a job id: %music resume JOB_ID")
-    if action != "resume" and args.job_id:
+    actions = ("status", "models", "pending", "resume", "history", "help")
+    if action not in actions:
+        raise UsageError(f"%music {args.action}: unknown action; use {', '.join(actions)}.")
+    text = args.job_id if action == "history" else None
+    job_id = args.job_id if action == "resume" else None
+    if action not in ("resume", "history") and args.job_id:
         raise UsageError(f"%music {action} takes no job id.")
+    if action != "history" and (args.limit is not None or args.model or args.reconcile):
+        raise UsageError("--limit, --model and --reconcile go with %music history.")
+    if action != "resume" and (args.out or args.save or args.timeout is not None):
+        raise UsageError("--out, --save and --timeout go with %music resume.")
+    if action == "resume" and job_id is None and (args.out or args.save):
+        raise UsageError("%music resume with no job id resumes every pending job, each saved where "
+                         "its cell would have saved it: --out and --save need a JOB_ID.")
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit {args.limit}: must be a positive number of jobs.")
     if args.timeout is not None:
         _check_timeout(args.timeout)
     _check_variable(args.out)
     return MusicLineCommand(
-        action=action, job_id=args.job_id, out=args.out, save=args.save, timeout=args.timeout,
+        action=action, job_id=job_id, out=args.out, save=args.save, timeout=args.timeout,
+        text=text, limit=args.limit or 20, model=args.model, reconcile=args.reconcile,
     )
 
 

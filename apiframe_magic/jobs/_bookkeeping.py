@@ -1,0 +1,172 @@
+"""The ledger as the job runner uses it: every step written ahead, and a broken ledger never
+fails a job.
+
+:class:`Bookkeeping` wraps an optional :class:`~apiframe_magic.ledger.Ledger`. Each call that the
+file cannot serve (corrupt, locked for too long, on a full disk) turns the ledger off for the
+rest of the run and reports one line through ``warn``; the job itself goes on without the cache.
+:func:`decide` reads the ledger before a submit and says what to do instead of paying again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+from ..client import Job, MusicRequest, Track
+from ..ledger import (
+    SAVED,
+    JobRecord,
+    Ledger,
+    LedgerUnavailable,
+    TrackRecord,
+    fingerprint,
+    idempotency_key,
+)
+from ._results import MusicResult, SavedTrack
+
+if TYPE_CHECKING:
+    from ..client import AsyncApiframeClient
+
+__all__ = ["MAX_TAKES", "Bookkeeping", "Decision", "account_identity", "decide", "result_from_record"]
+
+T = TypeVar("T")
+
+# How far --fresh looks for an unused take number.
+MAX_TAKES = 10_000
+
+
+def account_identity(client: AsyncApiframeClient, backend: str) -> str:
+    """Which service and account a job belongs to, for its fingerprint: ``"sandbox"``, or the
+    API's base URL with a short hash of the key (never the key), so a cached job never answers
+    another account's request, and sandbox jobs never answer real-service ones."""
+    return backend if backend == "sandbox" else client.account
+
+
+class Bookkeeping:
+    """An optional ledger whose failures are reported once and never fail a job."""
+
+    def __init__(self, ledger: Ledger | None, warn: Callable[[str], None] | None = None) -> None:
+        self.ledger = ledger
+        self.warn = warn
+
+    @property
+    def active(self) -> bool:
+        return self.ledger is not None
+
+    def call(self, method: Callable[[Ledger], T]) -> T | None:
+        """``method(ledger)``, or ``None`` when there is no ledger or it just failed."""
+        if self.ledger is None:
+            return None
+        try:
+            return method(self.ledger)
+        except LedgerUnavailable as exc:
+            self.ledger = None
+            if self.warn is not None:
+                self.warn(f"the job ledger is off for this run: {exc}")
+            return None
+
+    def status(self, job: Job) -> None:
+        self.call(lambda ledger: ledger.status(job.id, job.status, progress=job.progress))
+
+    def completed(self, result: MusicResult) -> None:
+        tracks = [
+            TrackRecord.from_file(
+                t.index, t.path, duration=t.duration, audio_url=t.audio_url or None, title=t.title
+            )
+            for t in result.tracks
+        ]
+        credits = result.job.credit_cost
+        self.call(lambda ledger: ledger.completed(result.job_id, credits=credits, tracks=tracks))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a request, after reading the ledger.
+
+    ``"cached"``: the saved ``record`` answers it at no cost. ``"resume"``: its job
+    (``record.job_id``) exists already; wait for it or download it again, never submit.
+    ``"submit"``: send it, with ``idempotency_key`` (the same as an unanswered earlier POST of
+    it, so the service replays rather than charges twice) as ``take``.
+    """
+
+    action: Literal["cached", "resume", "submit"]
+    fingerprint: str | None
+    take: int
+    idempotency_key: str | None = None
+    record: JobRecord | None = None
+
+
+def decide(
+    book: Bookkeeping, request: MusicRequest, *, identity: str, take: int = 1, fresh: bool = False
+) -> Decision:
+    """Read the ledger for ``request`` as take ``take`` (``fresh``: the first take never asked for)."""
+    if not book.active:
+        return Decision("submit", None, take)
+
+    def fp(number: int) -> str:
+        return fingerprint(
+            backend=identity, model=request.model, prompt=request.prompt, params=request.params,
+            take=number,
+        )
+
+    if fresh:
+        for number in range(take, take + MAX_TAKES):
+            found = book.call(lambda ledger, n=number: ledger.lookup(fp(n)))  # type: ignore[misc]
+            if found is None:
+                return Decision("submit", fp(number), number, idempotency_key(fp(number)))
+        take = take + MAX_TAKES
+    print_ = fp(take)
+    record = book.call(lambda ledger: ledger.lookup(print_))
+    if record is None:
+        return Decision("submit", print_, take, idempotency_key(print_))
+    if record.status == SAVED and record.intact():
+        return Decision("cached", print_, take, record=record)
+    if record.job_id is not None and (record.pending or record.status == SAVED):
+        # Submitted before: wait for it, or (files gone) download it again. Never pay twice.
+        return Decision("resume", print_, take, record=record)
+    if record.job_id is None and record.status != "FAILED":
+        # The POST was sent but its answer never arrived: the same key makes the service replay it.
+        return Decision("submit", print_, take, record.idempotency_key, record=record)
+    # It failed or was refused: a new attempt with a key of its own (the old one replays the failure).
+    return Decision("submit", print_, take, idempotency_key(print_, attempt=record.id))
+
+
+def result_from_record(record: JobRecord, *, elapsed: float) -> MusicResult:
+    """A :class:`MusicResult` for a job the ledger saved, marked as coming from the ledger."""
+    request = _request_of(record)
+    tracks: list[SavedTrack] = []
+    for saved in sorted(record.tracks, key=lambda t: t.index):
+        path = _as_saved(Path(saved.path))
+        track = Track(audio_url=saved.audio_url or "", title=saved.title, duration=saved.duration)
+        tracks.append(SavedTrack(
+            index=saved.index, path=path, metadata_path=path.with_suffix(path.suffix + ".json"),
+            audio_format=path.suffix.lstrip(".").lower() or "mp3", duration=saved.duration,
+            size=saved.size, track=track,
+        ))
+    job = Job(
+        id=record.job_id or "", status="COMPLETED", model=record.model, progress=100,
+        tracks=tuple(t.track for t in tracks), credit_cost=record.credits,
+        completed_at=record.completed_at, raw={"id": record.job_id, "status": "COMPLETED"},
+    )
+    backend = record.backend.split("#", 1)[0]
+    return MusicResult(job=job, request=request, tracks=tuple(tracks), elapsed=elapsed, backend=backend,
+                       from_ledger=True)
+
+
+def _as_saved(path: Path) -> Path:
+    """The ledger keeps absolute paths; a file under the working folder is shown relative to it,
+    as a fresh run shows it."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def _request_of(record: JobRecord) -> MusicRequest | None:
+    try:
+        return MusicRequest.from_json(record.request)
+    except (ValueError, TypeError):
+        return None
+
