@@ -9,7 +9,15 @@ saved: :mod:`apiframe_magic.jobs` builds on this.
 from __future__ import annotations
 
 from ._async import SANDBOX_MAX_POLL_INTERVAL, SANDBOX_POLL_INTERVAL, AsyncApiframeClient
-from ._auth import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, mask_key, resolve_api_key, resolve_base_url
+from ._auth import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    account_for_key,
+    mask_key,
+    resolve_api_key,
+    resolve_base_url,
+)
 from ._download import DownloadedFile, download_file, sniff_container
 from ._retry import DEFAULT_RETRY_AFTER, RetryPolicy, parse_retry_after
 from ._sync import ApiframeClient
@@ -43,6 +51,7 @@ __all__ = [
     "RetryPolicy",
     "SubmittedJob",
     "Track",
+    "account_for_key",
     "download_file",
     "mask_key",
     "parse_retry_after",

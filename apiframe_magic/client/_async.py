@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json as jsonlib
 import os
+import ssl
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -57,8 +59,9 @@ from .._exceptions import (
 )
 from .._public import public
 from .._version import __version__
-from ._auth import _BAD_KEY, _APIKeyAuth, _auth_for, mask_key, resolve_api_key, resolve_base_url
+from ._auth import _BAD_KEY, _APIKeyAuth, _auth_for, account_of, mask_key, resolve_api_key, resolve_base_url
 from ._download import DownloadedFile, download_file
+from ._polling import PollSchedule
 from ._retry import RetryPolicy, parse_retry_after
 from ._types import Account, Job, JobPage, ModelInfo, MusicRequest, SubmittedJob
 
@@ -132,6 +135,7 @@ class AsyncApiframeClient:
             timeout=timeout,
             follow_redirects=False,
             transport=transport,
+            verify=_tls_context(),
         )
         # A second client, with no credentials, for result files on the CDN.
         self._cdn = httpx.AsyncClient(
@@ -139,6 +143,7 @@ class AsyncApiframeClient:
             timeout=timeout,
             follow_redirects=True,
             transport=transport,
+            verify=_tls_context(),
         )
 
     @classmethod
@@ -181,7 +186,7 @@ class AsyncApiframeClient:
         auth = self._auth
         if auth is None:
             auth, _ = _auth_for(resolve_api_key())
-        return f"{self.base_url}#{auth.account_hash}" if auth is not None else self.base_url
+        return account_of(self.base_url, auth)
 
     async def __aenter__(self) -> AsyncApiframeClient:
         return self
@@ -335,12 +340,18 @@ class AsyncApiframeClient:
         *,
         timeout: float | None = 600.0,
         on_progress: Callable[[Job], None] | None = None,
+        expected_seconds: float | None = None,
+        look_first: bool = True,
     ) -> Job:
         """Poll a job until it ends; return it when COMPLETED.
 
-        The interval starts at ``poll_interval`` and grows x1.5 up to ``max_poll_interval``.
-        ``on_progress`` sees every snapshot received (and nothing else). Statuses this client
-        does not know are treated as still running.
+        Polls are scheduled from the job's reported progress (see
+        :class:`~apiframe_magic.client._polling.PollSchedule`): most of the way to the expected
+        end in one pause, then often. ``expected_seconds`` (how long such jobs took before) places
+        the first looks; with neither, the interval starts at ``poll_interval`` and grows x1.5 up
+        to ``max_poll_interval``. ``look_first=False`` skips the look at once (a job submitted a
+        moment ago has not moved). ``on_progress`` sees every snapshot received (and nothing
+        else). Statuses this client does not know are treated as still running.
 
         Waiting only reads, so a poll that fails for a reason that may pass (a 5xx, a 429, a
         dropped connection, a body that is not a JSON object) does not end it: the poll is
@@ -354,7 +365,15 @@ class AsyncApiframeClient:
         :class:`ConfigurationError`. Every error it raises carries ``job_id``.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        interval = self.poll_interval
+        schedule = PollSchedule(
+            interval=self.poll_interval, max_interval=self.max_poll_interval,
+            min_interval=min(self.poll_interval, 0.25), expected_seconds=expected_seconds,
+        )
+        if not look_first:
+            first = schedule.next_pause(None)
+            if deadline is not None:
+                first = min(first, max(0.0, deadline - time.monotonic()))
+            await asyncio.sleep(first)
         failures = 0
         last_status: str | None = None
         last_error: str | None = None
@@ -379,8 +398,7 @@ class AsyncApiframeClient:
                     raise JobFailedError(job.error, job_id=job.id)
                 if job.status == "CANCELLED":
                     raise JobCancelledError(job_id=job.id)
-                pause = interval
-                interval = min(interval * 1.5, self.max_poll_interval)
+                pause = schedule.next_pause(job.progress)
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -560,6 +578,13 @@ class AsyncApiframeClient:
                 body=data,
             )
         return data
+
+
+@functools.lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context (the system's CA certificates, loaded once) for every client: loading them
+    costs tens of milliseconds, which a cell answered from the job ledger should not pay."""
+    return httpx.create_ssl_context()
 
 
 def _may_pass(error: ApiframeError) -> bool:

@@ -16,8 +16,8 @@ import httpx
 
 from .._exceptions import ConfigurationError
 
-__all__ = ["API_KEY_ENV", "BASE_URL_ENV", "DEFAULT_BASE_URL", "mask_key", "resolve_api_key",
-           "resolve_base_url"]
+__all__ = ["API_KEY_ENV", "BASE_URL_ENV", "DEFAULT_BASE_URL", "account_for_key", "account_of", "mask_key",
+           "resolve_api_key", "resolve_base_url"]
 
 API_KEY_ENV = "APIFRAME_API_KEY"
 
@@ -78,6 +78,17 @@ class _APIKeyAuth(httpx.Auth):
 
     def __repr__(self) -> str:
         return f"<APIKeyAuth {self.masked}>"
+
+
+def account_of(base_url: str, auth: _APIKeyAuth | None) -> str:
+    """A service and account, named without the key: ``<base URL>#<short hash of the key>``."""
+    return f"{base_url}#{auth.account_hash}" if auth is not None else base_url
+
+
+def account_for_key(base_url: str, key: str | None) -> str:
+    """:func:`account_of` for a key given as text (``None``: the base URL alone)."""
+    auth, _ = _auth_for(key)
+    return account_of(base_url, auth)
 
 
 _BAD_KEY = (

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from .._aio import run_sync
-from ..client import mask_key, resolve_api_key, resolve_base_url
+from ..client import account_for_key, mask_key, resolve_api_key, resolve_base_url
 
 if TYPE_CHECKING:
     from ..client import AsyncApiframeClient
@@ -47,6 +47,12 @@ class Backend:
     def name(self) -> str:
         """How results record where they came from: ``"sandbox"`` or the API's base URL."""
         return "sandbox" if self.sandbox else self.base_url
+
+    @property
+    def account(self) -> str:
+        """The service and account, without the key, as the job ledger keys jobs by it:
+        ``"sandbox"``, or the base URL and a short hash of the key."""
+        return "sandbox" if self.sandbox else account_for_key(self.base_url, self.api_key)
 
     @property
     def label(self) -> str:

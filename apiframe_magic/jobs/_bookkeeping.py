@@ -50,6 +50,8 @@ class Bookkeeping:
     def __init__(self, ledger: Ledger | None, warn: Callable[[str], None] | None = None) -> None:
         self.ledger = ledger
         self.warn = warn
+        # The job this run submitted itself (a moment ago: no need to look at it at once).
+        self.last_submitted: str | None = None
 
     @property
     def active(self) -> bool:
@@ -66,6 +68,19 @@ class Bookkeeping:
             if self.warn is not None:
                 self.warn(f"the job ledger is off for this run: {exc}")
             return None
+
+    def typical_seconds(self, request: MusicRequest) -> float | None:
+        """How long jobs of this model (and length, where the model takes one) took lately, from
+        submission to completion: the median of the ledger's last saved ones, or ``None``."""
+        records = self.call(lambda ledger: ledger.history(limit=40, model=request.model)) or []
+        name = request.spec.length_param
+        length = request.params.get(name) if name else None
+        seconds = sorted(
+            r.elapsed for r in records
+            if r.saved and r.elapsed is not None and r.elapsed > 0
+            and (name is None or r.params.get(name) == length)
+        )
+        return seconds[len(seconds) // 2] if seconds else None
 
     def status(self, job: Job) -> None:
         self.call(lambda ledger: ledger.status(job.id, job.status, progress=job.progress))

@@ -93,12 +93,15 @@ async def generate(
     )
     if isinstance(answer, MusicResult):
         return answer
+    just_submitted = book.last_submitted == answer
     with _about_job(answer):
         if observer is not None:
             observer.submitted(answer)
         return await _finish(
             client, answer, request, backend=backend, output_dir=output_dir, save=save,
             timeout=timeout, observer=observer, started=started, book=book,
+            expected_seconds=book.typical_seconds(request) if just_submitted else None,
+            look_first=not just_submitted,
         )
 
 
@@ -174,6 +177,7 @@ async def _submit_or_answer(
     if record is not None:
         written = record
         book.call(lambda ledger: ledger.submitted(written.id, submitted.job_id))
+    book.last_submitted = submitted.job_id
     return submitted.job_id
 
 
@@ -225,6 +229,8 @@ async def _finish(
     observer: JobObserver | None,
     started: float,
     book: Bookkeeping | None = None,
+    expected_seconds: float | None = None,
+    look_first: bool = True,
 ) -> MusicResult:
     book = book or Bookkeeping(None)
 
@@ -234,7 +240,10 @@ async def _finish(
             observer.progress(job)
 
     try:
-        job = await client.wait(job_id, timeout=timeout, on_progress=progress)
+        job = await client.wait(
+            job_id, timeout=timeout, on_progress=progress, expected_seconds=expected_seconds,
+            look_first=look_first,
+        )
     except (JobFailedError, JobCancelledError) as exc:
         status = "CANCELLED" if isinstance(exc, JobCancelledError) else "FAILED"
         reason = exc.reason if isinstance(exc, JobFailedError) else None

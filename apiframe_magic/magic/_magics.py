@@ -279,9 +279,12 @@ class MusicMagics(Magics):
         if ledger is None:
             raise UsageError("%music resume with no job id needs the job ledger, which is off "
                              "(%config MusicMagics.ledger); give a JOB_ID.")
-        records = self._call_ledger(ledger, lambda: ledger.pending()) or []
+        account = self._backend().account
+        # Only this service's and account's jobs: another's would answer 404 here.
+        records = self._call_ledger(ledger, lambda: ledger.pending(backend=account)) or []
         if not records:
-            print("No pending jobs: every job in the ledger is saved or ended.")
+            print("No pending jobs for this service and account: every one in the ledger is saved "
+                  "or ended.")
             return
         failures = 0
         for record in records:
@@ -304,9 +307,14 @@ class MusicMagics(Magics):
         ledger = self._open_ledger()
         if ledger is None:
             raise UsageError(_LEDGER_OFF.format(what="%music pending"))
-        records = self._call_ledger(ledger, lambda: ledger.pending()) or []
-        display(history_bundle(history_rows(records), title="Pending jobs (%music resume collects them)"),
-                raw=True)
+        account = self._backend().account
+        records = self._call_ledger(ledger, lambda: ledger.pending(backend=account)) or []
+        others = (self._call_ledger(ledger, lambda: len(ledger.pending())) or 0) - len(records)
+        title = "Pending jobs (%music resume collects them)"
+        display(history_bundle(history_rows(records), title=title), raw=True)
+        if others:
+            print(f"{others} more pending job(s) belong to another service or account "
+                  f"(another APIFRAME_API_KEY / APIFRAME_BASE_URL, or the offline sandbox).")
 
     def _history(self, command: MusicLineCommand) -> None:
         ledger = self._open_ledger()
@@ -356,8 +364,13 @@ class MusicMagics(Magics):
             return None
 
     def _spent(self, since: datetime) -> int:
+        """Credits spent on this service and account since ``since`` (the ledger's count, which
+        other kernels add to; without a ledger, this kernel's own)."""
         ledger = self._open_ledger()
-        spent = self._call_ledger(ledger, lambda: ledger.spent(since=since)) if ledger else None
+        account = self._backend().account
+        if ledger is None:
+            return self._spent_here
+        spent = self._call_ledger(ledger, lambda: ledger.spent(backend=account, since=since))
         return spent if spent is not None else self._spent_here
 
     def _keep_budget(self, request: MusicRequest) -> None:
