@@ -159,7 +159,10 @@ def test_stop_button_ends_polling_keeps_the_job_and_resume_collects_it(kernel: K
 def test_stop_button_with_show_traceback_shows_the_real_traceback(kernel: Kernel) -> None:
     kernel.run("%load_ext apiframe_magic\n%config MusicMagics.show_traceback = True")
     try:
-        reply = kernel.run("%%music --length 5s\nslow ambient strings\n", interrupt_when="PROCESSING")
+        # Another prompt than the test above: its interrupted job is in the ledger, and the same
+        # cell would collect it rather than submit.
+        reply = kernel.run("%%music --length 5s\nslow ambient strings, traceback please\n",
+                           interrupt_when="PROCESSING")
     finally:
         kernel.run("%config MusicMagics.show_traceback = False")
     assert reply.status == "error"

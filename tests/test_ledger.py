@@ -7,10 +7,10 @@ concurrent writers are spawned interpreters.
 
 from __future__ import annotations
 
-import importlib.util
 import multiprocessing
 import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -51,7 +51,6 @@ if TYPE_CHECKING:
     # Not at run time: the spawned writers import this module, and need none of the sandbox.
     from apiframe_magic.sandbox import SandboxServer
 
-HAS_PANDAS = importlib.util.find_spec("pandas") is not None
 
 
 @pytest.fixture
@@ -354,8 +353,10 @@ def test_history_rows_are_the_table_history_shows(ledger: Ledger) -> None:
     utc(saved["when"])
 
 
-@pytest.mark.skipif(HAS_PANDAS, reason="pandas is installed: the DataFrame test covers history_frame")
-def test_history_frame_without_pandas_is_the_list_of_dicts(ledger: Ledger) -> None:
+def test_history_frame_without_pandas_is_the_list_of_dicts(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)  # as if the extra were not installed
     run_job(ledger, "calm piano", "job-1")
     assert history_frame(ledger.history()) == history_rows(ledger.history())
 

@@ -45,7 +45,7 @@ def simulate(duration: float, schedule: PollSchedule | None, *, first_at: float 
 
 @pytest.mark.parametrize("duration", [20.0, 60.0])
 def test_progress_lets_the_wait_look_less_and_notice_sooner(duration: float) -> None:
-    fixed_looks, fixed_delay = simulate(duration, None, first_at=2.0)
+    fixed_looks, _ = simulate(duration, None, first_at=2.0)
     looks, delay = simulate(duration, PollSchedule(clock=Clock()), first_at=2.0)
     assert looks <= 0.7 * fixed_looks
     assert delay <= 0.5
