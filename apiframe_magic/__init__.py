@@ -64,7 +64,21 @@ if TYPE_CHECKING:
         SubmittedJob,
         Track,
     )
-    from .jobs import MusicJob, MusicResult, SavedTrack, generate, history, resume
+    from .jobs import (
+        Batch,
+        BatchEntry,
+        BatchItem,
+        MusicJob,
+        MusicResult,
+        SavedTrack,
+        expand,
+        expand_rows,
+        generate,
+        history,
+        resume,
+        run_batch,
+        start_batch,
+    )
 
 __all__ = [
     "MODELS",
@@ -77,6 +91,9 @@ __all__ = [
     "AudioFormat",
     "AuthenticationError",
     "BadRequestError",
+    "Batch",
+    "BatchEntry",
+    "BatchItem",
     "BudgetExceededError",
     "ConfigurationError",
     "ConflictError",
@@ -106,12 +123,16 @@ __all__ = [
     "TransportError",
     "__version__",
     "credit_cost",
+    "expand",
+    "expand_rows",
     "generate",
     "history",
     "load_ipython_extension",
     "parse_length",
     "resume",
+    "run_batch",
     "sign_webhook",
+    "start_batch",
     "unload_ipython_extension",
     "validate_body",
     "verify_webhook_signature",
@@ -136,7 +157,8 @@ _EXPORTS_BY_MODULE: dict[str, tuple[str, ...]] = {
         "ModelInfo", "MusicRequest", "SubmittedJob", "Track",
     ),
     ".jobs": (
-        "generate", "history", "MusicJob", "MusicResult", "resume", "SavedTrack",
+        "Batch", "BatchEntry", "BatchItem", "expand", "expand_rows", "generate", "history", "MusicJob",
+        "MusicResult", "resume", "run_batch", "SavedTrack", "start_batch",
     ),
     "._webhooks": (
         "sign_webhook", "verify_webhook_signature",

@@ -76,7 +76,7 @@ async def concurrency() -> None:
     """Wall time for N jobs submitted and awaited together through one client."""
     rows = []
     for n in (1, 10, 50):
-        with SandboxServer(job_seconds=3, credits=10_000) as server:
+        with SandboxServer(job_seconds=3, credits=10_000, max_concurrent_jobs=100) as server:
             async with AsyncApiframeClient(SANDBOX_API_KEY, server.url) as client:
                 start = time.monotonic()
 
@@ -110,7 +110,8 @@ async def burst() -> None:
         walls: dict[int, float] = {}
         try:
             for n in (1, 16):
-                with SandboxServer(job_seconds=2, credits=10_000, renderer=_silence) as server:
+                with SandboxServer(job_seconds=2, credits=10_000, renderer=_silence,
+                                   max_concurrent_jobs=100) as server:
                     async with AsyncApiframeClient(SANDBOX_API_KEY, server.url, poll_interval=0.1,
                                                    max_poll_interval=0.1) as client:
                         start = time.monotonic()

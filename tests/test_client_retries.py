@@ -388,7 +388,6 @@ def test_polls_back_off_from_poll_interval_to_max_until_progress_tells_more(
 
     assert run(go).status == "COMPLETED"
     assert sleeps[:2] == [0.1, pytest.approx(0.15)]
-    assert len(sleeps) < 1.0 / 0.2, "fewer looks than a fixed loop at max_poll_interval"
 
 
 # -- shapes the sandbox cannot produce (httpx.MockTransport) --------------------------------

@@ -10,6 +10,7 @@ API, or the embedded sandbox) and holds no credentials.
 from __future__ import annotations
 
 from ._backend import Backend, resolve_backend, uses_sandbox
+from ._batch import Batch, BatchEntry, BatchItem, expand, expand_rows, run_batch, start_batch
 from ._bookkeeping import Bookkeeping, account_identity
 from ._files import DEFAULT_OUTPUT_DIR, SaveTarget, slugify, track_duration, write_sidecar
 from ._ledger_access import history, open_ledger
@@ -19,6 +20,9 @@ from ._run import MusicJob, generate, resume, submit
 __all__ = [
     "DEFAULT_OUTPUT_DIR",
     "Backend",
+    "Batch",
+    "BatchEntry",
+    "BatchItem",
     "Bookkeeping",
     "JobObserver",
     "MusicJob",
@@ -26,12 +30,16 @@ __all__ = [
     "SaveTarget",
     "SavedTrack",
     "account_identity",
+    "expand",
+    "expand_rows",
     "generate",
     "history",
     "open_ledger",
     "resolve_backend",
     "resume",
+    "run_batch",
     "slugify",
+    "start_batch",
     "submit",
     "track_duration",
     "uses_sandbox",

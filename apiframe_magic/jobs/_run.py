@@ -27,6 +27,7 @@ from .._exceptions import (
     DownloadError,
     JobCancelledError,
     JobFailedError,
+    RateLimitError,
 )
 from .._public import public
 from ..client import Job, MusicRequest
@@ -169,8 +170,9 @@ async def _submit_or_answer(
     try:
         submitted = await client.submit(request, idempotency_key=decision.idempotency_key)
     except APIStatusError as exc:
-        # A definite refusal: no job exists. (No answer at all leaves the row to be sent again.)
-        if record is not None:
+        # A definite refusal: no job exists. (No answer at all, or a 429 that was not processed,
+        # leaves the row to be sent again with the same key.)
+        if record is not None and not isinstance(exc, RateLimitError):
             refused, why = record, str(exc)
             book.call(lambda ledger: ledger.refused(refused.id, error=why))
         raise

@@ -3,7 +3,9 @@
 Start one in-process with :class:`SandboxServer` (or share the lazily started
 :func:`embedded_sandbox`), or from a shell with ``python -m apiframe_magic.sandbox``. Use
 :data:`SANDBOX_API_KEY` (any ``afk_...`` key works unless the server is given ``api_keys``).
-Inject failures with :class:`Faults`. The embedded sandbox's accounts start with
+Inject failures with :class:`Faults`. Each account runs at most
+:data:`MAX_CONCURRENT_JOBS` jobs at once unless told otherwise (``max_concurrent_jobs``,
+``over_limit``: one of :data:`OVER_LIMIT_MODES`). The embedded sandbox's accounts start with
 ``$APIFRAME_SANDBOX_CREDITS`` (:data:`CREDITS_ENV`) credits, default 1,000,000. Audio is
 synthesised locally; nothing leaves the machine.
 """
@@ -14,6 +16,8 @@ from ._faults import FAULT_KINDS, FAULT_ROUTES, Fault, Faults
 from ._server import (
     CREDITS_ENV,
     JOB_SECONDS_ENV,
+    MAX_CONCURRENT_JOBS,
+    OVER_LIMIT_MODES,
     SANDBOX_API_KEY,
     RecordedRequest,
     SandboxServer,
@@ -26,6 +30,8 @@ __all__ = [
     "FAULT_KINDS",
     "FAULT_ROUTES",
     "JOB_SECONDS_ENV",
+    "MAX_CONCURRENT_JOBS",
+    "OVER_LIMIT_MODES",
     "SANDBOX_API_KEY",
     "Fault",
     "Faults",

@@ -10,7 +10,14 @@ from collections.abc import Sequence
 from types import FrameType
 
 from ._faults import FAULT_KINDS, Faults
-from ._server import CREDITS_ENV, SANDBOX_API_KEY, SandboxServer, credits_from_env
+from ._server import (
+    CREDITS_ENV,
+    MAX_CONCURRENT_JOBS,
+    OVER_LIMIT_MODES,
+    SANDBOX_API_KEY,
+    SandboxServer,
+    credits_from_env,
+)
 
 EPILOG = f"""\
 fault injection:
@@ -40,6 +47,15 @@ credits:
     curl -X POST $APIFRAME_BASE_URL/_sandbox/credits -H 'X-API-Key: afk_...' -d '{{"credits": 25}}'
     curl $APIFRAME_BASE_URL/_sandbox/credits -H 'X-API-Key: afk_...'        # one balance
 
+concurrency:
+  Each account runs at most --max-concurrent-jobs N jobs at once (default {MAX_CONCURRENT_JOBS}, reported
+  by GET /v2/me as team.maxConcurrentJobs); a job holds its slot from submit until it ends.
+  Over the limit, --over-limit queue keeps a new job QUEUED until a slot frees, and
+  --over-limit reject answers 429 "Too many concurrent jobs" with Retry-After (no charge).
+  Change both at run time:
+    curl -X POST $APIFRAME_BASE_URL/_sandbox/limits -d '{{"maxConcurrentJobs": 3, "overLimit": "reject"}}'
+    curl $APIFRAME_BASE_URL/_sandbox/limits
+
 Any key starting with afk_ works (e.g. {SANDBOX_API_KEY}) unless --api-key is given.
 """
 
@@ -68,6 +84,16 @@ def _credits(text: str) -> int:
     return credits
 
 
+def _limit(text: str) -> int:
+    try:
+        limit = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"N must be a whole number, got {text!r}") from None
+    if limit < 1:
+        raise argparse.ArgumentTypeError("N must be 1 or more")
+    return limit
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m apiframe_magic.sandbox",
@@ -85,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--credits", type=_credits, default=None, metavar="N",
                         help=f"credits each API key's account starts with (default: "
                              f"${CREDITS_ENV}, else 1,000,000)")
+    parser.add_argument("--max-concurrent-jobs", type=_limit, default=MAX_CONCURRENT_JOBS,
+                        metavar="N", help=f"jobs an account may run at once (default "
+                                          f"{MAX_CONCURRENT_JOBS})")
+    parser.add_argument("--over-limit", choices=OVER_LIMIT_MODES, default="queue",
+                        help="what a submit over that limit gets: queue (wait QUEUED for a "
+                             "slot, the default) or reject (429 with Retry-After)")
     parser.add_argument("--api-key", action="append", dest="api_keys", metavar="KEY",
                         help="accept only this key (repeatable); default: any afk_... key")
     parser.add_argument("--files-dir", metavar="DIR",
@@ -104,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host, port=args.port, cdn_port=args.cdn_port, job_seconds=args.job_seconds,
         credits=credits_from_env() if args.credits is None else args.credits,
         api_keys=args.api_keys, files_dir=args.files_dir, faults=faults, verbose=args.verbose,
+        max_concurrent_jobs=args.max_concurrent_jobs, over_limit=args.over_limit,
     )
     done = threading.Event()
 

@@ -32,13 +32,25 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..catalog import MODELS, OUTPUT_FORMATS, validate_body
 from ._faults import Faults
-from ._state import Renderer, Reply, SandboxState, error, validation_error
+from ._state import (
+    MAX_CONCURRENT_JOBS,
+    OVER_LIMIT_MODES,
+    OverLimit,
+    Renderer,
+    Reply,
+    SandboxState,
+    check_limits,
+    error,
+    validation_error,
+)
 
 __all__ = [
     "CREDITS_ENV",
     "DEFAULT_CREDITS",
     "EMBEDDED_CREDITS",
     "JOB_SECONDS_ENV",
+    "MAX_CONCURRENT_JOBS",
+    "OVER_LIMIT_MODES",
     "SANDBOX_API_KEY",
     "RecordedRequest",
     "SandboxServer",
@@ -243,6 +255,9 @@ class _ApiHandler(_Handler):
         elif path == "/_sandbox/credits":
             self._credits_control(method, body)
             return
+        elif path == "/_sandbox/limits":
+            self._limits_control(method, body)
+            return
         else:
             self._send_json(error(404, "Not found"), method)
             return
@@ -356,6 +371,40 @@ class _ApiHandler(_Handler):
         shown = state.credits_for(key) if key is not None else state.initial_credits
         self._send_json(Reply(200, {"credits": shown}), method)
 
+    def _limits_control(self, method: str, body: bytes) -> None:
+        """``/_sandbox/limits``: read (``GET``) or change (``POST``) the concurrency limit.
+
+        ``POST {"maxConcurrentJobs": 3, "overLimit": "reject"}`` (either key may be left out)
+        answers the limits now in force, as ``GET`` does.
+        """
+        if method not in ("GET", "HEAD", "POST"):
+            self._not_allowed(("GET", "POST"), method)
+            return
+        sandbox = self.server.sandbox
+        if method == "POST":
+            try:
+                spec = json.loads(body.decode("utf-8") or "null")
+            except (UnicodeDecodeError, ValueError):
+                self._send_json(validation_error({"$": ["request body must be valid JSON"]}), method)
+                return
+            if not isinstance(spec, dict):
+                self._send_json(validation_error({"$": ["must be an object"]}), method)
+                return
+            details = {k: ["is not an allowed property"]
+                       for k in sorted(set(spec) - {"maxConcurrentJobs", "overLimit"})}
+            limit = spec.get("maxConcurrentJobs")
+            mode = spec.get("overLimit")
+            if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                      or limit < 1):
+                details["maxConcurrentJobs"] = ["must be a whole number, 1 or more"]
+            if mode is not None and mode not in OVER_LIMIT_MODES:
+                details["overLimit"] = ["must be one of " + ", ".join(OVER_LIMIT_MODES)]
+            if details:
+                self._send_json(validation_error(details), method)
+                return
+            sandbox.set_limits(max_concurrent_jobs=limit, over_limit=mode)
+        self._send_json(Reply(200, sandbox._state.limits()), method)
+
     def _control(self, method: str, body: bytes) -> None:
         faults = self.server.sandbox.faults
         if method == "GET":
@@ -447,7 +496,12 @@ class SandboxServer:
 
     ``api_keys=None`` accepts any key starting with ``afk_``; each key is its own account
     holding ``credits`` (change balances later with :meth:`set_credits` or
-    ``POST /_sandbox/credits``). Jobs take ``job_seconds`` (``QUEUED`` briefly, then ``PROCESSING``
+    ``POST /_sandbox/credits``). An account runs at most ``max_concurrent_jobs`` jobs at once
+    (``GET /v2/me`` reports it as ``team.maxConcurrentJobs``); a job holds a slot from submit
+    until it ends. Over the limit, ``over_limit="queue"`` keeps the new job ``QUEUED`` until a
+    slot frees (its ``job_seconds`` start then), and ``"reject"`` answers ``429`` with a
+    ``Retry-After`` and charges nothing. Change both later with :meth:`set_limits` or
+    ``POST /_sandbox/limits``. Jobs take ``job_seconds`` (``QUEUED`` briefly, then ``PROCESSING``
     with rising progress) and also wait for their audio, rendered off the request threads by
     ``renderer`` (default :func:`apiframe_magic.sandbox._audio.render_audio`) into
     ``files_dir`` (a temporary directory removed on :meth:`stop` by default).
@@ -470,11 +524,14 @@ class SandboxServer:
         renderer: Renderer | None = None,
         faults: Faults | None = None,
         verbose: bool = False,
+        max_concurrent_jobs: int = MAX_CONCURRENT_JOBS,
+        over_limit: OverLimit = "queue",
     ) -> None:
         if job_seconds < 0:
             raise ValueError("job_seconds must not be negative")
         if isinstance(credits, bool) or int(credits) < 0:
             raise ValueError("credits must be a whole number, 0 or more")
+        check_limits(max_concurrent_jobs, over_limit)
         self.host = host
         self.port = port
         self.cdn_port = cdn_port
@@ -483,6 +540,8 @@ class SandboxServer:
         self.api_keys = tuple(api_keys) if api_keys is not None else None
         self.faults = faults if faults is not None else Faults()
         self.verbose = verbose
+        self.max_concurrent_jobs = max_concurrent_jobs
+        self.over_limit: OverLimit = over_limit
         self._renderer = renderer
         self._files_dir = Path(files_dir) if files_dir is not None else None
         self._owns_files_dir = files_dir is None
@@ -523,6 +582,8 @@ class SandboxServer:
                 renderer=self._renderer,
                 faults=self.faults,
                 audio_url=lambda name: f"{self.cdn_url}/audio/{name}",
+                max_concurrent_jobs=self.max_concurrent_jobs,
+                over_limit=self.over_limit,
             )
             for server in self._servers:
                 thread = threading.Thread(
@@ -601,6 +662,20 @@ class SandboxServer:
             raise RuntimeError("the sandbox server is not started; call start() first")
         if self._state_obj is not None:
             self._state_obj.set_credits(credits, api_key)
+
+    def set_limits(self, max_concurrent_jobs: int | None = None,
+                   over_limit: OverLimit | None = None) -> None:
+        """Change how many jobs an account may run at once, or what a submit over that limit
+        gets (``"queue"`` or ``"reject"``); ``None`` keeps the current value. Works before and
+        after :meth:`start`. Running jobs are never stopped: under a lower limit new jobs wait
+        (or are refused) until enough end; under a higher one, waiting jobs start at once."""
+        limit = self.max_concurrent_jobs if max_concurrent_jobs is None else max_concurrent_jobs
+        mode = self.over_limit if over_limit is None else over_limit
+        check_limits(limit, mode)
+        with self._lifecycle:
+            self.max_concurrent_jobs, self.over_limit = limit, mode
+            if self._state_obj is not None:
+                self._state_obj.set_limits(limit, mode)
 
     def recorded_requests(self) -> list[RecordedRequest]:
         """Every request received so far by either origin, oldest first."""

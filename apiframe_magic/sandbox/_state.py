@@ -5,6 +5,14 @@ A job's status is computed from the clock whenever it is read (no background tic
 progress, and ends once both its run time has passed and its audio has been rendered (in a
 worker thread started when the job is created). A job that ends ``FAILED`` gets its credits back
 at that moment.
+
+Each account runs at most ``max_concurrent_jobs`` jobs at once (the contract's
+``team.maxConcurrentJobs``); a job holds its slot from submit until it is ``COMPLETED`` or
+``FAILED``. Over the limit, ``over_limit="queue"`` keeps a new job ``QUEUED`` (progress 0) until
+a slot frees, and its run time starts then; ``over_limit="reject"`` answers the submit ``429``
+with a ``Retry-After`` and charges nothing. Freed slots go to waiting jobs in the order the slots
+freed, worked out from the clock when anyone looks (:meth:`SandboxState._advance`), so a job's
+timeline does not depend on how often it is polled.
 """
 
 from __future__ import annotations
@@ -12,20 +20,23 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import heapq
 import html
 import json
+import math
 import re
 import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from .._webhooks import sign_webhook
 from ..catalog import MAX_LENGTH_MS, MIN_LENGTH_MS, MODELS, WEBHOOK_EVENTS, ModelSpec
@@ -36,9 +47,12 @@ __all__ = [
     "JOB_SCOPES",
     "JOB_STATUSES",
     "MAX_CONCURRENT_JOBS",
+    "OVER_LIMIT_MODES",
+    "OverLimit",
     "Renderer",
     "Reply",
     "SandboxState",
+    "check_limits",
     "length_from_prompt",
 ]
 
@@ -46,7 +60,10 @@ IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 JOB_STATUSES = ("QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED")
 JOB_SCOPES = ("user", "team")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
-MAX_CONCURRENT_JOBS = 5
+# The contract's example plan ("pro") reports 10; queueing keeps a burst of submits working.
+MAX_CONCURRENT_JOBS = 10
+OverLimit = Literal["queue", "reject"]
+OVER_LIMIT_MODES: tuple[str, ...] = get_args(OverLimit)
 DEFAULT_LENGTH_MS = 30_000
 QUEUED_FRACTION = 0.1
 WEBHOOK_TIMEOUT_SECONDS = 5.0
@@ -85,6 +102,18 @@ class Reply:
     status: int
     body: Any
     headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def check_limits(max_concurrent_jobs: object, over_limit: object) -> None:
+    """Raise :class:`ValueError` unless ``max_concurrent_jobs`` is a whole number, 1 or more,
+    and ``over_limit`` one of :data:`OVER_LIMIT_MODES`."""
+    if (isinstance(max_concurrent_jobs, bool) or not isinstance(max_concurrent_jobs, int)
+            or max_concurrent_jobs < 1):
+        raise ValueError(
+            f"max_concurrent_jobs must be a whole number, 1 or more, got {max_concurrent_jobs!r}")
+    if over_limit not in OVER_LIMIT_MODES:
+        raise ValueError(
+            f"over_limit must be one of {', '.join(OVER_LIMIT_MODES)}, got {over_limit!r}")
 
 
 def error(status: int, message: str, **extra: Any) -> Reply:
@@ -198,6 +227,8 @@ class _Job:
     webhook_url: str | None
     webhook_events: tuple[str, ...]
     forced_failure: str | None = None
+    # When the job took a slot and its run time began; None while it waits for one.
+    started_mono: float | None = None
     render_done_mono: float | None = None
     render_error: str | None = None
     final_status: str | None = None
@@ -205,8 +236,16 @@ class _Job:
     webhook_status: str | None = None
 
     @property
-    def deadline(self) -> float:
-        return self.created_mono + self.run_seconds
+    def deadline(self) -> float | None:
+        """When its run time is over, once it has a slot."""
+        return None if self.started_mono is None else self.started_mono + self.run_seconds
+
+    def finish_time(self) -> float | None:
+        """When it ends: its run time is over and its audio is ready. ``None`` while either is
+        still unknown (waiting for a slot, or still rendering)."""
+        if self.deadline is None or self.render_done_mono is None:
+            return None
+        return max(self.deadline, self.render_done_mono)
 
     def finished_wall(self) -> datetime | None:
         if self.finished_mono is None:
@@ -225,7 +264,8 @@ class SandboxState:
     """Accounts, jobs and idempotency records of one sandbox server; every method is thread-safe.
 
     Each API key is its own account with ``credits`` to start with; jobs are visible only to
-    the key that created them.
+    the key that created them. Each account runs at most ``max_concurrent_jobs`` jobs at once;
+    ``over_limit`` says what a submit over that limit gets (see the module docstring).
     """
 
     def __init__(
@@ -240,8 +280,13 @@ class SandboxState:
         audio_url: Callable[[str], str],
         image_url: Callable[[str], str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        max_concurrent_jobs: int = MAX_CONCURRENT_JOBS,
+        over_limit: OverLimit = "queue",
     ) -> None:
+        check_limits(max_concurrent_jobs, over_limit)
         self.job_seconds = float(job_seconds)
+        self.max_concurrent_jobs = max_concurrent_jobs
+        self.over_limit: OverLimit = over_limit
         self.initial_credits = int(credits)
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
         self.files_dir = files_dir
@@ -270,14 +315,14 @@ class SandboxState:
 
     def credits_for(self, api_key: str) -> int:
         with self._lock:
-            self._settle_all(self.clock())
+            self._advance(self.clock())
             return self._credits.get(api_key, self.initial_credits)
 
     def set_credits(self, credits: int, api_key: str | None = None) -> None:
         """Set one account's balance, or (``api_key=None``) every account's and the starting
         balance of accounts not seen yet. Refunds of jobs still running add to the new balance."""
         with self._lock:
-            self._settle_all(self.clock())
+            self._advance(self.clock())
             if api_key is not None:
                 self._credits[api_key] = credits
                 return
@@ -290,15 +335,35 @@ class SandboxState:
         with self._lock:
             return self._jobs_created
 
+    def limits(self) -> dict[str, Any]:
+        """``{"maxConcurrentJobs": N, "overLimit": "queue" | "reject"}``."""
+        with self._lock:
+            return {"maxConcurrentJobs": self.max_concurrent_jobs, "overLimit": self.over_limit}
+
+    def set_limits(self, max_concurrent_jobs: int | None = None,
+                   over_limit: OverLimit | None = None) -> None:
+        """Change the limit or what a submit over it gets (``None`` keeps the current one).
+
+        Jobs already running keep running under a lower limit (new ones wait or are refused
+        until enough end); under a higher one, waiting jobs start at once.
+        """
+        with self._lock:
+            limit = self.max_concurrent_jobs if max_concurrent_jobs is None else max_concurrent_jobs
+            mode = self.over_limit if over_limit is None else over_limit
+            check_limits(limit, mode)
+            now = self.clock()
+            # Slots that freed before now went by the old limit.
+            self._advance(now)
+            self.max_concurrent_jobs, self.over_limit = limit, mode
+            self._advance(now)
+
     def me(self, api_key: str) -> dict[str, Any]:
         with self._lock:
             now = self.clock()
-            self._settle_all(now)
+            self._advance(now)
             credits = self._credits.get(api_key, self.initial_credits)
-            running = sum(
-                1 for j in self._jobs.values()
-                if j.api_key == api_key and j.final_status is None
-            )
+            running, waiting = self._load(api_key)
+            limit = self.max_concurrent_jobs
         # Stable UUIDs per key (the SDK's types say the ids are UUIDs); a hash, so no key leaks.
         def stable_id(kind: str) -> str:
             return str(uuid.uuid5(uuid.NAMESPACE_URL, f"apiframe-sandbox:{kind}:{api_key}"))
@@ -309,7 +374,8 @@ class SandboxState:
                      "role": "OWNER", "name": "Sandbox user"},
             "team": {"id": stable_id("team"), "name": "Sandbox", "credits": credits,
                      "plan": "sandbox", "customerId": None,
-                     "maxConcurrentJobs": MAX_CONCURRENT_JOBS, "runningJobs": running},
+                     "maxConcurrentJobs": limit, "runningJobs": len(running),
+                     "queuedJobs": len(waiting)},
             "apiKey": {"id": stable_id("key"), "name": "Sandbox key",
                        "prefix": _key_prefix(api_key)},
         }
@@ -331,7 +397,7 @@ class SandboxState:
         print_ = fingerprint(body)
         with self._lock:
             now = self.clock()
-            self._settle_all(now)
+            self._advance(now)
             if idempotency_key is not None:
                 self._forget_expired(now)
                 record = self._idempotency.get((api_key, idempotency_key))
@@ -347,6 +413,10 @@ class SandboxState:
             if available < cost:
                 return error(402, "Insufficient credits", creditsRequired=cost,
                              creditsAvailable=available)
+            running, waiting = self._load(api_key)
+            has_slot = not waiting and len(running) < self.max_concurrent_jobs
+            if not has_slot and self.over_limit == "reject":
+                return self._too_many(running, waiting, now)
             self._credits[api_key] = available - cost
             fail = self.faults.take(("fail_job",), None)
             slow = self.faults.take(("slow_job",), None)
@@ -379,6 +449,7 @@ class SandboxState:
                 webhook_events=tuple(events) if events else WEBHOOK_EVENTS,
                 forced_failure=None if fail is None else (fail.message or DEFAULT_FAIL_MESSAGE),
                 webhook_status="pending" if body.get("webhookUrl") else None,
+                started_mono=now if has_slot else None,
             )
             self._jobs[job_id] = job
             self._jobs_created += 1
@@ -394,6 +465,19 @@ class SandboxState:
                 threading.Thread(target=self._deliver_webhooks, args=(job,),
                                  name=f"sandbox-webhook-{job_id[:8]}", daemon=True).start()
         return Reply(202, {"jobId": job_id, "status": "QUEUED"})
+
+    def _too_many(self, running: list[_Job], waiting: list[_Job], now: float) -> Reply:
+        """The 429 for a submit over the limit: retry once the earliest running job should end."""
+        # A job still rendering is expected at its deadline; one rendered, at its known end.
+        ends = [end if (end := j.finish_time()) is not None else j.deadline for j in running]
+        soonest = min((end for end in ends if end is not None), default=now)
+        wait = max(1, math.ceil(soonest - now))
+        return Reply(
+            429,
+            {"error": "Too many concurrent jobs", "maxConcurrentJobs": self.max_concurrent_jobs,
+             "runningJobs": len(running) + len(waiting)},
+            {"Retry-After": str(wait)},
+        )
 
     def _forget_expired(self, now: float) -> None:
         expired = [k for k, r in self._idempotency.items()
@@ -428,11 +512,15 @@ class SandboxState:
 
     # -- reading jobs -------------------------------------------------------------------------
 
-    def _settle(self, job: _Job, now: float) -> None:
-        """Make a job terminal once its run time has passed and its audio is ready (or failed)."""
-        if job.final_status is not None or job.render_done_mono is None or now < job.deadline:
-            return
-        job.finished_mono = max(job.deadline, job.render_done_mono)
+    def _load(self, api_key: str) -> tuple[list[_Job], list[_Job]]:
+        """The account's unfinished jobs: those holding a slot, and those waiting for one."""
+        mine = [j for j in self._jobs.values() if j.api_key == api_key and j.final_status is None]
+        return ([j for j in mine if j.started_mono is not None],
+                [j for j in mine if j.started_mono is None])
+
+    def _finish(self, job: _Job, when: float) -> None:
+        """Make a job terminal at ``when``; a failed one gets its credits back."""
+        job.finished_mono = when
         if job.render_error is not None:
             job.final_status = "FAILED"
             self._credits[job.api_key] = (
@@ -441,17 +529,57 @@ class SandboxState:
             job.final_status = "COMPLETED"
         self._lock.notify_all()
 
-    def _settle_all(self, now: float) -> None:
-        for job in self._jobs.values():
-            self._settle(job, now)
+    def _advance(self, now: float) -> None:
+        """Bring every job up to ``now``: end those whose time has come and hand each freed slot
+        to the account's oldest waiting job, starting it the instant the slot freed.
+
+        Ends are replayed in time order, per account, so a job started from the queue that has
+        itself ended by ``now`` frees its slot in turn. Call it (under the lock) before reading
+        a job's status.
+        """
+        accounts: dict[str, list[_Job]] = {}
+        for job in self._jobs.values():  # creation order, so each queue is oldest first
+            if job.final_status is None:
+                accounts.setdefault(job.api_key, []).append(job)
+        for jobs in accounts.values():
+            running = [j for j in jobs if j.started_mono is not None]
+            waiting = deque(j for j in jobs if j.started_mono is None)
+            ends: list[tuple[float, int, _Job]] = []
+            for job in running:
+                self._schedule_end(job, ends, now)
+            # Free slots with jobs waiting: only right after the limit was raised.
+            self._fill_slots(running, waiting, ends, now, now)
+            while ends:
+                end, _, job = heapq.heappop(ends)
+                self._finish(job, end)
+                running.remove(job)
+                self._fill_slots(running, waiting, ends, end, now)
+
+    def _fill_slots(self, running: list[_Job], waiting: deque[_Job],
+                    ends: list[tuple[float, int, _Job]], at: float, now: float) -> None:
+        """Start waiting jobs at ``at`` while the account has free slots."""
+        while waiting and len(running) < self.max_concurrent_jobs:
+            job = waiting.popleft()
+            job.started_mono = at
+            running.append(job)
+            self._schedule_end(job, ends, now)
+            self._lock.notify_all()
+
+    @staticmethod
+    def _schedule_end(job: _Job, ends: list[tuple[float, int, _Job]], now: float) -> None:
+        end = job.finish_time()
+        if end is not None and end <= now:
+            heapq.heappush(ends, (end, job.seq, job))
 
     def _status(self, job: _Job, now: float) -> tuple[str, int | None]:
-        self._settle(job, now)
+        """Status and progress at ``now``; :meth:`_advance` must have run up to ``now``."""
         if job.final_status == "COMPLETED":
             return "COMPLETED", 100
         if job.final_status is not None:
             return job.final_status, None
-        elapsed = now - job.created_mono
+        if job.started_mono is None:
+            return "QUEUED", 0
+        elapsed = now - job.started_mono
         queued = job.run_seconds * QUEUED_FRACTION
         if elapsed < queued:
             return "QUEUED", 0
@@ -502,7 +630,9 @@ class SandboxState:
             job = self._jobs.get(job_id)
             if job is None or job.api_key != api_key:
                 return None
-            return self._job_json(job, self.clock())
+            now = self.clock()
+            self._advance(now)
+            return self._job_json(job, now)
 
     def list_jobs(self, api_key: str, query: Mapping[str, list[str]]) -> Reply:
         """``GET /v2/jobs``: newest first, this key's jobs only, filtered and paginated.
@@ -553,6 +683,7 @@ class SandboxState:
             return validation_error(details)
         with self._lock:
             now = self.clock()
+            self._advance(now)
             mine = sorted((j for j in self._jobs.values() if j.api_key == api_key),
                           key=lambda j: j.seq, reverse=True)
             page: list[dict[str, Any]] = []
@@ -605,15 +736,33 @@ class SandboxState:
 
     # -- webhooks -----------------------------------------------------------------------------
 
+    def _wait_for_slot(self, job: _Job) -> float | None:
+        """When ``job`` got its slot (waiting for that as long as it takes), or ``None`` once
+        the server closes first."""
+        with self._lock:
+            while True:
+                self._advance(self.clock())
+                if job.started_mono is not None:
+                    return job.started_mono
+                if self._closed.is_set():
+                    return None
+                # Slots free when a deadline passes, which nothing announces: look again soon.
+                self._lock.wait(timeout=0.1)
+
     def _deliver_webhooks(self, job: _Job) -> None:
         attempts: list[bool] = []
+        started = self._wait_for_slot(job)
+        if started is None:
+            return
         if "progress" in job.webhook_events:
             for fraction in PROGRESS_WEBHOOK_FRACTIONS:
-                at = job.created_mono + job.run_seconds * fraction
+                at = started + job.run_seconds * fraction
                 if self._closed.wait(max(0.0, at - self.clock())):
                     return
                 with self._lock:
-                    status, progress = self._status(job, self.clock())
+                    now = self.clock()
+                    self._advance(now)
+                    status, progress = self._status(job, now)
                 if status != "PROCESSING":
                     break
                 attempts.append(self._post_webhook(job, "progress", {
@@ -623,10 +772,11 @@ class SandboxState:
         with self._lock:
             while True:
                 now = self.clock()
-                self._settle(job, now)
+                self._advance(now)
                 if job.final_status is not None or self._closed.is_set():
                     break
-                self._lock.wait(timeout=max(0.01, min(0.25, job.deadline - now)))
+                left = 0.25 if job.deadline is None else job.deadline - now
+                self._lock.wait(timeout=max(0.01, min(0.25, left)))
             if job.final_status is None:
                 return
             shown = self._job_json(job, self.clock())

@@ -1,0 +1,1025 @@
+"""Many jobs at once: prompts times models, lengths, formats and takes, run concurrently on one
+client.
+
+:func:`expand` turns prompts and option values into :class:`BatchItem` objects, one per
+combination, each labelled by what varies between them (``"lofi · take 2"``, ``"suno · 30s"``).
+Everything is checked before anything runs: an option a model does not take is a
+:class:`~apiframe_magic.RequestValidationError`, as for a single ``%%music`` cell.
+
+:func:`run_batch` runs the items through :func:`~apiframe_magic.generate` (so the job ledger
+answers jobs already done and resumes jobs already submitted: re-running a batch pays only for
+the rest), at most ``concurrency`` at a time (else the account's ``maxConcurrentJobs`` from
+``GET /v2/me``), queued locally beyond that. A job that fails (``FAILED``, a timeout, a download
+error) is recorded on its :class:`BatchEntry` and does not stop the others. A submit refused with
+``429`` is sent again after its ``Retry-After``, and every other job waits that long before its
+own submit, so no job is dropped or paid twice.
+
+:func:`start_batch` starts the same run in the background and returns its :class:`Batch` at once:
+finished jobs are there while the rest run; :meth:`Batch.wait` (or ``await batch``) waits for the
+rest and :meth:`Batch.cancel` stops them, keeping every job id.
+
+A :class:`Batch` is list-like over results (``batch[i]``), with :attr:`Batch.entries` for the
+status, job id and error of every item, :attr:`Batch.failed` and :meth:`Batch.to_dataframe`.
+Nothing here imports IPython: a grid of cards follows a batch through ``observer_for`` (one
+:class:`~apiframe_magic.jobs.JobObserver` per job) and ``on_change`` (every status change).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import itertools
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, overload
+
+from .._exceptions import ApiframeError, RateLimitError, RequestValidationError
+from .._public import public
+from ..catalog import DEFAULT_MODEL, MODELS, ModelSpec, format_length, parse_length
+from ..client import DEFAULT_RETRY_AFTER, Job, MusicRequest
+from ..ledger import Ledger
+from ._files import DEFAULT_OUTPUT_DIR
+from ._results import JobObserver, MusicResult
+from ._run import generate
+
+if TYPE_CHECKING:
+    import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]  # an optional extra
+
+    from ..client import AsyncApiframeClient
+
+__all__ = [
+    "BATCH_COLUMNS",
+    "DEFAULT_CONCURRENCY",
+    "DONE",
+    "FAILED",
+    "RUNNING",
+    "STOPPED",
+    "WAITING",
+    "Batch",
+    "BatchEntry",
+    "BatchItem",
+    "expand",
+    "expand_rows",
+    "run_batch",
+    "start_batch",
+]
+
+# How many jobs run at once when neither the caller nor GET /v2/me says.
+DEFAULT_CONCURRENCY = 4
+
+# What a BatchEntry can be. Lower case, so they never read as the service's job statuses.
+WAITING = "waiting"  # for a free slot, locally: nothing sent yet
+RUNNING = "running"
+DONE = "done"
+FAILED = "failed"
+STOPPED = "stopped"  # cancelled or interrupted; its job id, if it has one, is kept
+ENDED = frozenset({DONE, FAILED, STOPPED})
+
+BATCH_COLUMNS = (
+    "label", "prompt", "take", "model", "params", "job_id", "status", "credits", "path", "duration",
+    "error",
+)
+
+# How a prompt names itself in a label: its first few words.
+_SHORT_WORDS = 4
+_SHORT_WORDS_MAX = 8
+_SHORT_CHARS = 32
+_SEPARATOR = " · "
+
+
+# ---------------------------------------------------------------------------------------------
+# Items: what to run
+# ---------------------------------------------------------------------------------------------
+
+
+@public
+@dataclass(frozen=True)
+class BatchItem:
+    """One job of a batch: its ``request``, which ``take`` of that request it is (re-running a
+    batch answers take 1 of a request from the job ledger, take 2 is another), and its ``label``,
+    naming what sets it apart from the other items."""
+
+    label: str
+    request: MusicRequest
+    take: int = 1
+
+    @property
+    def prompt(self) -> str:
+        return self.request.prompt
+
+    @property
+    def model(self) -> str:
+        return self.request.model
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """One combination before it is labelled: what the caller asked for, option by option."""
+
+    prompt: str
+    model: str
+    length_ms: int | None
+    format: str | None
+    params: Mapping[str, Any]
+    request: MusicRequest
+    takes: int
+
+
+@public
+def expand(
+    prompts: str | Iterable[Any],
+    *,
+    models: str | Iterable[str] = (DEFAULT_MODEL,),
+    lengths: str | float | Iterable[str | float | None] | None = (None,),
+    formats: str | Iterable[str | None] | None = (None,),
+    takes: int = 1,
+    params: Mapping[str, Any] | None = None,
+    instrumental: bool = False,
+    seed: int | str | None = None,
+    webhook_url: str | None = None,
+    webhook_events: Sequence[str] | None = None,
+) -> list[BatchItem]:
+    """Every combination of ``prompts`` x ``models`` x ``lengths`` x ``formats``, ``takes`` takes
+    of each, in that order, as labelled :class:`BatchItem` objects.
+
+    ``prompts`` is one prompt, or an iterable of them (a list, a pandas Series; a DataFrame's
+    ``prompt`` column). ``lengths`` are written as for ``--length`` (``"30s"``, ``"1m30s"``, or a
+    number of seconds; ``None``: the model picks) and ``formats`` are ``output_format`` names
+    (``None``: the default); a single value may be given bare. ``params`` (a model's own params),
+    ``instrumental`` and ``seed`` apply to every item. The same request asked for twice (a
+    prompt listed twice) gets the next take numbers, so it runs twice rather than once.
+
+    Each label names only what varies between the items, in the order prompt, model, length,
+    format, take (``"lofi beat · suno"``, ``"take 2"``); a prompt is named by its first words.
+    Anything a model does not take (``lengths`` for Suno, ``seed`` for ElevenLabs Music, an
+    unknown param) raises :class:`~apiframe_magic.RequestValidationError` before anything runs.
+    """
+    texts = _prompts(prompts)
+    model_ids = _values(models, "models")
+    length_values = _values(lengths, "lengths")
+    format_values = _values(formats, "formats")
+    specs = [
+        _spec(prompt, model, length, fmt, params or {}, takes=takes, instrumental=instrumental,
+              seed=seed, webhook_url=webhook_url, webhook_events=webhook_events)
+        for prompt, model, length, fmt in itertools.product(texts, model_ids, length_values, format_values)
+    ]
+    return _label(specs)
+
+
+@public
+def expand_rows(
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    model: str = DEFAULT_MODEL,
+    length: str | float | None = None,
+    format: str | None = None,
+    takes: int = 1,
+    params: Mapping[str, Any] | None = None,
+    instrumental: bool = False,
+    seed: int | str | None = None,
+) -> list[BatchItem]:
+    """One or more items per row of a table (a CSV read with :class:`csv.DictReader`): each row
+    has a ``prompt`` and may set ``model``, ``length``, ``format``, ``takes`` and ``params``
+    (a mapping, or a JSON object as text, merged over ``params``); an empty or missing cell
+    falls back to the keyword argument. Labels and checks are those of :func:`expand`."""
+    specs: list[_Spec] = []
+    for number, row in enumerate(rows, start=1):
+        def cell(name: str, row: Mapping[str, Any] = row) -> Any:
+            value = row.get(name)
+            return None if value is None or (isinstance(value, str) and not value.strip()) else value
+
+        prompt = cell("prompt")
+        if prompt is None:
+            raise RequestValidationError(
+                f"rows[{number}].prompt", row.get("prompt"), "every row needs a prompt"
+            )
+        row_takes = cell("takes")
+        if isinstance(row_takes, str):
+            try:
+                row_takes = int(row_takes.strip())
+            except ValueError:
+                raise RequestValidationError(
+                    f"rows[{number}].takes", row_takes, "must be a positive whole number"
+                ) from None
+        merged = {**(params or {}), **_row_params(cell("params"), number)}
+        specs.append(_spec(
+            _prompt(prompt), str(cell("model") or model), cell("length") or length,
+            cell("format") or format, merged, takes=row_takes if row_takes is not None else takes,
+            instrumental=instrumental, seed=seed,
+        ))
+    if not specs:
+        raise RequestValidationError("rows", [], "must hold at least one row")
+    return _label(specs)
+
+
+def _row_params(value: Any, number: int) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, Mapping):
+        raise RequestValidationError(
+            f"rows[{number}].params", value, 'must be a JSON object, e.g. {"n": 3}'
+        )
+    return value
+
+
+def _prompts(prompts: str | Iterable[Any]) -> list[str]:
+    if isinstance(prompts, str):
+        items: list[Any] = [prompts]
+    elif (columns := getattr(prompts, "columns", None)) is not None:
+        # A DataFrame iterates over its column names; its prompt column is what is meant.
+        if "prompt" not in columns:
+            raise RequestValidationError(
+                "prompts", list(columns), "a DataFrame needs a prompt column (or pass one column)"
+            )
+        items = list(prompts["prompt"])  # type: ignore[index]
+    else:
+        items = list(prompts)
+    if not items:
+        raise RequestValidationError("prompts", items, "must hold at least one prompt")
+    return [_prompt(p) for p in items]
+
+
+def _prompt(value: Any) -> str:
+    if not isinstance(value, str):
+        raise RequestValidationError("prompt", value, "must be text")
+    text = value.strip()
+    if not text:
+        raise RequestValidationError("prompt", value, "must contain some text")
+    return text
+
+
+def _values(given: Any, name: str) -> list[Any]:
+    if given is None or isinstance(given, (str, int, float)):
+        return [given]
+    values = list(given)
+    if not values:
+        raise RequestValidationError(name, values, "must hold at least one value")
+    return values
+
+
+def _models_with(has: Callable[[ModelSpec], object]) -> str:
+    return ", ".join(m.id for m in MODELS.values() if has(m)) or "none"
+
+
+def _spec(
+    prompt: str,
+    model: str,
+    length: str | float | None,
+    fmt: str | None,
+    params: Mapping[str, Any],
+    *,
+    takes: Any,
+    instrumental: bool,
+    seed: int | str | None,
+    webhook_url: str | None = None,
+    webhook_events: Sequence[str] | None = None,
+) -> _Spec:
+    """The request for one combination; whatever the model does not take is refused, as the
+    magic refuses it (the same catalogue fields: ``length_param``, ``format_param``, ...)."""
+    if isinstance(takes, bool) or not isinstance(takes, int) or takes < 1:
+        raise RequestValidationError("takes", takes, "must be a positive whole number")
+    spec = MODELS.get(model)
+    if spec is None:
+        raise RequestValidationError("model", model, "must be one of " + ", ".join(MODELS))
+    merged = dict(params)
+
+    def put(option: str, name: str, value: Any) -> None:
+        if name in merged and merged[name] != value:
+            raise RequestValidationError(option, value, f"{name} is already set by params")
+        merged[name] = value
+
+    def refuse(option: str, value: Any, has: Callable[[ModelSpec], object]) -> RequestValidationError:
+        return RequestValidationError(
+            option, value, f"{spec.id} does not take it; models that do: {_models_with(has)}"
+        )
+
+    length_ms: int | None = None
+    if length is not None:
+        if spec.length_param is None:
+            raise refuse("length", length, lambda m: m.length_param)
+        try:
+            length_ms = parse_length(length)
+        except ValueError as e:
+            raise RequestValidationError("length", length, str(e)) from None
+        put("length", spec.length_param, length_ms)
+    if fmt is not None:
+        if spec.format_param is None:
+            raise refuse("format", fmt, lambda m: m.format_param)
+        put("format", spec.format_param, fmt)
+    if instrumental:
+        if spec.instrumental is None:
+            raise refuse("instrumental", True, lambda m: m.instrumental)
+        put("instrumental", *spec.instrumental)
+    if seed is not None:
+        seed_spec = spec.param(spec.seed_param) if spec.seed_param else None
+        if seed_spec is None:
+            raise refuse("seed", seed, lambda m: m.seed_param)
+        try:
+            value = seed_spec.parse(seed) if isinstance(seed, str) else seed
+        except ValueError as e:
+            raise RequestValidationError("seed", seed, str(e)) from None
+        put("seed", seed_spec.name, value)
+    request = MusicRequest(
+        prompt, model, params=merged, webhook_url=webhook_url, webhook_events=webhook_events,
+    )
+    shown = {k: v for k, v in params.items() if k not in (spec.length_param, spec.format_param)}
+    return _Spec(prompt, model, length_ms, fmt, shown, request, takes)
+
+
+def _label(specs: Sequence[_Spec]) -> list[BatchItem]:
+    """Number the takes and name every item by what varies between them."""
+    takes_used: dict[str, int] = {}
+    numbered: list[tuple[_Spec, int]] = []
+    for spec in specs:
+        key = json.dumps(spec.request.to_json(), sort_keys=True)
+        first = takes_used.get(key, 0)
+        takes_used[key] = first + spec.takes
+        numbered.extend((spec, first + n) for n in range(1, spec.takes + 1))
+
+    def varies(values: Iterable[Any]) -> bool:
+        return len({json.dumps(v, sort_keys=True, default=str) for v in values}) > 1
+
+    short = _short_forms([s.prompt for s, _ in numbered])
+    param_keys = sorted(
+        name for name in {k for s, _ in numbered for k in s.params}
+        if varies(s.params.get(name) for s, _ in numbered)
+    )
+    show = {
+        "prompt": varies(s.prompt for s, _ in numbered),
+        "model": varies(s.model for s, _ in numbered),
+        "length": varies(s.length_ms for s, _ in numbered),
+        "format": varies(s.format for s, _ in numbered),
+        "take": varies(t for _, t in numbered),
+    }
+    items: list[BatchItem] = []
+    for spec, take in numbered:
+        parts: list[str] = []
+        if show["prompt"]:
+            parts.append(short[spec.prompt])
+        if show["model"]:
+            parts.append(spec.model)
+        if show["length"]:
+            parts.append(format_length(spec.length_ms) if spec.length_ms is not None else "any length")
+        if show["format"]:
+            parts.append(spec.format or spec.request.audio_format.name)
+        parts.extend(
+            f"{name}={_shown(spec.params[name])}" for name in param_keys if name in spec.params
+        )
+        if show["take"]:
+            parts.append(f"take {take}")
+        items.append(BatchItem(_SEPARATOR.join(parts) or short[spec.prompt], spec.request, take))
+    return items
+
+
+def _shown(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 20 else text[:19] + "…"
+
+
+def _short_forms(prompts: Sequence[str]) -> dict[str, str]:
+    """A short name for each distinct prompt: its first words, as many as it takes (up to a
+    point) to tell the prompts apart; prompts alike even then are numbered."""
+    distinct = list(dict.fromkeys(prompts))
+    for words in range(_SHORT_WORDS, _SHORT_WORDS_MAX + 1):
+        names = {p: _short(p, words) for p in distinct}
+        if len(set(names.values())) == len(distinct):
+            return names
+    return {p: f"{n}. {names[p]}" for n, p in enumerate(distinct, start=1)}
+
+
+def _short(prompt: str, words: int) -> str:
+    split = prompt.split()
+    text = " ".join(split[:words])
+    limit = _SHORT_CHARS + 4 * (words - _SHORT_WORDS)
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip()
+    elif len(split) <= words:
+        return text
+    return text + "…"
+
+
+# ---------------------------------------------------------------------------------------------
+# Entries and the batch: what happened
+# ---------------------------------------------------------------------------------------------
+
+
+@public
+@dataclass
+class BatchEntry:
+    """How one item of a batch is doing: ``status`` (``"waiting"`` for a free slot, ``"running"``,
+    ``"done"``, ``"failed"`` or ``"stopped"``), its ``job_id`` once submitted, the last ``job``
+    snapshot seen while it runs, and at the end its ``result`` or its ``error``."""
+
+    item: BatchItem
+    status: str = WAITING
+    job_id: str | None = None
+    job: Job | None = field(default=None, repr=False)
+    result: MusicResult | None = field(default=None, repr=False)
+    error: BaseException | None = field(default=None, repr=False)
+    started_at: float | None = field(default=None, repr=False)
+    ended_at: float | None = field(default=None, repr=False)
+
+    @property
+    def label(self) -> str:
+        return self.item.label
+
+    @property
+    def request(self) -> MusicRequest:
+        return self.item.request
+
+    @property
+    def take(self) -> int:
+        return self.item.take
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ENDED
+
+    @property
+    def progress(self) -> int | None:
+        """The job's progress (0 to 100) as last reported; 100 once done."""
+        if self.status == DONE:
+            return 100
+        return self.job.progress if self.job is not None else None
+
+    @property
+    def elapsed(self) -> float | None:
+        """Seconds since it left the local queue (to its end, once ended)."""
+        if self.started_at is None:
+            return None
+        return (self.ended_at if self.ended_at is not None else time.monotonic()) - self.started_at
+
+    @property
+    def credits(self) -> int | None:
+        """What it cost: the service's charge, 0 when the ledger answered; ``None`` unless done."""
+        return self.result.credits if self.result is not None else None
+
+    @property
+    def reason(self) -> str | None:
+        """Why it failed (or stopped), in one line; ``None`` otherwise."""
+        if self.status == STOPPED:
+            kept = f"; job {self.job_id} can be resumed" if self.job_id else ""
+            return "stopped before it finished" + kept
+        if self.error is None:
+            return None
+        text = " ".join(str(self.error).split()) or type(self.error).__name__
+        return text if isinstance(self.error, ApiframeError) else f"{type(self.error).__name__}: {text}"
+
+
+class _Slot:
+    """One place among the ``concurrency`` allowed, given back once (early, when the job is
+    downloading: it no longer counts against the account's running jobs)."""
+
+    def __init__(self, semaphore: asyncio.Semaphore) -> None:
+        self._semaphore = semaphore
+        self._held = False
+
+    async def __aenter__(self) -> _Slot:
+        await self._semaphore.acquire()
+        self._held = True
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._semaphore.release()
+
+
+class _Gate:
+    """Where a 429's ``Retry-After`` holds back every submit of the batch, not only the refused one."""
+
+    def __init__(self) -> None:
+        self.until = 0.0
+
+    def hold(self, seconds: float) -> None:
+        self.until = max(self.until, time.monotonic() + seconds)
+
+    async def pass_(self) -> None:
+        while (left := self.until - time.monotonic()) > 0:
+            await asyncio.sleep(left)
+
+
+class _EntryObserver:
+    """Keeps the entry up to date (its job id as soon as there is one), frees the slot once the
+    job is downloading, and passes everything on to the job's own observer."""
+
+    def __init__(
+        self, entry: BatchEntry, inner: JobObserver | None, slot: _Slot, changed: Callable[[BatchEntry], None]
+    ) -> None:
+        self.entry, self.inner, self.slot, self.changed = entry, inner, slot, changed
+
+    def submitted(self, job_id: str) -> None:
+        self.entry.job_id = job_id
+        self.changed(self.entry)
+        if self.inner is not None:
+            self.inner.submitted(job_id)
+
+    def progress(self, job: Job) -> None:
+        self.entry.job = job
+        if self.inner is not None:
+            self.inner.progress(job)
+
+    def downloading(self, job: Job) -> None:
+        self.entry.job = job
+        self.slot.release()
+        if self.inner is not None:
+            self.inner.downloading(job)
+
+
+@public
+class Batch(Sequence[MusicResult]):
+    """The jobs of one batch, filled in as they finish.
+
+    List-like over results: ``batch[i]`` is item ``i``'s :class:`MusicResult`; it raises the
+    job's error if the job failed, and :class:`RuntimeError` while it has not finished (or was
+    stopped). ``len(batch)`` counts items; iterating gives ``batch[0]``, ``batch[1]``, ...
+    :attr:`results` holds only the finished ones. :attr:`entries` has a :class:`BatchEntry` per
+    item (status, job id, error), :attr:`failed` the failed ones; :meth:`to_dataframe` is a
+    table of it all.
+
+    A batch started with :func:`start_batch` is usable at once: :meth:`wait` blocks until every
+    job has ended (``await batch`` in async code), :meth:`cancel` stops the rest. A batch runs
+    once; make one from items with ``Batch(items)`` and run it with :meth:`run`, or use
+    :func:`run_batch`.
+    """
+
+    def __init__(self, items: Iterable[BatchItem]) -> None:
+        self.items: tuple[BatchItem, ...] = tuple(items)
+        self.entries: tuple[BatchEntry, ...] = tuple(BatchEntry(item) for item in self.items)
+        self.concurrency: int | None = None
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stop = False
+        self._ran = False
+        self._ended = threading.Event()
+        self._ended_future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._thread: threading.Thread | None = None
+
+    # -- list-like -----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @overload
+    def __getitem__(self, index: int) -> MusicResult: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[MusicResult]: ...
+
+    def __getitem__(self, index: int | slice) -> MusicResult | list[MusicResult]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self.entries))[index]]
+        entry = self.entries[index]
+        if entry.result is not None:
+            return entry.result
+        if entry.status == FAILED and entry.error is not None:
+            raise entry.error
+        if entry.status == STOPPED:
+            raise RuntimeError(f"{entry.label}: {entry.reason}")
+        raise RuntimeError(f"{entry.label}: still {entry.status}; batch.wait() waits for the rest")
+
+    def __iter__(self) -> Iterator[MusicResult]:
+        for index in range(len(self.entries)):
+            yield self[index]
+
+    # -- what happened -------------------------------------------------------------------------
+
+    @property
+    def results(self) -> list[MusicResult]:
+        """The results of the jobs done so far, in item order."""
+        return [e.result for e in self.entries if e.result is not None]
+
+    @property
+    def failed(self) -> list[BatchEntry]:
+        """The entries of the jobs that failed; ``entry.reason`` says why, ``entry.error`` is the error."""
+        return [e for e in self.entries if e.status == FAILED]
+
+    @property
+    def stopped(self) -> list[BatchEntry]:
+        """The entries stopped before they finished (their job ids, where they have one, are kept)."""
+        return [e for e in self.entries if e.status == STOPPED]
+
+    @property
+    def job_ids(self) -> list[str]:
+        """Every job id known so far, in item order."""
+        return [e.job_id for e in self.entries if e.job_id is not None]
+
+    @property
+    def done(self) -> bool:
+        """Whether the batch has ended: every entry done, failed or stopped."""
+        return self._ended.is_set()
+
+    @property
+    def credits(self) -> int:
+        """Credits spent by this run (the ledger's answers cost nothing)."""
+        return sum(e.credits or 0 for e in self.entries)
+
+    @property
+    def elapsed(self) -> float | None:
+        if self.started_at is None:
+            return None
+        return (self.ended_at if self.ended_at is not None else time.monotonic()) - self.started_at
+
+    def tally(self) -> dict[str, int]:
+        """How many entries are in each status: ``{"waiting": ..., "running": ..., "done": ...,
+        "failed": ..., "stopped": ...}``."""
+        counts = dict.fromkeys((WAITING, RUNNING, DONE, FAILED, STOPPED), 0)
+        for entry in self.entries:
+            counts[entry.status] = counts.get(entry.status, 0) + 1
+        return counts
+
+    def failure_line(self) -> str | None:
+        """One line naming the jobs that failed or stopped (``None`` when none did), for a cell
+        to end with, so that "Run All" stops."""
+        failed, stopped = self.failed, self.stopped
+        if not failed and not stopped:
+            return None
+        parts = []
+        if failed:
+            named = "; ".join(f"{e.label} ({e.reason})" for e in failed)
+            parts.append(f"{len(failed)} of {len(self)} jobs failed: {named}")
+        if stopped:
+            parts.append(f"{len(stopped)} stopped: " + ", ".join(e.label for e in stopped))
+        return ". ".join(parts) + "."
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per item, with the keys of :data:`BATCH_COLUMNS`, in that order: ``path`` and
+        ``duration`` are the first track's, ``credits`` what the job cost (0 from the ledger),
+        ``error`` the reason it failed."""
+        rows = []
+        for entry in self.entries:
+            result = entry.result
+            rows.append({
+                "label": entry.label,
+                "prompt": entry.request.prompt,
+                "take": entry.take,
+                "model": entry.request.model,
+                "params": dict(entry.request.params),
+                "job_id": entry.job_id,
+                "status": entry.status,
+                "credits": entry.credits,
+                "path": str(result.path) if result is not None else None,
+                "duration": result.duration if result is not None else None,
+                "error": entry.reason if entry.status in (FAILED, STOPPED) else None,
+            })
+        return rows
+
+    def to_dataframe(self) -> pandas.DataFrame | list[dict[str, Any]]:
+        """:meth:`rows` as a pandas DataFrame when pandas can be imported (the ``history``
+        extra), else the list of dicts itself."""
+        rows = self.rows()
+        try:
+            import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]
+        except ImportError:
+            return rows
+        return pandas.DataFrame(rows, columns=list(BATCH_COLUMNS))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a pickle (or ``%store``) keeps: the items and their entries as they are now;
+        nothing that runs. A batch loaded from one has ended: entries not finished are
+        ``"stopped"``, with their job ids."""
+        return {"items": self.items, "entries": self.entries, "concurrency": self.concurrency}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["items"])  # type: ignore[misc]
+        self.entries = state["entries"]
+        self.concurrency = state["concurrency"]
+        self._ran = True
+        for entry in self.entries:
+            if not entry.ended:
+                entry.status = STOPPED
+        self._ended.set()
+        self._ended_future.set_result(None)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{n} {status}" for status, n in self.tally().items() if n)
+        return f"<Batch of {len(self)} jobs: {counts or 'none'}>"
+
+    # -- running -------------------------------------------------------------------------------
+
+    async def run(
+        self,
+        client: AsyncApiframeClient,
+        *,
+        backend: str,
+        output_dir: str | os.PathLike[str] = DEFAULT_OUTPUT_DIR,
+        ledger: Ledger | None = None,
+        concurrency: int | None = None,
+        timeout: float | None = 600.0,
+        observer_for: Callable[[BatchItem], JobObserver | None] | None = None,
+        on_change: Callable[[BatchEntry], None] | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> Batch:
+        """Run every item on ``client``; see :func:`run_batch`. Returns this batch."""
+        _check_concurrency(concurrency)
+        if self._ran:
+            raise RuntimeError("this batch has run already: a batch runs once")
+        self._ran = True
+        self._loop = asyncio.get_running_loop()
+        self.started_at = time.monotonic()
+
+        changed = _notifier(on_change, warn)
+        try:
+            self.concurrency = concurrency if concurrency is not None else await _account_limit(client)
+            slots = asyncio.Semaphore(self.concurrency)
+            gate = _Gate()
+            self._tasks = [
+                asyncio.ensure_future(self._run_entry(
+                    entry, client, slots, gate, backend=backend, output_dir=output_dir, ledger=ledger,
+                    timeout=timeout, observer=observer_for(entry.item) if observer_for else None,
+                    changed=changed, warn=warn,
+                ))
+                for entry in self.entries
+            ]
+            if self._stop:
+                self._cancel_tasks()
+            # return_exceptions: a job cancelled by cancel() must not end the others' wait;
+            # cancelling run() itself still cancels every job, and waits for them to clean up.
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        finally:
+            self._close(changed)
+        return self
+
+    def _close(self, changed: Callable[[BatchEntry], None], error: Exception | None = None) -> None:
+        """End the batch: entries still open are ``"stopped"`` (or ``"failed"`` with ``error``)."""
+        for entry in self.entries:
+            if not entry.ended:
+                entry.error = error if error is not None else entry.error
+                self._end(entry, FAILED if error is not None else STOPPED, changed)
+        self.ended_at = time.monotonic()
+        self._ended.set()
+        if not self._ended_future.done():
+            self._ended_future.set_result(None)
+
+    async def _run_entry(
+        self,
+        entry: BatchEntry,
+        client: AsyncApiframeClient,
+        slots: asyncio.Semaphore,
+        gate: _Gate,
+        *,
+        backend: str,
+        output_dir: str | os.PathLike[str],
+        ledger: Ledger | None,
+        timeout: float | None,
+        observer: JobObserver | None,
+        changed: Callable[[BatchEntry], None],
+        warn: Callable[[str], None] | None,
+    ) -> None:
+        try:
+            async with _Slot(slots) as slot:
+                entry.status, entry.started_at = RUNNING, time.monotonic()
+                changed(entry)
+                watcher = _EntryObserver(entry, observer, slot, changed)
+                deadline = None if timeout is None else entry.started_at + timeout
+                while True:
+                    await gate.pass_()
+                    try:
+                        result = await generate(
+                            client, entry.request, backend=backend, output_dir=output_dir,
+                            timeout=timeout, observer=watcher, ledger=ledger, take=entry.take,
+                            label=entry.label, warn=warn,
+                        )
+                        break
+                    except RateLimitError as exc:
+                        # Refused before any job existed (the client has already waited out
+                        # its own retries): wait as told, then submit again.
+                        pause = exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER
+                        if exc.job_id is not None or (
+                            deadline is not None and time.monotonic() + pause > deadline
+                        ):
+                            raise
+                        gate.hold(pause)
+            entry.result, entry.job_id = result, result.job_id
+            self._end(entry, DONE, changed)
+        except asyncio.CancelledError:
+            self._end(entry, STOPPED, changed)
+            raise
+        except Exception as exc:  # one job's failure, of any kind, is that job's alone
+            entry.error = exc
+            if isinstance(exc, ApiframeError) and exc.job_id is not None:
+                entry.job_id = exc.job_id
+            self._end(entry, FAILED, changed)
+
+    @staticmethod
+    def _end(entry: BatchEntry, status: str, changed: Callable[[BatchEntry], None]) -> None:
+        entry.status, entry.ended_at = status, time.monotonic()
+        changed(entry)
+
+    # -- waiting and stopping ------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Stop every job not finished yet (from any thread). Jobs already submitted keep their
+        ids (in :attr:`entries` and in the job ledger) and can be resumed; the batch then ends
+        with those entries ``"stopped"``."""
+        self._stop = True
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._cancel_tasks()
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing to stop
+                loop.call_soon_threadsafe(self._cancel_tasks)
+
+    def _cancel_tasks(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+    def wait(self, timeout: float | None = None) -> Batch:
+        """Block until every job has ended; returns this batch. Raises :class:`TimeoutError` when
+        ``timeout`` seconds pass first (the jobs go on). Interrupted (the stop button, Ctrl-C), it
+        stops the jobs as :meth:`cancel` does, keeping their ids, and lets the interrupt through.
+
+        From async code use ``await batch`` instead: blocking the loop the batch runs on would
+        never end."""
+        if self.done:
+            return self
+        if self._loop is None:
+            raise RuntimeError("this batch was never started: run it with run_batch or start_batch")
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            raise RuntimeError("batch.wait() would block the loop this batch runs on: await batch")
+        try:
+            if not self._ended.wait(timeout):
+                raise TimeoutError(f"the batch did not end within {timeout:g} s; its jobs go on")
+        except KeyboardInterrupt:
+            self.cancel()
+            self._ended.wait(_STOP_GRACE)
+            raise
+        return self
+
+    async def wait_async(self) -> Batch:
+        """Wait, without blocking the loop, until every job has ended; returns this batch.
+        Cancelling the wait leaves the jobs running (:meth:`cancel` stops them)."""
+        if not self.done:
+            await asyncio.shield(asyncio.wrap_future(self._ended_future))
+        return self
+
+    def __await__(self) -> Any:
+        return self.wait_async().__await__()
+
+
+def _notifier(
+    on_change: Callable[[BatchEntry], None] | None, warn: Callable[[str], None] | None
+) -> Callable[[BatchEntry], None]:
+    """``on_change``, whose failures are told to ``warn`` rather than failing the job shown."""
+
+    def changed(entry: BatchEntry) -> None:
+        if on_change is None:
+            return
+        try:
+            on_change(entry)
+        except Exception as exc:
+            if warn is not None:
+                warn(f"on_change failed for {entry.label}: {type(exc).__name__}: {exc}")
+
+    return changed
+
+
+# How long an interrupted wait gives the jobs to record that they stopped.
+_STOP_GRACE = 0.4
+
+
+def _check_concurrency(concurrency: int | None) -> None:
+    if concurrency is not None and (
+        isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+    ):
+        raise RequestValidationError("concurrency", concurrency, "must be a positive whole number")
+
+
+async def _account_limit(client: AsyncApiframeClient) -> int:
+    """The account's ``maxConcurrentJobs`` (``GET /v2/me``), or :data:`DEFAULT_CONCURRENCY`
+    when the answer lacks it or the call fails."""
+    try:
+        account = await client.me()
+    except ApiframeError:
+        return DEFAULT_CONCURRENCY
+    limit = account.max_concurrent_jobs
+    return limit if limit is not None and limit >= 1 else DEFAULT_CONCURRENCY
+
+
+@public
+async def run_batch(
+    client: AsyncApiframeClient,
+    items: Iterable[BatchItem],
+    *,
+    backend: str,
+    output_dir: str | os.PathLike[str] = DEFAULT_OUTPUT_DIR,
+    ledger: Ledger | None = None,
+    concurrency: int | None = None,
+    timeout: float | None = 600.0,
+    observer_for: Callable[[BatchItem], JobObserver | None] | None = None,
+    on_change: Callable[[BatchEntry], None] | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> Batch:
+    """Run every item through :func:`~apiframe_magic.generate` on ``client``, concurrently, and
+    return the :class:`Batch` once every job has ended.
+
+    At most ``concurrency`` jobs run at once (else the account's ``maxConcurrentJobs`` from
+    ``GET /v2/me``, or :data:`DEFAULT_CONCURRENCY` when it says nothing or cannot be read); the
+    rest wait locally. A job's slot is given back as soon as it is downloading. With a
+    ``ledger`` every job goes through it as a single ``generate`` does: a job done before is
+    answered at no cost, one submitted before is resumed, so re-running a batch pays only for
+    the jobs not done. ``timeout`` bounds each job's wait (and how long a 429 storm may hold
+    back its submit).
+
+    A job that fails (``FAILED``, a timeout, a download error, any error) is recorded on its
+    entry and the others go on: the batch never raises for one job. ``observer_for(item)``
+    gives each job an observer (a card of a grid); ``on_change(entry)`` hears every status
+    change; ``warn`` hears one line if the ledger fails. Cancelling it (Ctrl-C in
+    :func:`~apiframe_magic._aio.run_sync`) stops every job at once, each keeping its job id in
+    the ledger; to keep the :class:`Batch` too, make it first: ``batch = Batch(items)``, then
+    ``await batch.run(client, ...)``.
+    """
+    batch = Batch(items)
+    return await batch.run(
+        client, backend=backend, output_dir=output_dir, ledger=ledger, concurrency=concurrency,
+        timeout=timeout, observer_for=observer_for, on_change=on_change, warn=warn,
+    )
+
+
+@public
+def start_batch(
+    connect: Callable[[], AsyncApiframeClient],
+    items: Iterable[BatchItem],
+    *,
+    backend: str,
+    output_dir: str | os.PathLike[str] = DEFAULT_OUTPUT_DIR,
+    ledger: Ledger | None = None,
+    concurrency: int | None = None,
+    timeout: float | None = 600.0,
+    observer_for: Callable[[BatchItem], JobObserver | None] | None = None,
+    on_change: Callable[[BatchEntry], None] | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> Batch:
+    """Start :func:`run_batch` in the background and return its :class:`Batch` at once
+    (``%%music --no-wait``): the jobs run on a thread of their own, with their own event loop,
+    so they go on while other code (other notebook cells) runs.
+
+    ``connect()`` makes the client, on that thread (``Backend.client`` or
+    ``AsyncApiframeClient.sandbox``); it is closed when the batch ends. ``observer_for``,
+    ``on_change`` and ``warn`` are called on that thread. ``batch.wait()`` blocks until the end,
+    ``await batch`` waits without blocking, ``batch.cancel()`` stops the jobs.
+    """
+    _check_concurrency(concurrency)
+    batch = Batch(items)
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+
+    async def main() -> None:
+        batch._loop = loop
+        started.set()
+        try:
+            client = connect()
+        except Exception as exc:  # e.g. no API key: every job fails with it
+            batch._close(_notifier(on_change, warn), exc)
+            return
+        try:
+            async with client:
+                await batch.run(
+                    client, backend=backend, output_dir=output_dir, ledger=ledger,
+                    concurrency=concurrency, timeout=timeout, observer_for=observer_for,
+                    on_change=on_change, warn=warn,
+                )
+        finally:
+            if not batch.done:  # run() never started (cancelled at once): end it all the same
+                batch._close(_notifier(on_change, warn))
+
+    def thread() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(main())
+        except BaseException:  # the batch has recorded it; nothing to raise to
+            pass
+        finally:
+            with contextlib.suppress(BaseException):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    batch._thread = threading.Thread(target=thread, name="apiframe-batch", daemon=True)
+    batch._thread.start()
+    started.wait()
+    return batch
