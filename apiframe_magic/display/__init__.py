@@ -8,6 +8,7 @@ display itself in rich front ends. This layer imports IPython; the core below it
 from __future__ import annotations
 
 from ._formatters import register_formatters, unregister_formatters
+from ._grid import BatchGrid, batch_price
 from ._html import (
     describe,
     dry_run_bundle,
@@ -20,15 +21,18 @@ from ._html import (
     sandbox_notice,
     status_html,
 )
-from ._progress import ProgressView, TextProgress, WidgetProgress, make_progress_view
+from ._progress import ProgressView, TextProgress, WidgetProgress, in_kernel, make_progress_view
 
 __all__ = [
+    "BatchGrid",
     "ProgressView",
     "TextProgress",
     "WidgetProgress",
+    "batch_price",
     "describe",
     "dry_run_bundle",
     "history_bundle",
+    "in_kernel",
     "make_progress_view",
     "models_bundle",
     "player_html",

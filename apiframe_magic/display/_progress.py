@@ -20,7 +20,7 @@ from ..client import Job
 from ..jobs import MusicResult
 from ._html import _BOX, _ORANGE, _RED, result_html, result_text, status_html
 
-__all__ = ["ProgressView", "TextProgress", "WidgetProgress", "make_progress_view"]
+__all__ = ["ProgressView", "TextProgress", "WidgetProgress", "in_kernel", "make_progress_view"]
 
 # Long enough to see the bar turn green before the summary replaces it (only where a widget
 # front end can show it: in a kernel).
@@ -115,7 +115,7 @@ class WidgetProgress(ProgressView):
         import ipywidgets as widgets
 
         # Outside a kernel nobody sees the green bar, so succeeding must not wait for it.
-        self.hold_seconds = SUCCESS_HOLD_SECONDS if _in_kernel() else 0.0
+        self.hold_seconds = SUCCESS_HOLD_SECONDS if in_kernel() else 0.0
 
         self.bar = widgets.IntProgress(
             value=0, min=0, max=100, bar_style="info", layout=widgets.Layout(width="280px")
@@ -189,7 +189,7 @@ class TextProgress(ProgressView):
     def succeeded(self, result: MusicResult) -> None:
         self.status, self.percent = "COMPLETED", 100
         print(result_text(result), flush=True)
-        if _in_kernel():
+        if in_kernel():
             # A kernel front end without widgets still deserves a player.
             display(HTML(result_html(result, self.embed_limit_bytes)))
 
@@ -200,7 +200,7 @@ class TextProgress(ProgressView):
         print(f"[apiframe] {heading}: {message}", file=stream, flush=True)
 
 
-def _in_kernel() -> bool:
+def in_kernel() -> bool:
     """Whether this runs in a Jupyter kernel (JupyterLab, Notebook, VS Code, Colab's subclass)."""
     from IPython import get_ipython
 
@@ -209,7 +209,7 @@ def _in_kernel() -> bool:
 
 def make_progress_view(mode: str, prompt: str | None, embed_limit_bytes: int) -> ProgressView:
     """The widget view in a kernel that has ipywidgets (``mode="auto"``), else text."""
-    if mode == "widget" or (mode == "auto" and _in_kernel()):
+    if mode == "widget" or (mode == "auto" and in_kernel()):
         try:
             return WidgetProgress(prompt, embed_limit_bytes)
         except ImportError:

@@ -8,6 +8,7 @@ Failures end the cell with one line and no traceback (see :mod:`._messages`).
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import sys
 import weakref
@@ -32,9 +33,12 @@ from .._version import __version__
 from ..catalog import DEFAULT_MODEL, MODELS, OUTPUT_FORMATS
 from ..client import MusicRequest
 from ..display import (
+    BatchGrid,
     ProgressView,
+    batch_price,
     dry_run_bundle,
     history_bundle,
+    in_kernel,
     make_progress_view,
     models_bundle,
     register_formatters,
@@ -43,20 +47,25 @@ from ..display import (
 from ..jobs import (
     DEFAULT_OUTPUT_DIR,
     Backend,
+    Batch,
     MusicJob,
     MusicResult,
     generate,
     resolve_backend,
     resume,
+    run_batch,
+    start_batch,
     submit,
     uses_sandbox,
 )
 from ..ledger import Ledger, LedgerUnavailable, history_rows, resolve_ledger_path
 from ._messages import HELP, MusicError, MusicInterrupted, explain, interrupted_message
 from ._options import (
+    BatchCommand,
     MusicCommand,
     MusicDefaults,
     MusicLineCommand,
+    batch_items,
     cell_options_help,
     check_length,
     check_model,
@@ -214,6 +223,9 @@ class MusicMagics(Magics):
         With no APIFRAME_API_KEY set, runs against the embedded offline sandbox.
         """
         command = parse_music_cell(line, cell or "", self.defaults())
+        if isinstance(command, BatchCommand):
+            self._batch(command)
+            return
         if command.dry_run:
             self._dry_run(command)
             return
@@ -254,6 +266,70 @@ class MusicMagics(Magics):
             result = self._resume(command.job_id, command.save, command.timeout, command.out)
             if command.out:
                 self.user_ns[command.out] = result
+
+    def _batch(self, command: BatchCommand) -> None:
+        """Many jobs from one cell: concurrent, in a live grid, through the ledger."""
+        prompts: Any = command.prompts
+        if prompts is None:
+            name = command.prompts_var or ""
+            if name not in self.user_ns:
+                raise UsageError(f"--prompts {name}: no such variable in this notebook.")
+            prompts = self.user_ns[name]
+        items = batch_items(command, prompts)
+        if command.dry_run:
+            bodies = "\n".join(f"{i.label}: {json.dumps(i.request.to_json(), ensure_ascii=False)}"
+                               for i in items)
+            print(f"Dry run: nothing submitted. {len(items)} jobs would cost {batch_price(items)}.\n"
+                  f"{bodies}")
+            return
+        backend = self._backend()
+        self._announce(backend)
+        ledger = self._open_ledger()
+        live = self.progress == "widget" or (self.progress == "auto" and in_kernel())
+        grid = BatchGrid(items, live=live, embed_limit_bytes=self.embed_limit_bytes)
+        output_dir = command.save or self.output_dir
+        if command.no_wait:
+            batch = start_batch(
+                backend.client, items, backend=backend.name, output_dir=output_dir, ledger=ledger,
+                concurrency=command.concurrency, timeout=command.timeout,
+                observer_for=grid.observer_for, on_change=grid.on_change, warn=self._warn,
+            )
+            if command.out:
+                self.user_ns[command.out] = batch
+            where = f"{command.out}.wait()" if command.out else "%music resume"
+            print(f"Started {len(items)} jobs (not waiting); the grid fills in as they finish. "
+                  f"Wait for them with {where}.")
+            return
+
+        async def run(client: AsyncApiframeClient) -> Batch:
+            ticker = asyncio.ensure_future(grid.tick())
+            try:
+                return await run_batch(
+                    client, items, backend=backend.name, output_dir=output_dir, ledger=ledger,
+                    concurrency=command.concurrency, timeout=command.timeout,
+                    observer_for=grid.observer_for, on_change=grid.on_change, warn=self._warn,
+                )
+            finally:
+                ticker.cancel()
+
+        try:
+            batch = backend.call(run)
+        except KeyboardInterrupt:
+            grid.finish()
+            line = ("jobs already submitted keep running on the server; run this cell again, or "
+                    "%music resume, to collect them (nothing is paid twice)")
+            if self.show_traceback:
+                print(f"Interrupted: {line}")
+                raise
+            raise MusicInterrupted(line) from None
+        grid.finish()
+        for entry in batch.entries:
+            self._count(entry.result)
+        if command.out:
+            self.user_ns[command.out] = batch
+        problem = batch.failure_line()
+        if problem:
+            raise MusicError(problem)
 
     def _resume(
         self, job_id: str, save: str | None, timeout: float | None, out: str | None,

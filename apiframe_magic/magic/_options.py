@@ -50,9 +50,11 @@ from ..client import MusicRequest
 from ..jobs import SaveTarget
 
 __all__ = [
+    "BatchCommand",
     "MusicCommand",
     "MusicDefaults",
     "MusicLineCommand",
+    "batch_items",
     "cell_options_help",
     "check_length",
     "check_model",
@@ -115,6 +117,15 @@ _CELL_ARGUMENTS = (
                   "the job ledger at no cost; --take 2 is a second, different take."),
     argument("--fresh", action="store_true",
              help="A new take: the first take of this request never generated (submits and pays)."),
+    argument("--each-line", action="store_true",
+             help="Many prompts: every non-empty line of the cell is its own prompt; they run as "
+                  "concurrent jobs in a live grid."),
+    argument("--prompts", metavar="VAR",
+             help="Many prompts from a Python list (or a pandas Series, or a DataFrame's prompt column); "
+                  "the cell body holds only a # comment."),
+    argument("--takes", metavar="N", type=int, help="N takes of each prompt (a batch)."),
+    argument("--concurrency", metavar="N", type=int,
+             help="At most N jobs of a batch at once (default: the account's maxConcurrentJobs)."),
     argument("--no-wait", action="store_true",
              help="Submit and return a job handle at once; collect it later with %%music resume."),
     argument("--dry-run", action="store_true",
@@ -197,6 +208,29 @@ class MusicCommand:
 
 
 @dataclass(frozen=True)
+class BatchCommand:
+    """What a ``%%music`` cell of many jobs asks for: every combination of its prompts (the
+    cell's lines, or the list in ``prompts_var``), models, lengths and formats, ``takes`` each.
+    Comma-separated ``--model``, ``--length`` and ``--format`` values make combinations."""
+
+    prompts: tuple[str, ...] | None
+    prompts_var: str | None
+    models: tuple[str, ...]
+    lengths: tuple[str | None, ...]
+    formats: tuple[str | None, ...]
+    takes: int = 1
+    params: tuple[tuple[str, str], ...] = ()
+    instrumental: bool = False
+    seed: str | None = None
+    out: str | None = None
+    save: str | None = None
+    timeout: float = 600.0
+    no_wait: bool = False
+    dry_run: bool = False
+    concurrency: int | None = None
+
+
+@dataclass(frozen=True)
 class MusicLineCommand:
     """What one ``%music`` line asks for."""
 
@@ -211,10 +245,15 @@ class MusicLineCommand:
     reconcile: bool = False
 
 
-def parse_music_cell(line: str, cell: str, defaults: MusicDefaults | None = None) -> MusicCommand:
-    """Parse a ``%%music`` cell into a validated :class:`MusicCommand`, or raise ``UsageError``."""
+def parse_music_cell(
+    line: str, cell: str, defaults: MusicDefaults | None = None
+) -> MusicCommand | BatchCommand:
+    """Parse a ``%%music`` cell into a validated :class:`MusicCommand` (one job) or
+    :class:`BatchCommand` (many), or raise ``UsageError``."""
     defaults = defaults or MusicDefaults()
     args = _parse(_cell_signature, line, "%%music")
+    if _is_batch(args):
+        return _parse_batch(args, cell, defaults)
     prompt = cell.strip()
     if not prompt:
         raise UsageError("%%music needs a prompt: write it in the cell body, below the %%music line.")
@@ -276,6 +315,100 @@ def parse_music_cell(line: str, cell: str, defaults: MusicDefaults | None = None
         request=request, out=args.out, save=args.save, timeout=timeout,
         no_wait=args.no_wait, dry_run=args.dry_run, take=args.take or 1, fresh=args.fresh,
     )
+
+
+def _is_batch(args: argparse.Namespace) -> bool:
+    return bool(
+        args.each_line or args.prompts or args.takes is not None
+        or any("," in (value or "") for value in (args.model, args.length, args.format))
+    )
+
+
+def _parse_batch(args: argparse.Namespace, cell: str, defaults: MusicDefaults) -> BatchCommand:
+    """The batch form of a cell. Everything checkable without the prompts' variable is checked
+    here; the magic expands the combinations (:func:`apiframe_magic.expand`) before sending."""
+    if args.each_line and args.prompts:
+        raise UsageError("--each-line and --prompts: give the prompts one way, not both.")
+    for option, value in (("--take", args.take), ("--fresh", args.fresh or None)):
+        if value is not None:
+            raise UsageError(f"{option} is for one job; a batch makes takes with --takes N.")
+    if args.takes is not None and args.takes < 1:
+        raise UsageError(f"--takes {args.takes}: must be 1 or more.")
+    if args.concurrency is not None and args.concurrency < 1:
+        raise UsageError(f"--concurrency {args.concurrency}: must be 1 or more.")
+    body = cell.strip()
+    prompts: tuple[str, ...] | None = None
+    if args.prompts:
+        _check_variable(args.prompts, "--prompts")
+        # IPython refuses a cell magic with an empty body: a comment line stands in.
+        if any(line.strip() and not line.lstrip().startswith("#") for line in body.splitlines()):
+            raise UsageError("--prompts VAR takes the prompts from VAR: the cell body may hold only "
+                             "# comments.")
+    elif args.each_line:
+        prompts = tuple(line.strip() for line in body.splitlines() if line.strip())
+    else:
+        prompts = (body,) if body else ()
+    if prompts is not None:
+        if not prompts:
+            raise UsageError("%%music needs a prompt: write it in the cell body, below the %%music line.")
+        _check_prompt_is_not_options(prompts[0])
+        if _LYRICS_RULE.search(body):
+            raise UsageError("%%music: lyrics (below ---) go with one prompt, not a batch.")
+    if args.save is not None and not (args.save.endswith(("/", os.sep)) or Path(args.save).is_dir()):
+        raise UsageError(f"--save {args.save}: a batch saves many files; give a folder (ending with /).")
+    _check_variable(args.out)
+    timeout = args.timeout if args.timeout is not None else defaults.timeout
+    _check_timeout(timeout)
+
+    def split(value: str | None, default: str | None) -> tuple[str | None, ...]:
+        text = value if value is not None else default
+        return tuple(v.strip() or None for v in text.split(",")) if text else (None,)
+
+    models = tuple(m for m in split(args.model, defaults.model) if m) or (defaults.model,)
+    for model in models:
+        if model not in MODELS:
+            raise UsageError(f"--model {model}: must be one of {', '.join(MODELS)}.")
+    command = BatchCommand(
+        prompts=prompts, prompts_var=args.prompts, models=models,
+        lengths=split(args.length, defaults.length if args.length is None else None),
+        formats=split(args.format, defaults.format if args.format is None else None),
+        takes=args.takes or 1, params=tuple(_param_pair(p) for p in args.param or ()),
+        instrumental=args.instrumental, seed=args.seed, out=args.out, save=args.save,
+        timeout=timeout, no_wait=args.no_wait, dry_run=args.dry_run, concurrency=args.concurrency,
+    )
+    if prompts is not None:
+        batch_items(command, prompts)  # refuse what no model takes, before anything runs
+    return command
+
+
+def batch_items(command: BatchCommand, prompts: Any) -> list[Any]:
+    """Every job of a batch (:func:`apiframe_magic.expand`), or one ``UsageError`` line."""
+    from ..jobs import expand
+
+    try:
+        params = {name: _typed(command.models, name, text) for name, text in command.params}
+        return expand(
+            prompts, models=command.models, lengths=command.lengths, formats=command.formats,
+            takes=command.takes, params=params, instrumental=command.instrumental, seed=command.seed,
+        )
+    except (RequestValidationError, ValueError) as e:
+        raise UsageError(f"%%music: {e}") from None
+
+
+def _param_pair(item: str) -> tuple[str, str]:
+    name, sep, text = item.partition("=")
+    if not sep or not name.strip():
+        raise UsageError(f"--param {item}: write KEY=VALUE.")
+    return name.strip(), text
+
+
+def _typed(models: tuple[str, ...], name: str, text: str) -> Any:
+    """``text`` typed by the first model of the batch that has param ``name``."""
+    for model in models:
+        param = MODELS[model].param(name)
+        if param is not None:
+            return _param_value(MODELS[model], f"{name}={text}")[1]
+    raise UsageError(f"--param {name}: none of {', '.join(models)} has it.")
 
 
 def parse_music_line(line: str) -> MusicLineCommand:
@@ -416,9 +549,9 @@ def _check_timeout(timeout: float) -> None:
         raise UsageError(f"--timeout {timeout:g}: must be a positive number of seconds.")
 
 
-def _check_variable(name: str | None) -> None:
+def _check_variable(name: str | None, option: str = "--out") -> None:
     if name is not None and not name.isidentifier():
-        raise UsageError(f"--out {name}: not a valid Python variable name.")
+        raise UsageError(f"{option} {name}: not a valid Python variable name.")
 
 
 def _split_lyrics(body: str) -> tuple[str, str | None]:
