@@ -1,6 +1,7 @@
 """The package's layout is its architecture; these rules keep it so.
 
     magic -> display -> jobs -> (ledger, client, sandbox) -> catalog -> (_exceptions, _public, ...)
+    cli -> jobs (no display, no IPython)
 
 Read from the source's import statements (top level and inside functions alike), so a lazy import
 counts too, except where a rule names an allowed exception.
@@ -15,7 +16,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "apiframe_magic"
 CORE = ("catalog", "client", "jobs", "ledger", "sandbox")
-LAYERS = ("catalog", "client", "ledger", "sandbox", "jobs", "display", "magic")
+LAYERS = ("catalog", "client", "ledger", "sandbox", "jobs", "display", "magic", "cli")
 
 
 def imports_of(path: Path) -> set[str]:
@@ -60,6 +61,8 @@ ALLOWED = {
     "jobs": {"catalog", "client", "ledger", "sandbox"},
     "display": {"catalog", "client", "jobs", "ledger"},
     "magic": {"catalog", "client", "jobs", "ledger", "sandbox", "display"},
+    # The shell commands: the jobs layer as a script would use it, no display, no IPython.
+    "cli": {"catalog", "client", "jobs", "ledger", "sandbox"},
 }
 # A client for the embedded sandbox needs the sandbox's address: ``ApiframeClient.sandbox()``.
 EXCEPTIONS = {("client", "sandbox")}
