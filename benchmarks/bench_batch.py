@@ -1,0 +1,52 @@
+"""Many prompts at once: the wall time of N prompts run as one batch against one prompt, on
+sandbox jobs of realistic duration. Prints a table; asserts nothing.
+
+    python benchmarks/bench_batch.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+
+from apiframe_magic import AsyncApiframeClient, expand, run_batch
+from apiframe_magic.sandbox import SANDBOX_API_KEY, SandboxServer
+
+JOB_SECONDS = 15.0  # the service takes 30 s to 2 min; long enough to show overlap
+
+
+def table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    print(f"\n{title}")
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))
+
+
+async def wall(n: int) -> tuple[float, int]:
+    with SandboxServer(job_seconds=JOB_SECONDS, credits=100_000, max_concurrent_jobs=64) as server, \
+            tempfile.TemporaryDirectory() as out:
+        async with AsyncApiframeClient(SANDBOX_API_KEY, server.url) as client:
+            items = expand([f"prompt number {i}" for i in range(n)], lengths="5s")
+            started = time.monotonic()
+            batch = await run_batch(client, items, backend="sandbox", output_dir=out)
+            took = time.monotonic() - started
+        gets = sum(1 for r in server.recorded_requests() if r.method == "GET" and r.origin == "api")
+        assert len(batch.results) == n
+        return took, gets
+
+
+async def main() -> None:
+    one, one_gets = await wall(1)
+    rows = [["1", f"{one:.1f}", "1.00", str(one_gets)]]
+    for n in (16, 64):
+        took, gets = await wall(n)
+        rows.append([str(n), f"{took:.1f}", f"{took / one:.2f}", f"{gets / n:.1f}"])
+    table(f"N prompts in one batch, sandbox jobs of {JOB_SECONDS:.0f} s (target: 16 within 1.2x one)",
+          ["prompts", "wall (s)", "x one prompt", "GETs per job"], rows)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
