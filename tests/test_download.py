@@ -25,6 +25,7 @@ from apiframe_magic.client import (
     MusicRequest,
     sniff_container,
 )
+from apiframe_magic.client._download import DOWNLOAD_RETRIES
 from apiframe_magic.sandbox import SandboxServer
 from tests.conftest import CANARY_KEY
 
@@ -100,7 +101,7 @@ def test_truncated_download_leaves_nothing_and_keeps_the_old_file(
     url = finished_audio_url(sandbox)
     existing = tmp_path / "song.mp3"
     existing.write_bytes(b"the previous take")
-    sandbox.faults.inject("truncate", times=2)  # the download and its one retry
+    sandbox.faults.inject("truncate", times=DOWNLOAD_RETRIES + 1)  # the download and every retry
     with pytest.raises(DownloadError) as info:
         download(sandbox, url, existing, job_id="job-7")
     assert info.value.job_id == "job-7" and info.value.url == url
@@ -111,7 +112,7 @@ def test_truncated_download_leaves_nothing_and_keeps_the_old_file(
 
 def test_truncated_download_into_a_folder_leaves_no_file(sandbox: SandboxServer, tmp_path: Path) -> None:
     url = finished_audio_url(sandbox)
-    sandbox.faults.inject("truncate", times=2)
+    sandbox.faults.inject("truncate", times=DOWNLOAD_RETRIES + 1)
     with pytest.raises(DownloadError):
         download(sandbox, url, tmp_path)
     assert list(tmp_path.iterdir()) == []
@@ -128,7 +129,7 @@ def test_one_truncation_is_retried(sandbox: SandboxServer, tmp_path: Path) -> No
 
 def test_dropped_download_raises_and_leaves_nothing(sandbox: SandboxServer, tmp_path: Path) -> None:
     url = finished_audio_url(sandbox)
-    sandbox.faults.inject("drop", route="download", times=2)
+    sandbox.faults.inject("drop", route="download", times=DOWNLOAD_RETRIES + 1)
     with pytest.raises(DownloadError):
         download(sandbox, url, tmp_path)
     assert list(tmp_path.iterdir()) == []
@@ -296,7 +297,7 @@ def test_short_body_against_content_length(tmp_path: Path) -> None:
 
     with pytest.raises(DownloadError, match="10 of 999"):
         run(lambda: _cdn(handler).download("https://cdn.test/a.mp3", tmp_path))
-    assert len(calls) == 2 and list(tmp_path.iterdir()) == []
+    assert len(calls) == DOWNLOAD_RETRIES + 1 and list(tmp_path.iterdir()) == []
 
 
 def test_unwritable_destination_is_a_download_error(tmp_path: Path) -> None:
@@ -330,3 +331,12 @@ def test_interrupted_download_leaves_nothing_and_the_client_still_works(tmp_path
         assert existing.read_bytes() == b"keep me"
         assert sorted(p.name for p in tmp_path.iterdir()) == ["take.mp3"]
         assert [m.id for m in client.models()] == ["elevenlabs-music"]
+
+
+def test_a_429_from_the_cdn_is_waited_out(sandbox: SandboxServer, tmp_path: Path) -> None:
+    """A paid job's audio is not given up on a CDN's 429: its Retry-After is waited out."""
+    url = finished_audio_url(sandbox)
+    sandbox.faults.inject("rate_limit", route="download", times=2, retry_after=0.1)
+    file = download(sandbox, url, tmp_path)
+    assert file.size == file.path.stat().st_size
+    assert len([r for r in sandbox.recorded_requests() if r.origin == "cdn"]) == 3

@@ -34,6 +34,7 @@ from apiframe_magic._exceptions import (
 )
 from apiframe_magic._fs import _umask_by_probe, _umask_from_proc, current_umask
 from apiframe_magic.client import AsyncApiframeClient, MusicRequest
+from apiframe_magic.client._download import DOWNLOAD_RETRIES
 from apiframe_magic.jobs import Backend, MusicJob, MusicResult, SaveTarget, generate, resume, slugify
 from apiframe_magic.sandbox import SandboxServer
 from tests.conftest import CANARY_KEY
@@ -93,7 +94,7 @@ def test_a_timeout_carries_the_job_id(sandbox: SandboxServer, tmp_path: Path) ->
 
 
 def test_a_failed_download_carries_the_job_id(sandbox: SandboxServer, tmp_path: Path) -> None:
-    sandbox.faults.inject("truncate", times=2)
+    sandbox.faults.inject("truncate", times=DOWNLOAD_RETRIES + 1)
     exc = capture(lambda: generate(make(sandbox), REQUEST, backend="sandbox", output_dir=tmp_path))
     assert isinstance(exc, DownloadError) and exc.job_id == submitted_id(sandbox)
 

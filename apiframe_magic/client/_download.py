@@ -15,8 +15,10 @@ than the API, and the API key must never be sent there.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import random
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ import httpx
 from .._exceptions import DownloadError
 from .._fs import shareable_mode
 from .._public import public
+from ._retry import parse_retry_after
 
 __all__ = ["DownloadedFile", "download_file", "sniff_container", "true_name"]
 
@@ -61,7 +64,18 @@ class DownloadedFile:
 
 
 class _Retryable(Exception):
-    """A failure worth one more try (the GET is safe to repeat)."""
+    """A failure worth one more try (the GET is safe to repeat), after ``wait`` seconds if the
+    server said how long (a 429's Retry-After)."""
+
+    def __init__(self, message: str, wait: float | None = None) -> None:
+        super().__init__(message)
+        self.wait = wait
+
+
+# A download is a GET of a file already paid for: worth several tries, spaced out, before the
+# job's audio is given up. Retry-After beyond this is not waited out.
+DOWNLOAD_RETRIES = 4
+_MAX_RETRY_AFTER = 30.0
 
 
 def sniff_container(head: bytes, content_type: str | None = None) -> Container | None:
@@ -116,16 +130,16 @@ async def download_file(
     dest: str | os.PathLike[str],
     *,
     job_id: str | None = None,
-    retries: int = 1,
+    retries: int = DOWNLOAD_RETRIES,
 ) -> DownloadedFile:
     """Download ``url`` to ``dest`` atomically; raise :class:`DownloadError` on any failure.
 
     A ``dest`` that is an existing directory, or ends with a path separator, gets the file
     name from the URL (with the detected extension added when the URL has none). A suffix
     that disagrees with the bytes is corrected (see :func:`true_name`); the returned
-    :attr:`~DownloadedFile.path` is where the file really is. Failed or
-    truncated transfers and 5xx answers are retried ``retries`` times; 4xx answers (an
-    expired file's 404) are not.
+    :attr:`~DownloadedFile.path` is where the file really is. Failed or truncated transfers,
+    5xx answers and 429s are retried ``retries`` times, with a growing, jittered pause (a 429's
+    ``Retry-After`` when it gives one); other 4xx answers (an expired file's 404) are not.
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -147,10 +161,12 @@ async def download_file(
         try:
             return await _download_once(client, url, target, named_from_url, job_id)
         except _Retryable as exc:
-            if attempt >= retries:
+            if attempt >= retries or (exc.wait is not None and exc.wait > _MAX_RETRY_AFTER):
                 raise DownloadError(
                     f"download of {_short(url)} failed: {exc}", url=url, job_id=job_id
                 ) from None
+            pause = min(4.0, 0.25 * 2.0**attempt) * (0.5 + 0.5 * random.random())
+            await asyncio.sleep(exc.wait if exc.wait is not None else pause)
             attempt += 1
         except OSError as exc:
             raise DownloadError(
@@ -173,6 +189,9 @@ async def _download_once(
                 async with client.stream("GET", url) as response:
                     if response.status_code >= 500:
                         raise _Retryable(f"HTTP {response.status_code} {response.reason_phrase}")
+                    if response.status_code == 429:
+                        wait = parse_retry_after(response.headers.get("retry-after"))
+                        raise _Retryable("HTTP 429 Too Many Requests", wait=wait)
                     if response.status_code >= 300:
                         raise DownloadError(
                             f"download of {_short(url)} failed: HTTP {response.status_code} "

@@ -38,7 +38,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
-from .._exceptions import ApiframeError, RateLimitError, RequestValidationError
+from .._exceptions import (
+    ApiframeError,
+    RateLimitError,
+    RequestValidationError,
+    ServerError,
+    TransportError,
+)
 from .._public import public
 from ..catalog import DEFAULT_MODEL, MODELS, ModelSpec, format_length, parse_length
 from ..client import DEFAULT_RETRY_AFTER, Job, MusicRequest
@@ -71,6 +77,8 @@ __all__ = [
 
 # How many jobs run at once when neither the caller nor GET /v2/me says.
 DEFAULT_CONCURRENCY = 4
+# How many times a batch sends a submit again after an outage or a lost answer (with a ledger).
+SUBMIT_RETRIES = 5
 
 # What a BatchEntry can be. Lower case, so they never read as the service's job statuses.
 WAITING = "waiting"  # for a free slot, locally: nothing sent yet
@@ -787,6 +795,7 @@ class Batch(Sequence[MusicResult]):
                 changed(entry)
                 watcher = _EntryObserver(entry, observer, slot, changed)
                 deadline = None if timeout is None else entry.started_at + timeout
+                failures = 0
                 while True:
                     await gate.pass_()
                     try:
@@ -805,6 +814,18 @@ class Batch(Sequence[MusicResult]):
                         ):
                             raise
                         gate.hold(pause)
+                    except (ServerError, TransportError) as exc:
+                        # An outage or a lost answer before the job id was known: the submit is
+                        # sent again with the same Idempotency-Key (the ledger keeps it), so a
+                        # job the service did start is replayed, never paid twice. Without a
+                        # ledger the key is not kept, so it is not retried here.
+                        failures += 1
+                        pause = min(8.0, 0.5 * 2.0**failures)
+                        if exc.job_id is not None or ledger is None or failures > SUBMIT_RETRIES or (
+                            deadline is not None and time.monotonic() + pause > deadline
+                        ):
+                            raise
+                        await asyncio.sleep(pause)
             entry.result, entry.job_id = result, result.job_id
             self._end(entry, DONE, changed)
         except asyncio.CancelledError:

@@ -28,6 +28,7 @@ from .._exceptions import (
     JobCancelledError,
     JobFailedError,
     RateLimitError,
+    ServerError,
 )
 from .._public import public
 from ..client import Job, MusicRequest
@@ -170,9 +171,9 @@ async def _submit_or_answer(
     try:
         submitted = await client.submit(request, idempotency_key=decision.idempotency_key)
     except APIStatusError as exc:
-        # A definite refusal: no job exists. (No answer at all, or a 429 that was not processed,
-        # leaves the row to be sent again with the same key.)
-        if record is not None and not isinstance(exc, RateLimitError):
+        # A definite refusal: no job exists. (No answer at all, a 429 or a 5xx may pass: the row
+        # is left to be sent again with the same key, which replays any job it started.)
+        if record is not None and not isinstance(exc, (RateLimitError, ServerError)):
             refused, why = record, str(exc)
             book.call(lambda ledger: ledger.refused(refused.id, error=why))
         raise
