@@ -10,19 +10,13 @@ import asyncio
 import tempfile
 import time
 
+from _table import table  # benchmarks/_table.py: run as a script, this folder is on the path
+
 from apiframe_magic import AsyncApiframeClient, expand, run_batch
 from apiframe_magic.sandbox import SANDBOX_API_KEY, SandboxServer
 
 JOB_SECONDS = 15.0  # the service takes 30 s to 2 min; long enough to show overlap
 
-
-def table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
-    print(f"\n{title}")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))
 
 
 async def wall(n: int) -> tuple[float, int]:

@@ -14,17 +14,10 @@ import sys
 import time
 from pathlib import Path
 
+from _table import table  # benchmarks/_table.py: run as a script, this folder is on the path
+
 from apiframe_magic import AsyncApiframeClient, MusicRequest
 from apiframe_magic.sandbox import SANDBOX_API_KEY, SandboxServer
-
-
-def table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
-    print(f"\n{title}")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))
 
 
 def import_cost() -> None:

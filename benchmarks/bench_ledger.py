@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from _table import table  # benchmarks/_table.py: run as a script, this folder is on the path
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from traitlets.config import Config
@@ -43,14 +44,6 @@ TRACK_SIZES = {
     "30 s wav_cd_quality (44.1 kHz stereo)": 44_100 * 2 * 2 * 30 + 44,
 }
 
-
-def table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
-    print(f"\n{title}")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))
 
 
 def one_job(ledger: Ledger, n: int, track: TrackRecord) -> str:

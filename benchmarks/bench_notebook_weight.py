@@ -27,6 +27,8 @@ from typing import Any
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _table import table  # benchmarks/_table.py: run as a script, this folder is on the path
+
 from tests.jupyter_harness import execute_notebook, isolated_env
 
 LINKED_KB, EMBED_OVERHEAD_KB = 2, 1
@@ -38,14 +40,6 @@ PROMPT = (
 SAVED = re.compile(r"apiframe_outputs/[\w.-]+\.(?:mp3|wav)")
 LINK_ALWAYS = "%config MusicMagics.embed_limit_mb = 0"  # 0: link every track, never embed
 
-
-def table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
-    print(f"\n{title}")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))
 
 
 def size(nb: Any) -> int:

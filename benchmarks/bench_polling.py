@@ -17,6 +17,7 @@ import time
 from datetime import datetime
 
 import httpx
+from _table import table  # benchmarks/_table.py: run as a script, this folder is on the path
 
 from apiframe_magic import AsyncApiframeClient, MusicRequest
 from apiframe_magic.sandbox import SANDBOX_API_KEY, SandboxServer
@@ -27,14 +28,6 @@ PHASES = (0.0, 0.5, 1.0, 1.5)
 JOBS_PER_ROW = len(PHASES)
 HEADERS = {"X-API-Key": SANDBOX_API_KEY}
 
-
-def table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
-    print(f"\n{title}")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))
 
 
 def completed_at(job: dict[str, object]) -> float:
