@@ -124,39 +124,6 @@ def track_duration(path: Path, container: str, track: Track, request: MusicReque
     return None
 
 
-def _metadata(
-    job: Job,
-    request: MusicRequest | None,
-    index: int,
-    count: int,
-    path: Path,
-    container: str,
-    duration: float | None,
-    elapsed: float,
-    backend: str,
-    size: int,
-) -> dict[str, Any]:
-    fmt = request.audio_format if request else None
-    return {
-        "generator": f"apiframe-magic {__version__}",
-        "backend": backend,
-        "jobId": job.id,
-        "track": {"index": index, "of": count, **dict(_track_json(job, index))},
-        "request": request.to_json() if request else None,
-        "job": dict(job.raw),
-        "audio": {
-            "file": path.name,
-            "container": container,
-            "outputFormat": fmt.name if fmt else None,
-            "sampleRate": fmt.sample_rate if fmt else None,
-            "bytes": size,
-            "durationSeconds": duration,
-        },
-        "elapsedSeconds": round(elapsed, 3),
-        "savedAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
 def _track_json(job: Job, index: int) -> Mapping[str, Any]:
     """The service's own entry for track ``index`` (title, tags, image URL ...), if it sent one."""
     result = job.raw.get("result")
@@ -179,11 +146,27 @@ def write_sidecar(
 ) -> Path:
     """Write the JSON sidecar of track ``index`` of ``count`` beside its audio (``<file>.json``),
     atomically, and return its path. It never holds the key: nothing here has one."""
+    fmt = request.audio_format if request else None
+    metadata = {
+        "generator": f"apiframe-magic {__version__}",
+        "backend": backend,
+        "jobId": job.id,
+        "track": {"index": index, "of": count, **dict(_track_json(job, index))},
+        "request": request.to_json() if request else None,
+        "job": dict(job.raw),
+        "audio": {
+            "file": path.name,
+            "container": container,
+            "outputFormat": fmt.name if fmt else None,
+            "sampleRate": fmt.sample_rate if fmt else None,
+            "bytes": size,
+            "durationSeconds": duration,
+        },
+        "elapsedSeconds": round(elapsed, 3),
+        "savedAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
     metadata_path = path.with_suffix(path.suffix + ".json")
-    _write_json_atomic(
-        metadata_path,
-        _metadata(job, request, index, count, path, container, duration, elapsed, backend, size),
-    )
+    _write_json_atomic(metadata_path, metadata)
     return metadata_path
 
 
