@@ -26,8 +26,10 @@ from apiframe_magic.ledger import (
     FAILED,
     HISTORY_COLUMNS,
     LEDGER_ENV,
+    PAIR,
     PROCESSING,
     QUEUED,
+    RATING,
     REQUESTED,
     SAVED,
     SCHEMA_VERSION,
@@ -35,6 +37,7 @@ from apiframe_magic.ledger import (
     JobRecord,
     Ledger,
     LedgerUnavailable,
+    RatingRecord,
     TrackRecord,
     fingerprint,
     history_frame,
@@ -591,7 +594,7 @@ def test_an_older_file_is_upgraded_in_place_and_a_newer_one_is_refused(tmp_path:
     following = Migration(
         SCHEMA_VERSION + 1,
         (
-            "CREATE TABLE ratings (pair TEXT NOT NULL, choice TEXT NOT NULL)",
+            "CREATE TABLE remarks (job TEXT NOT NULL, remark TEXT NOT NULL)",
             "ALTER TABLE jobs ADD COLUMN seed INTEGER",
             "UPDATE jobs SET seed = 7",
         ),
@@ -610,6 +613,62 @@ def test_an_older_file_is_upgraded_in_place_and_a_newer_one_is_refused(tmp_path:
         Ledger.open(path)
     assert caught.value.kept_as is None and path.read_bytes() == before
     assert LEDGER_ENV in str(caught.value) and saved.job_id == "job-1"
+
+
+def test_a_first_version_file_gains_measurements_and_ratings(tmp_path: Path) -> None:
+    """A ledger written before measurements and listening tests existed is upgraded in place:
+    its jobs stay, unmeasured, and can then be measured and rated."""
+    path = tmp_path / DEFAULT_LEDGER_NAME
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        migrate(connection, MIGRATIONS[:1])
+    finally:
+        connection.close()
+    with Ledger.open(path) as ledger:
+        saved = run_job(ledger, "kept", "job-1")
+        assert saved.tracks[0].measurements is None
+        ledger.measured("job-1", 0, {"loudness_lufs": -14.2, "peak_dbfs": -1.0, "clipped_samples": 0})
+        ledger.measured("job-unknown", 0, {"loudness_lufs": -3.0})  # nothing to update
+        (measured,) = ledger.history()
+        assert measured.tracks[0].measurements == {
+            "loudness_lufs": -14.2, "peak_dbfs": -1.0, "clipped_samples": 0,
+        }
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_ratings_are_stored_and_shown_by_history(ledger: Ledger) -> None:
+    run_job(ledger, "first", "job-1")
+    run_job(ledger, "second", "job-2")
+    ledger.rate([
+        RatingRecord("s1", "ana", RATING, "A", "job-1", 0, 4),
+        RatingRecord("s1", "ana", RATING, "B", "job-2", 0, 2),
+        RatingRecord("s2", "ben", RATING, "B", "job-1", 0, 5),
+        RatingRecord("s3", "ben", PAIR, "A", "job-2", 0, -1, "B", "job-1", 0),
+        RatingRecord("s3", "ben", PAIR, "A", "job-1", 0, 0, "B", "job-2", 0),
+    ])
+    assert [r.session for r in ledger.ratings()] == ["s1", "s1", "s2", "s3", "s3"]
+    assert [r.listener for r in ledger.ratings(session="s2")] == ["ben"]
+    assert len(ledger.ratings(job_ids=["job-2"])) == 3  # its rating and both pairs
+    assert all(r.created_at for r in ledger.ratings())
+    rows = {row["job_id"]: row for row in history_rows(ledger.history(), ledger.ratings())}
+    assert (rows["job-1"]["rating"], rows["job-1"]["ratings"]) == (4.5, 2)
+    assert (rows["job-1"]["wins"], rows["job-1"]["pairs"]) == (1, 2)
+    assert (rows["job-2"]["rating"], rows["job-2"]["wins"], rows["job-2"]["pairs"]) == (2.0, 0, 2)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"kind": RATING, "score": 6},
+        {"kind": RATING, "score": 0},
+        {"kind": PAIR, "score": 1},  # no other clip
+        {"kind": "stars", "score": 3},
+    ],
+)
+def test_a_malformed_rating_is_refused(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        RatingRecord("s", "ana", bad["kind"], "A", "job-1", 0, bad["score"])
 
 
 def test_a_closed_ledger_says_so(tmp_path: Path) -> None:

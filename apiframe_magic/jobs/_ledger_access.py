@@ -51,10 +51,14 @@ def history(
     output_dir: str | os.PathLike[str] = DEFAULT_OUTPUT_DIR,
 ) -> pandas.DataFrame | list[dict[str, Any]]:
     """Every job the ledger recorded, newest first: prompt, model, take, status, credits, length,
-    file, when, job id, label and params. A pandas DataFrame when pandas is installed (the
-    ``history`` extra), else a list of dicts. ``text`` matches within the prompt."""
+    file, when, job id, label and params, the first track's measurements (``loudness_lufs``,
+    ``peak_dbfs``, ``clipped_samples``, ``tempo_bpm``, ``key``) and what listening tests made of
+    it (``rating``, ``ratings``, ``wins``, ``pairs``). A pandas DataFrame when pandas is installed
+    (the ``history`` extra), else a list of dicts. ``text`` matches within the prompt."""
     opened = open_ledger(ledger, output_dir)
     if opened is None:
         return history_frame([])
     with opened:
-        return history_frame(opened.history(limit=limit, model=model, text=text))
+        records = opened.history(limit=limit, model=model, text=text)
+        job_ids = [record.job_id for record in records if record.job_id]
+        return history_frame(records, opened.ratings(job_ids=job_ids))

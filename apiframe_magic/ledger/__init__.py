@@ -14,7 +14,10 @@ default :data:`DEFAULT_LEDGER_NAME` in the output folder; ``APIFRAME_LEDGER`` na
 * **each status change**, with the times it was submitted, started and completed
   (:meth:`Ledger.status`, :meth:`Ledger.failed`);
 * **once saved**, every track (path, size, SHA-256, duration, audio URL) and the credits spent
-  (:meth:`Ledger.completed`).
+  (:meth:`Ledger.completed`); then what was measured in each (:meth:`Ledger.measured`).
+
+Listening tests add their judgements (:class:`RatingRecord`, :meth:`Ledger.rate`), read back by
+:meth:`Ledger.ratings` and shown by :func:`history_frame`.
 
 Before submitting, :meth:`Ledger.lookup` finds an earlier job for the same fingerprint: when its
 files are still exactly what was saved (:meth:`TrackRecord.intact`, checksummed) it answers at no
@@ -34,20 +37,23 @@ from __future__ import annotations
 
 from ._errors import LedgerUnavailable
 from ._fingerprint import FINGERPRINT_VERSION, fingerprint, idempotency_key, normalize_prompt
-from ._history import HISTORY_COLUMNS, history_frame, history_rows
+from ._history import HISTORY_COLUMNS, MEASUREMENT_COLUMNS, history_frame, history_rows
 from ._paths import DEFAULT_LEDGER_NAME, LEDGER_ENV, LEDGER_OFF, resolve_ledger_path
 from ._records import (
     CANCELLED,
     COMPLETED,
     FAILED,
     FINISHED_STATUSES,
+    PAIR,
     PROCESSING,
     QUEUED,
+    RATING,
     REQUESTED,
     SAVED,
     STATUSES,
     SUBMITTED,
     JobRecord,
+    RatingRecord,
     TrackRecord,
     file_sha256,
 )
@@ -65,8 +71,11 @@ __all__ = [
     "HISTORY_COLUMNS",
     "LEDGER_ENV",
     "LEDGER_OFF",
+    "MEASUREMENT_COLUMNS",
+    "PAIR",
     "PROCESSING",
     "QUEUED",
+    "RATING",
     "REQUESTED",
     "SAVED",
     "SCHEMA_VERSION",
@@ -75,6 +84,7 @@ __all__ = [
     "JobRecord",
     "Ledger",
     "LedgerUnavailable",
+    "RatingRecord",
     "TrackRecord",
     "file_sha256",
     "fingerprint",

@@ -18,13 +18,16 @@ __all__ = [
     "COMPLETED",
     "FAILED",
     "FINISHED_STATUSES",
+    "PAIR",
     "PROCESSING",
     "QUEUED",
+    "RATING",
     "REQUESTED",
     "SAVED",
     "STATUSES",
     "SUBMITTED",
     "JobRecord",
+    "RatingRecord",
     "TrackRecord",
     "file_sha256",
     "iso_utc",
@@ -72,6 +75,8 @@ class TrackRecord:
 
     ``index`` is the track's position in the job's result (0 for the first); ``duration`` is in
     seconds; ``audio_url`` is where the service served it, to download it again if the file goes.
+    ``measurements`` is what was measured in the file (a JSON object of loudness, peak, ...),
+    ``None`` until it was measured.
     """
 
     index: int
@@ -81,6 +86,7 @@ class TrackRecord:
     duration: float | None = None
     audio_url: str | None = None
     title: str | None = None
+    measurements: dict[str, Any] | None = field(default=None, compare=False)
 
     @classmethod
     def from_file(
@@ -91,6 +97,7 @@ class TrackRecord:
         duration: float | None = None,
         audio_url: str | None = None,
         title: str | None = None,
+        measurements: dict[str, Any] | None = None,
     ) -> TrackRecord:
         """The record of a file just saved: its absolute path, size and SHA-256 read from disk."""
         absolute = os.path.abspath(os.fspath(path))
@@ -102,6 +109,7 @@ class TrackRecord:
             duration=duration,
             audio_url=audio_url,
             title=title,
+            measurements=measurements,
         )
 
     def intact(self) -> bool:
@@ -182,3 +190,41 @@ class JobRecord:
             return None
         start = datetime.fromisoformat(self.submitted_at)
         return (datetime.fromisoformat(self.completed_at) - start).total_seconds()
+
+
+RATING = "rating"  # a score from 1 to 5 for one clip
+PAIR = "pair"  # a preference between two clips
+
+
+@dataclass(frozen=True)
+class RatingRecord:
+    """One judgement made in a blind listening test.
+
+    ``session`` names the test (one ``%music listen`` run), ``listener`` who judged. ``clip`` is
+    the neutral name the listener saw (``"A"``) for the track ``track`` of job ``job_id``. For a
+    :data:`RATING`, ``score`` is 1 to 5. For a :data:`PAIR`, ``other_*`` name the clip it was
+    heard against and ``score`` is 1 when ``clip`` was preferred, -1 when the other was, 0 for
+    no preference. ``created_at`` is an ISO 8601 UTC string, set by the ledger when ``None``.
+    """
+
+    session: str
+    listener: str
+    kind: str
+    clip: str
+    job_id: str
+    track: int
+    score: int
+    other_clip: str | None = None
+    other_job_id: str | None = None
+    other_track: int | None = None
+    created_at: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind == RATING:
+            if not 1 <= self.score <= 5 or self.other_job_id is not None:
+                raise ValueError(f"a rating is a score from 1 to 5 of one clip, not {self.score!r}")
+        elif self.kind == PAIR:
+            if self.score not in (-1, 0, 1) or self.other_job_id is None or self.other_clip is None:
+                raise ValueError("a pair names the other clip and scores 1, 0 or -1")
+        else:
+            raise ValueError(f"kind must be {RATING!r} or {PAIR!r}, not {self.kind!r}")

@@ -92,6 +92,37 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        2,
+        (
+            # What was measured in a saved track (loudness, peak, tempo, ...): a JSON object
+            # whose keys are apiframe_magic.analysis's measurement names; NULL until measured.
+            "ALTER TABLE tracks ADD COLUMN measurements TEXT",
+            # One row per judgement in a listening test. A rating: score 1 to 5 of one clip. A
+            # pair: clip against other_clip, score 1 when the clip was preferred, -1 when the
+            # other was, 0 for no preference. Tracks are named by job id and index, not by a
+            # row of jobs, so a test of results the ledger never saw is still recorded.
+            """
+            CREATE TABLE ratings (
+                id           INTEGER PRIMARY KEY AUTOINCREMENT,
+                session      TEXT    NOT NULL,
+                listener     TEXT    NOT NULL,
+                kind         TEXT    NOT NULL CHECK (kind IN ('rating', 'pair')),
+                clip         TEXT    NOT NULL,
+                job_id       TEXT    NOT NULL,
+                track        INTEGER NOT NULL,
+                score        INTEGER NOT NULL,
+                other_clip   TEXT,
+                other_job_id TEXT,
+                other_track  INTEGER,
+                created_at   TEXT    NOT NULL
+            )
+            """,
+            "CREATE INDEX ratings_by_job ON ratings (job_id, track)",
+            "CREATE INDEX ratings_by_other ON ratings (other_job_id, other_track)",
+            "CREATE INDEX ratings_by_session ON ratings (session, id)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -33,12 +33,14 @@ from ._records import (
     COMPLETED,
     FAILED,
     FINISHED_STATUSES,
+    PAIR,
     PROCESSING,
     QUEUED,
     REQUESTED,
     SAVED,
     SUBMITTED,
     JobRecord,
+    RatingRecord,
     TrackRecord,
     iso_utc,
     utc_now,
@@ -278,12 +280,49 @@ class Ledger:
             connection.execute("DELETE FROM tracks WHERE job = ?", (row["id"],))
             connection.executemany(
                 """
-                INSERT INTO tracks (job, idx, path, size, sha256, duration, audio_url, title)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO tracks (job, idx, path, size, sha256, duration, audio_url, title,
+                                    measurements)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
-                    (row["id"], t.index, t.path, t.size, t.sha256, t.duration, t.audio_url, t.title)
+                    (
+                        row["id"], t.index, t.path, t.size, t.sha256, t.duration, t.audio_url,
+                        t.title,
+                        None if t.measurements is None else _to_json(t.measurements, "measurements"),
+                    )
                     for t in tracks
+                ],
+            )
+
+    def measured(self, job_id: str, index: int, measurements: Mapping[str, Any]) -> None:
+        """Record what was measured in track ``index`` of a saved job (replacing what was recorded
+        before); nothing for a track the ledger does not hold."""
+        text = _to_json(measurements, "measurements")
+        with self._transaction(write=True) as connection:
+            connection.execute(
+                """
+                UPDATE tracks SET measurements = ?
+                WHERE idx = ? AND job = (SELECT id FROM jobs WHERE job_id = ?)
+                """,
+                (text, index, job_id),
+            )
+
+    def rate(self, ratings: Sequence[RatingRecord]) -> None:
+        """Record the judgements of a listening test, all in one transaction."""
+        now = utc_now()
+        with self._transaction(write=True) as connection:
+            connection.executemany(
+                """
+                INSERT INTO ratings (session, listener, kind, clip, job_id, track, score,
+                                     other_clip, other_job_id, other_track, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    (
+                        r.session, r.listener, r.kind, r.clip, r.job_id, r.track, r.score,
+                        r.other_clip, r.other_job_id, r.other_track, r.created_at or now,
+                    )
+                    for r in ratings
                 ],
             )
 
@@ -376,6 +415,37 @@ class Ledger:
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         with self._transaction(write=False) as connection:
             return _select(connection, where, args, limit=limit)
+
+    def ratings(
+        self, *, session: str | None = None, job_ids: Sequence[str] | None = None
+    ) -> list[RatingRecord]:
+        """Judgements in the order they were made: of one ``session`` (all when ``None``), about
+        the jobs ``job_ids`` (a pair counts for both of its jobs; all when ``None``)."""
+        clauses: list[str] = []
+        args: list[Any] = []
+        if session is not None:
+            clauses.append("session = ?")
+            args.append(session)
+        found: dict[int, RatingRecord] = {}
+        with self._transaction(write=False) as connection:
+            if job_ids is None:
+                chunks: list[Sequence[str] | None] = [None]
+            else:
+                ids = sorted(set(job_ids))
+                chunks = [ids[start : start + _IN_CHUNK] for start in range(0, len(ids), _IN_CHUNK)]
+            for chunk in chunks:
+                where = list(clauses)
+                chunk_args = list(args)
+                if chunk is not None:
+                    marks = _marks(len(chunk))
+                    where.append(f"(job_id IN ({marks}) OR other_job_id IN ({marks}))")
+                    chunk_args += [*chunk, *chunk]
+                sql = "SELECT * FROM ratings"
+                if where:
+                    sql += " WHERE " + " AND ".join(where)
+                for row in connection.execute(sql, chunk_args):
+                    found[row["id"]] = _rating(row)
+        return [found[key] for key in sorted(found)]
 
     def spent(self, *, backend: str | None = None, since: datetime | None = None) -> int:
         """Credits of the jobs submitted at or after ``since`` (all time when ``None``; a naive
@@ -605,9 +675,28 @@ def _tracks(connection: sqlite3.Connection, ids: Sequence[int]) -> dict[int, tup
                     duration=row["duration"],
                     audio_url=row["audio_url"],
                     title=row["title"],
+                    measurements=(
+                        None if row["measurements"] is None else json.loads(row["measurements"])
+                    ),
                 )
             )
     return {job: tuple(tracks) for job, tracks in found.items()}
+
+
+def _rating(row: sqlite3.Row) -> RatingRecord:
+    return RatingRecord(
+        session=row["session"],
+        listener=row["listener"],
+        kind=row["kind"],
+        clip=row["clip"],
+        job_id=row["job_id"],
+        track=row["track"],
+        score=row["score"],
+        other_clip=row["other_clip"] if row["kind"] == PAIR else None,
+        other_job_id=row["other_job_id"],
+        other_track=row["other_track"],
+        created_at=row["created_at"],
+    )
 
 
 def _record(row: sqlite3.Row, tracks: tuple[TrackRecord, ...]) -> JobRecord:
