@@ -1,6 +1,7 @@
 """The package's layout is its architecture; these rules keep it so.
 
-    magic -> display -> jobs -> (ledger, client, sandbox) -> catalog -> (_exceptions, _public, ...)
+    magic -> display -> listening -> jobs -> (ledger, client, sandbox, analysis) -> catalog
+          -> (_exceptions, _public, ...)
     cli -> jobs (no display, no IPython)
 
 Read from the source's import statements (top level and inside functions alike), so a lazy import
@@ -15,8 +16,10 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "apiframe_magic"
-CORE = ("catalog", "client", "jobs", "ledger", "sandbox")
-LAYERS = ("catalog", "client", "ledger", "sandbox", "jobs", "display", "magic", "cli")
+CORE = ("catalog", "client", "jobs", "ledger", "sandbox", "analysis", "listening")
+LAYERS = (
+    "catalog", "client", "ledger", "sandbox", "analysis", "jobs", "listening", "display", "magic", "cli",
+)
 
 
 def imports_of(path: Path) -> set[str]:
@@ -58,11 +61,15 @@ ALLOWED = {
     "client": {"catalog"},
     "ledger": set(),
     "sandbox": {"catalog"},
-    "jobs": {"catalog", "client", "ledger", "sandbox"},
-    "display": {"catalog", "client", "jobs", "ledger"},
-    "magic": {"catalog", "client", "jobs", "ledger", "sandbox", "display"},
+    # Measuring audio files: numpy, soundfile, pyloudnorm (librosa, matplotlib as extras).
+    "analysis": set(),
+    "jobs": {"catalog", "client", "ledger", "sandbox", "analysis"},
+    # Blind listening tests: clips from results, judgements, statistics; no widgets.
+    "listening": {"catalog", "jobs", "ledger", "analysis"},
+    "display": {"catalog", "client", "jobs", "ledger", "analysis", "listening"},
+    "magic": {"catalog", "client", "jobs", "ledger", "sandbox", "analysis", "listening", "display"},
     # The shell commands: the jobs layer as a script would use it, no display, no IPython.
-    "cli": {"catalog", "client", "jobs", "ledger", "sandbox"},
+    "cli": {"catalog", "client", "jobs", "ledger", "sandbox", "analysis"},
 }
 # A client for the embedded sandbox needs the sandbox's address: ``ApiframeClient.sandbox()``.
 EXCEPTIONS = {("client", "sandbox")}
