@@ -6,6 +6,7 @@ Driven with jupyter_client as a front end would: execute requests, iopub message
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -190,3 +191,48 @@ def test_views_close_every_widget_model_and_a_titled_failure_is_not_red(kernel: 
     assert "still running" in final["text/html"]
     assert "#c62828" not in final["text/html"] and "failed" not in final["text/html"]
     assert reply.stdout.strip() == "0.5", "in a kernel the green bar is held before the summary"
+
+
+def test_stop_button_on_a_batch_keeps_every_job_id_and_resume_collects_them(kernel: Kernel) -> None:
+    """Issue 10: stop ends a batch cell's waits, keeps every job id (in VAR and in the ledger)
+    with one resume line, and ``%music resume`` collects the jobs with no new submission."""
+    kernel.run("%load_ext apiframe_magic")
+    prompts = ["stopped batch, harp", "stopped batch, cello", "stopped batch, oboe"]
+    reply = kernel.run("%%music --each-line --length 5s --out b\n" + "\n".join(prompts) + "\n",
+                       interrupt_when="processing")
+    assert reply.status == "error", "an interrupted batch fails, so Run All stops there"
+    (line,) = reply.shown_error
+    assert re.fullmatch(
+        r"Interrupted: [1-3] submitted job\(s\) keep running on the server; b\.job_ids lists them\. "
+        r"Collect them by running this cell again, or with %music resume \(nothing is paid twice\)",
+        line,
+    ), line
+    assert reply.of("stream") == [] and not NOISE.search(str(reply.error))
+    grid = reply.of("update_display_data")[-1]["data"]["text/html"]
+    assert "stopped" in grid and "<audio" not in grid
+
+    reply = kernel.run(
+        "import json\n"
+        "from apiframe_magic import history\n"
+        "rows = history(limit=None)\n"
+        "pending = list(rows.loc[~rows.status.isin(['SAVED', 'FAILED', 'CANCELLED']), 'job_id'])\n"
+        "print(json.dumps({'kept': b.job_ids, 'statuses': [e.status for e in b.entries],"
+        " 'pending': pending}))"
+    )
+    assert reply.error is None, reply.error
+    state = json.loads(reply.stdout)
+    assert state["kept"] and set(state["kept"]) <= set(state["pending"])
+    assert set(state["statuses"]) == {"stopped"}
+
+    reply = kernel.run("%music resume")
+    assert reply.error is None, reply.error
+    shown = str(reply.messages)
+    assert all(job_id in shown for job_id in state["kept"])
+    reply = kernel.run(
+        "rows = history(limit=None)\n"
+        "saved = set(rows.loc[rows.status == 'SAVED', 'job_id'])\n"
+        f"print(set({state['kept']!r}) <= saved, (rows.prompt.isin({prompts!r})).sum())"
+    )
+    assert reply.error is None, reply.error
+    # Saved, and each prompt is in the ledger once: nothing was submitted again.
+    assert reply.stdout.split() == ["True", str(len(state["kept"]))]

@@ -53,7 +53,6 @@ from ..jobs import (
     generate,
     resolve_backend,
     resume,
-    run_batch,
     start_batch,
     submit,
     uses_sandbox,
@@ -301,11 +300,16 @@ class MusicMagics(Magics):
                   f"Wait for them with {where}.")
             return
 
+        batch = Batch(items)
+        if command.out:
+            # Bound before it runs, so a stopped cell still leaves every job id in VAR.
+            self.user_ns[command.out] = batch
+
         async def run(client: AsyncApiframeClient) -> Batch:
             ticker = asyncio.ensure_future(grid.tick())
             try:
-                return await run_batch(
-                    client, items, backend=backend.name, output_dir=output_dir, ledger=ledger,
+                return await batch.run(
+                    client, backend=backend.name, output_dir=output_dir, ledger=ledger,
                     concurrency=command.concurrency, timeout=command.timeout,
                     observer_for=grid.observer_for, on_change=grid.on_change, warn=self._warn,
                 )
@@ -313,11 +317,14 @@ class MusicMagics(Magics):
                 ticker.cancel()
 
         try:
-            batch = backend.call(run)
+            backend.call(run)
         except KeyboardInterrupt:
             grid.finish()
-            line = ("jobs already submitted keep running on the server; run this cell again, or "
-                    "%music resume, to collect them (nothing is paid twice)")
+            submitted = len(batch.job_ids)
+            kept = f"; {command.out}.job_ids lists them" if command.out else ""
+            line = (f"{submitted} submitted job(s) keep running on the server{kept}. Collect them "
+                    "by running this cell again, or with %music resume (nothing is paid twice)"
+                    if submitted else "stopped before any job was submitted; nothing was charged")
             if self.show_traceback:
                 print(f"Interrupted: {line}")
                 raise
@@ -325,8 +332,6 @@ class MusicMagics(Magics):
         grid.finish()
         for entry in batch.entries:
             self._count(entry.result)
-        if command.out:
-            self.user_ns[command.out] = batch
         problem = batch.failure_line()
         if problem:
             raise MusicError(problem)
