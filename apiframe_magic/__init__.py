@@ -79,6 +79,15 @@ if TYPE_CHECKING:
         run_batch,
         start_batch,
     )
+    from .listening import (
+        Clip,
+        GroupStats,
+        ListenerRun,
+        ListeningTest,
+        PairStats,
+        Reveal,
+        sign_test,
+    )
 
 __all__ = [
     "MODELS",
@@ -95,10 +104,12 @@ __all__ = [
     "BatchEntry",
     "BatchItem",
     "BudgetExceededError",
+    "Clip",
     "ConfigurationError",
     "ConflictError",
     "DownloadError",
     "DownloadedFile",
+    "GroupStats",
     "InsufficientCreditsError",
     "Job",
     "JobCancelledError",
@@ -106,16 +117,20 @@ __all__ = [
     "JobFailedError",
     "JobPage",
     "JobTimeoutError",
+    "ListenerRun",
+    "ListeningTest",
     "ModelInfo",
     "ModelSpec",
     "MusicJob",
     "MusicRequest",
     "MusicResult",
     "NotFoundError",
+    "PairStats",
     "ParamSpec",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestValidationError",
+    "Reveal",
     "SavedTrack",
     "ServerError",
     "SubmittedJob",
@@ -131,6 +146,7 @@ __all__ = [
     "parse_length",
     "resume",
     "run_batch",
+    "sign_test",
     "sign_webhook",
     "start_batch",
     "unload_ipython_extension",
@@ -159,6 +175,9 @@ _EXPORTS_BY_MODULE: dict[str, tuple[str, ...]] = {
     ".jobs": (
         "Batch", "BatchEntry", "BatchItem", "expand", "expand_rows", "generate", "history", "MusicJob",
         "MusicResult", "resume", "run_batch", "SavedTrack", "start_batch",
+    ),
+    ".listening": (
+        "Clip", "GroupStats", "ListenerRun", "ListeningTest", "PairStats", "Reveal", "sign_test",
     ),
     "._webhooks": (
         "sign_webhook", "verify_webhook_signature",

@@ -1,10 +1,12 @@
 """A 16-prompt cell in a real kernel (nbclient), against the embedded sandbox: every job saved,
-the grid saved as static HTML with a player per job, no widget state, and a size within budget."""
+the grid saved as static HTML with a player per job (and its measurements and pictures), no widget
+state, and a size within budget."""
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -39,7 +41,11 @@ def test_a_sixteen_prompt_cell_saves_a_static_grid_within_its_weight(tmp_path: P
     audio = sorted((workdir / "apiframe_outputs").glob("*.mp3"))
     assert len(audio) == 16
 
-    # Weight: the base64 of the embedded tracks plus at most 2 KB per card.
+    # Weight: the base64 of the embedded tracks, plus at most 2 KB per card, plus each track's
+    # pictures (waveform SVG and spectrogram PNG), at most 4 KB per track, measured in the grid.
+    pictures = re.findall(r"<div class='apiframe-pictures'.*?</div>", grid)
+    assert len(pictures) == 16 and grid.count("apiframe-measurements") == 16
+    assert max(len(p) for p in pictures) <= 4096, max(len(p) for p in pictures)
     embedded = sum(len(base64.b64encode(p.read_bytes())) for p in audio)
     cell_bytes = len(json.dumps(nb.cells[1].outputs))
-    assert cell_bytes <= embedded + 2048 * 16, (cell_bytes, embedded)
+    assert cell_bytes <= embedded + 2048 * 16 + sum(len(p) for p in pictures), (cell_bytes, embedded)

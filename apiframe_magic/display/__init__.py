@@ -2,7 +2,8 @@
 
 :mod:`._html` builds the static pieces (pure functions of a result, a request or a model list);
 :mod:`._progress` follows one job live; :mod:`._formatters` makes a :class:`~apiframe_magic.MusicResult`
-display itself in rich front ends. This layer imports IPython; the core below it never does.
+display itself in rich front ends; :mod:`._listen` runs a blind listening test. This layer imports
+IPython; the core below it never does.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from ._html import (
     describe,
     dry_run_bundle,
     history_bundle,
+    measurements_bundle,
+    measurements_html,
     models_bundle,
+    pictures_html,
     player_html,
     price_text,
     result_html,
@@ -21,10 +25,14 @@ from ._html import (
     sandbox_notice,
     status_html,
 )
+from ._listen import DEFAULT_MIN_PLAY, NEEDS_NOTEBOOK, ListenView, listen_reveal_html
 from ._progress import ProgressView, TextProgress, WidgetProgress, in_kernel, make_progress_view
 
 __all__ = [
+    "DEFAULT_MIN_PLAY",
+    "NEEDS_NOTEBOOK",
     "BatchGrid",
+    "ListenView",
     "ProgressView",
     "TextProgress",
     "WidgetProgress",
@@ -33,8 +41,12 @@ __all__ = [
     "dry_run_bundle",
     "history_bundle",
     "in_kernel",
+    "listen_reveal_html",
     "make_progress_view",
+    "measurements_bundle",
+    "measurements_html",
     "models_bundle",
+    "pictures_html",
     "player_html",
     "price_text",
     "register_formatters",

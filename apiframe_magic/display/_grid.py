@@ -1,5 +1,8 @@
 """The live grid of a batch: one card per job, filling in as jobs finish, ending as static HTML.
 
+Each finished card shows its player(s) and, once the job was measured, a line of measurements
+with a small waveform and spectrogram per track (a few KB each).
+
 The grid is one HTML display, updated in place: no widgets, so a saved notebook keeps the final
 grid and its players without a widget front end, and no widget state is left behind. Updates are
 batched: however many jobs report, the grid is redrawn at most every :data:`REDRAW_SECONDS`
@@ -19,7 +22,7 @@ from IPython.display import HTML, DisplayHandle, display
 
 from ..client import Job
 from ..jobs import BatchEntry, BatchItem, JobObserver
-from ._html import _BOX, _GREEN, _GREY, _RED, player_html, price_text
+from ._html import _BOX, _GREEN, _GREY, _RED, player_html, price_text, track_analysis_html
 
 __all__ = ["REDRAW_SECONDS", "BatchGrid", "batch_price"]
 
@@ -192,7 +195,9 @@ class BatchGrid:
             result = entry.result
             if result.from_ledger:
                 bits.append("from the ledger")
-            body = "".join(player_html(t.path, self.embed_limit_bytes) for t in result.tracks)
+            body = "".join(
+                player_html(t.path, self.embed_limit_bytes) + track_analysis_html(t) for t in result.tracks
+            )
         elif entry is not None and entry.status in ("failed", "stopped") and entry.reason:
             body = f"<div style='color:{color}'>{html.escape(entry.reason)}</div>"
         job = (f"<div style='color:{_GREY};font-size:11px'>{html.escape(card.job_id)}</div>"

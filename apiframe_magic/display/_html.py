@@ -1,10 +1,13 @@
 """What a run shows once it ends, as pure builders of HTML and text: the summary with a player per
-track, the dry run, the sandbox notice, the model list. Nothing here displays anything or holds
-state, so a grid of many jobs can reuse every piece."""
+track (and, once measured, a line of measurements with a small waveform and spectrogram), the dry
+run, the sandbox notice, the model list. Nothing here displays anything or holds state (the
+pictures of a file are remembered while the file is unchanged), so a grid of many jobs can reuse
+every piece."""
 
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import mimetypes
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.display import display
 
+from ..analysis import Measurements, spectrogram_png, waveform_svg
 from ..catalog import ModelSpec, format_length
 from ..client import Job, MusicRequest
 from ..jobs import Backend, MusicResult, SavedTrack
@@ -22,8 +26,9 @@ from ..jobs import Backend, MusicResult, SavedTrack
 if TYPE_CHECKING:
     from ..client import ModelInfo
 
-__all__ = ["describe", "dry_run_bundle", "history_bundle", "models_bundle", "player_html", "price_text",
-           "result_html", "result_text", "sandbox_notice", "status_html"]
+__all__ = ["describe", "dry_run_bundle", "history_bundle", "measurements_bundle", "measurements_html",
+           "models_bundle", "pictures_html", "player_html", "price_text", "result_html", "result_text",
+           "sandbox_notice", "status_html"]
 
 _GREEN, _RED, _BLUE, _GREY, _ORANGE = "#2e7d32", "#c62828", "#1565c0", "#616161", "#ef6c00"
 
@@ -145,7 +150,7 @@ def result_html(result: MusicResult, embed_limit_bytes: int) -> str:
         players = (
             f"<div style='color:{_GREY}'>“{html.escape(short)}” · job <code>{html.escape(result.job_id)}"
             f"</code> · <code>{html.escape(_relative_url(result.path))}</code></div>"
-            f"{player_html(result.path, embed_limit_bytes)}"
+            f"{player_html(result.path, embed_limit_bytes)}{track_analysis_html(result.tracks[0])}"
         )
     else:
         players = (
@@ -170,8 +175,64 @@ def _track_html(track: SavedTrack, embed_limit_bytes: int) -> str:
     parts.append(f"<code>{html.escape(_relative_url(track.path))}</code>")
     return (
         f"<div class='apiframe-music-track' style='margin-top:4px'><div>{' · '.join(parts)}</div>"
-        f"{player_html(track.path, embed_limit_bytes)}</div>"
+        f"{player_html(track.path, embed_limit_bytes)}{track_analysis_html(track)}</div>"
     )
+
+
+def measurements_html(measurements: Measurements) -> str:
+    """One grey line of what was measured: ``-14.1 LUFS · peak -1.8 dBFS · 0 clipped · ...``."""
+    return (f"<div class='apiframe-measurements' style='color:{_GREY}'>"
+            f"{html.escape(measurements.summary())}</div>")
+
+
+@functools.lru_cache(maxsize=256)
+def _pictures(path: str, mtime_ns: int, size: int) -> str:
+    # Keyed by the file's time and size, so a file written again is drawn again.
+    svg = waveform_svg(path)
+    png = spectrogram_png(path)
+    if not svg and not png:
+        return ""
+    image = (f"<img alt='spectrogram' width='240' height='32' style='image-rendering:pixelated' "
+             f"src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}'>" if png else "")
+    return f"<div class='apiframe-pictures' style='line-height:0'>{svg}{image}</div>"
+
+
+def pictures_html(path: Path) -> str:
+    """A small waveform (inline SVG) and spectrogram (PNG) of the file, about 3 KB in all; ``""``
+    when it cannot be read."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return ""
+    return _pictures(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def track_analysis_html(track: SavedTrack) -> str:
+    """The measurements line and the pictures of a measured track (``""`` before it is measured;
+    only the line, with its note, when the file could not be decoded)."""
+    if track.measurements is None:
+        return ""
+    pictures = "" if track.measurements.empty else pictures_html(track.path)
+    return measurements_html(track.measurements) + pictures
+
+
+def measurements_bundle(result: MusicResult) -> dict[str, str]:
+    """The measurements and pictures of every measured track of ``result``, as a display bundle
+    shown under its card (the magic measures once the player is shown)."""
+    measured = [t for t in result.tracks if t.measurements is not None]
+    several = len(result.tracks) > 1
+    lines = [
+        (f"track {t.index + 1}: " if several else "") + (t.measurements.summary() if t.measurements else "")
+        for t in measured
+    ]
+    blocks = "".join(
+        (f"<div><b>Track {t.index + 1}</b></div>" if several else "") + track_analysis_html(t)
+        for t in measured
+    )
+    return {
+        "text/plain": "measured: " + "\n".join(lines) if lines else "not measured",
+        "text/html": f'<div class="apiframe-music-analysis" style="{_BOX}padding:0 14px">{blocks}</div>',
+    }
 
 
 def result_text(result: MusicResult) -> str:

@@ -19,7 +19,10 @@ finished jobs are there while the rest run; :meth:`Batch.wait` (or ``await batch
 rest and :meth:`Batch.cancel` stops them, keeping every job id.
 
 A :class:`Batch` is list-like over results (``batch[i]``), with :attr:`Batch.entries` for the
-status, job id and error of every item, :attr:`Batch.failed` and :meth:`Batch.to_dataframe`.
+status, job id and error of every item, :attr:`Batch.failed`, :meth:`Batch.to_dataframe` (with
+what was measured in each job's first track) and :meth:`Batch.plot`. Each job is measured in
+its own worker once downloaded (``measure=False`` skips it), so one job's analysis holds up no
+other job.
 Nothing here imports IPython: a grid of cards follows a batch through ``observer_for`` (one
 :class:`~apiframe_magic.jobs.JobObserver` per job) and ``on_change`` (every status change).
 """
@@ -46,15 +49,17 @@ from .._exceptions import (
     TransportError,
 )
 from .._public import public
+from ..analysis import plot_measurements
 from ..catalog import DEFAULT_MODEL, MODELS, ModelSpec, format_length, parse_length
 from ..client import DEFAULT_RETRY_AFTER, Job, MusicRequest
-from ..ledger import Ledger
+from ..ledger import MEASUREMENT_COLUMNS, Ledger
 from ._files import DEFAULT_OUTPUT_DIR
 from ._results import JobObserver, MusicResult
 from ._run import generate
 
 if TYPE_CHECKING:
     import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]  # an optional extra
+    from matplotlib.figure import Figure
 
     from ..client import AsyncApiframeClient
 
@@ -90,7 +95,7 @@ ENDED = frozenset({DONE, FAILED, STOPPED})
 
 BATCH_COLUMNS = (
     "label", "prompt", "take", "model", "params", "job_id", "status", "credits", "path", "duration",
-    "error",
+    "error", *MEASUREMENT_COLUMNS,
 )
 
 # How a prompt names itself in a label: its first few words.
@@ -668,10 +673,13 @@ class Batch(Sequence[MusicResult]):
     def rows(self) -> list[dict[str, Any]]:
         """One dict per item, with the keys of :data:`BATCH_COLUMNS`, in that order: ``path`` and
         ``duration`` are the first track's, ``credits`` what the job cost (0 from the ledger),
-        ``error`` the reason it failed."""
+        ``error`` the reason it failed; ``loudness_lufs``, ``peak_dbfs``, ``clipped_samples``,
+        ``tempo_bpm`` and ``key`` what was measured in the first track (``None`` until measured;
+        tempo and key need the ``analysis`` extra)."""
         rows = []
         for entry in self.entries:
             result = entry.result
+            measured = result.measurements.as_dict() if result is not None and result.measurements else {}
             rows.append({
                 "label": entry.label,
                 "prompt": entry.request.prompt,
@@ -684,8 +692,15 @@ class Batch(Sequence[MusicResult]):
                 "path": str(result.path) if result is not None else None,
                 "duration": result.duration if result is not None else None,
                 "error": entry.reason if entry.status in (FAILED, STOPPED) else None,
+                **{name: measured.get(name) for name in MEASUREMENT_COLUMNS},
             })
         return rows
+
+    def plot(self) -> Figure:
+        """A matplotlib figure comparing what was measured in each finished job (loudness, peak,
+        clipped samples, tempo and key), a bar per job labelled as in the grid and coloured by
+        model. Needs the ``plot`` extra (matplotlib); shows itself in a notebook."""
+        return plot_measurements(self.rows())
 
     def to_dataframe(self) -> pandas.DataFrame | list[dict[str, Any]]:
         """:meth:`rows` as a pandas DataFrame when pandas can be imported (the ``history``
@@ -732,6 +747,7 @@ class Batch(Sequence[MusicResult]):
         observer_for: Callable[[BatchItem], JobObserver | None] | None = None,
         on_change: Callable[[BatchEntry], None] | None = None,
         warn: Callable[[str], None] | None = None,
+        measure: bool = True,
     ) -> Batch:
         """Run every item on ``client``; see :func:`run_batch`. Returns this batch."""
         _check_concurrency(concurrency)
@@ -750,7 +766,7 @@ class Batch(Sequence[MusicResult]):
                 asyncio.ensure_future(self._run_entry(
                     entry, client, slots, gate, backend=backend, output_dir=output_dir, ledger=ledger,
                     timeout=timeout, observer=observer_for(entry.item) if observer_for else None,
-                    changed=changed, warn=warn,
+                    changed=changed, warn=warn, measure=measure,
                 ))
                 for entry in self.entries
             ]
@@ -788,6 +804,7 @@ class Batch(Sequence[MusicResult]):
         observer: JobObserver | None,
         changed: Callable[[BatchEntry], None],
         warn: Callable[[str], None] | None,
+        measure: bool = True,
     ) -> None:
         try:
             async with _Slot(slots) as slot:
@@ -802,7 +819,7 @@ class Batch(Sequence[MusicResult]):
                         result = await generate(
                             client, entry.request, backend=backend, output_dir=output_dir,
                             timeout=timeout, observer=watcher, ledger=ledger, take=entry.take,
-                            label=entry.label, warn=warn,
+                            label=entry.label, warn=warn, measure=measure,
                         )
                         break
                     except RateLimitError as exc:
@@ -955,6 +972,7 @@ async def run_batch(
     observer_for: Callable[[BatchItem], JobObserver | None] | None = None,
     on_change: Callable[[BatchEntry], None] | None = None,
     warn: Callable[[str], None] | None = None,
+    measure: bool = True,
 ) -> Batch:
     """Run every item through :func:`~apiframe_magic.generate` on ``client``, concurrently, and
     return the :class:`Batch` once every job has ended.
@@ -970,7 +988,9 @@ async def run_batch(
     A job that fails (``FAILED``, a timeout, a download error, any error) is recorded on its
     entry and the others go on: the batch never raises for one job. ``observer_for(item)``
     gives each job an observer (a card of a grid); ``on_change(entry)`` hears every status
-    change; ``warn`` hears one line if the ledger fails. Cancelling it (Ctrl-C in
+    change; ``warn`` hears one line if the ledger fails. With ``measure`` (the default) each job
+    is measured once downloaded, on a worker thread, before its entry is done (so a grid's card
+    shows it). Cancelling it (Ctrl-C in
     :func:`~apiframe_magic._aio.run_sync`) stops every job at once, each keeping its job id in
     the ledger; to keep the :class:`Batch` too, make it first: ``batch = Batch(items)``, then
     ``await batch.run(client, ...)``.
@@ -978,7 +998,7 @@ async def run_batch(
     batch = Batch(items)
     return await batch.run(
         client, backend=backend, output_dir=output_dir, ledger=ledger, concurrency=concurrency,
-        timeout=timeout, observer_for=observer_for, on_change=on_change, warn=warn,
+        timeout=timeout, observer_for=observer_for, on_change=on_change, warn=warn, measure=measure,
     )
 
 
@@ -995,6 +1015,7 @@ def start_batch(
     observer_for: Callable[[BatchItem], JobObserver | None] | None = None,
     on_change: Callable[[BatchEntry], None] | None = None,
     warn: Callable[[str], None] | None = None,
+    measure: bool = True,
 ) -> Batch:
     """Start :func:`run_batch` in the background and return its :class:`Batch` at once
     (``%%music --no-wait``): the jobs run on a thread of their own, with their own event loop,
@@ -1023,7 +1044,7 @@ def start_batch(
                 await batch.run(
                     client, backend=backend, output_dir=output_dir, ledger=ledger,
                     concurrency=concurrency, timeout=timeout, observer_for=observer_for,
-                    on_change=on_change, warn=warn,
+                    on_change=on_change, warn=warn, measure=measure,
                 )
         finally:
             if not batch.done:  # run() never started (cancelled at once): end it all the same

@@ -9,11 +9,12 @@ rest of the run and reports one line through ``warn``; the job itself goes on wi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
+from ..analysis import Measurements
 from ..client import Job, MusicRequest, Track
 from ..ledger import (
     SAVED,
@@ -88,12 +89,22 @@ class Bookkeeping:
     def completed(self, result: MusicResult) -> None:
         tracks = [
             TrackRecord.from_file(
-                t.index, t.path, duration=t.duration, audio_url=t.audio_url or None, title=t.title
+                t.index, t.path, duration=t.duration, audio_url=t.audio_url or None, title=t.title,
+                measurements=t.measurements.as_dict() if t.measurements is not None else None,
             )
             for t in result.tracks
         ]
         credits = result.job.credit_cost
         self.call(lambda ledger: ledger.completed(result.job_id, credits=credits, tracks=tracks))
+        if self.ledger is not None:
+            result.ledger_path = str(self.ledger.path)
+
+    def measured(self, result: MusicResult, measured: Mapping[int, Measurements]) -> None:
+        """Record what was measured in the tracks of a saved job."""
+        for index, measurements in measured.items():
+            data = measurements.as_dict()
+            self.call(lambda ledger, i=index, d=data: ledger.measured(  # type: ignore[misc]
+                result.job_id, i, d))
 
 
 @dataclass(frozen=True)
@@ -159,6 +170,7 @@ def result_from_record(record: JobRecord, *, elapsed: float) -> MusicResult:
             index=saved.index, path=path, metadata_path=path.with_suffix(path.suffix + ".json"),
             audio_format=path.suffix.lstrip(".").lower() or "mp3", duration=saved.duration,
             size=saved.size, track=track,
+            measurements=Measurements.from_dict(saved.measurements) if saved.measurements else None,
         ))
     job = Job(
         id=record.job_id or "", status="COMPLETED", model=record.model, progress=100,

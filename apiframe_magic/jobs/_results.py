@@ -2,16 +2,24 @@
 what a display is told while a job runs (:class:`JobObserver`).
 
 Results hold no credentials: a result records where it came from by name only, so pickling one
-(or ``%store``) never writes the API key."""
+(or ``%store``) never writes the API key.
+
+Each track carries what was measured in it (:class:`~apiframe_magic.analysis.Measurements`), or
+``None`` until :meth:`MusicResult.measure` measured it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._public import public
+from ..analysis import Measurements, measure
 from ..client import Job, MusicRequest, Track
+
+if TYPE_CHECKING:
+    from ..ledger import Ledger
 
 __all__ = ["JobObserver", "MusicResult", "SavedTrack"]
 
@@ -29,7 +37,10 @@ class JobObserver(Protocol):
 @dataclass(frozen=True)
 class SavedTrack:
     """One track of a finished job, saved: its audio file, its JSON sidecar and what the service
-    said about it (``title``, ``tags`` and ``image_url`` where the model fills them)."""
+    said about it (``title``, ``tags`` and ``image_url`` where the model fills them).
+
+    ``measurements`` is what was measured in the file (loudness, peak, clipping, tempo, key: see
+    :func:`apiframe_magic.analysis.measure`), ``None`` until it was measured."""
 
     index: int
     path: Path
@@ -38,6 +49,7 @@ class SavedTrack:
     duration: float | None
     size: int
     track: Track
+    measurements: Measurements | None = None
 
     @property
     def track_id(self) -> str | None:
@@ -78,7 +90,10 @@ class MusicResult:
     player per track; as text it is one line.
 
     ``from_ledger`` marks a result answered by the job ledger: the same request was generated and
-    saved before, its files are intact, and nothing was submitted or paid for this time.
+    saved before, its files are intact, and nothing was submitted or paid for this time; its
+    tracks carry the measurements the ledger stored. ``ledger_path`` is the ledger it was
+    recorded in (a path, so a pickled result stays a plain value), where :meth:`measure`
+    records what it measures.
     """
 
     job: Job
@@ -87,6 +102,7 @@ class MusicResult:
     elapsed: float
     backend: str
     from_ledger: bool = False
+    ledger_path: str | None = field(default=None, repr=False)
 
     @property
     def path(self) -> Path:
@@ -107,6 +123,29 @@ class MusicResult:
     def duration(self) -> float | None:
         """The first track's length in seconds."""
         return self.tracks[0].duration
+
+    @property
+    def measurements(self) -> Measurements | None:
+        """What was measured in the first track (``None`` until :meth:`measure`)."""
+        return self.tracks[0].measurements
+
+    @property
+    def requested_seconds(self) -> float | None:
+        """The length asked for, in seconds, for models that take one."""
+        length = self.request.music_length_ms if self.request is not None else None
+        return None if length is None else length / 1000
+
+    def measure(self, *, extra: bool = True, ledger: Ledger | None = None) -> MusicResult:
+        """Measure every track not measured yet (see :func:`apiframe_magic.analysis.measure`;
+        ``extra``: tempo and key too, with the ``analysis`` extra) and record the measurements in
+        ``ledger``, else in the ledger at :attr:`ledger_path`. Returns this result.
+
+        It never fails: an undecodable file gets empty measurements with a note, and a ledger
+        that cannot be written keeps the measurements on the result only."""
+        measured = measure_tracks(self, extra=extra)
+        if measured and self.job_id and (ledger is not None or self.ledger_path):
+            record_measurements(self, measured, ledger)
+        return self
 
     @property
     def paths(self) -> list[Path]:
@@ -142,3 +181,40 @@ class MusicResult:
         more = f" (+{len(self.tracks) - 1} more tracks)" if len(self.tracks) > 1 else ""
         return (f"<MusicResult {str(self.path)!r} {duration} {self.audio_format}{more}, "
                 f"job {self.job_id}>")
+
+
+def measure_tracks(result: MusicResult, *, extra: bool = True) -> dict[int, Measurements]:
+    """Measure the tracks of ``result`` not measured yet, set their ``measurements``, and return
+    what was measured by track index (nothing is recorded anywhere)."""
+    measured = {
+        t.index: measure(t.path, requested_seconds=result.requested_seconds, extra=extra)
+        for t in result.tracks if t.measurements is None
+    }
+    if measured:
+        result.tracks = tuple(
+            dataclasses.replace(t, measurements=measured[t.index]) if t.index in measured else t
+            for t in result.tracks
+        )
+    return measured
+
+
+def record_measurements(
+    result: MusicResult, measured: dict[int, Measurements], ledger: Ledger | None
+) -> None:
+    """Write ``measured`` (by track index) to ``ledger`` (else the one at ``result.ledger_path``);
+    a ledger that cannot be opened or written is left as it is: measuring never fails a job."""
+    from ..ledger import Ledger, LedgerUnavailable
+
+    opened = None
+    try:
+        if ledger is None and result.ledger_path:
+            ledger = opened = Ledger.open(result.ledger_path)
+        if ledger is None:
+            return
+        for index, measurements in measured.items():
+            ledger.measured(result.job_id, index, measurements.as_dict())
+    except (LedgerUnavailable, OSError):
+        return
+    finally:
+        if opened is not None:
+            opened.close()

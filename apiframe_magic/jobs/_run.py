@@ -36,7 +36,7 @@ from ..ledger import Ledger
 from ._bookkeeping import Bookkeeping, account_identity, decide, result_from_record
 from ._files import DEFAULT_OUTPUT_DIR, SaveTarget, track_duration, write_sidecar
 from ._ledger_access import open_ledger
-from ._results import JobObserver, MusicResult, SavedTrack
+from ._results import JobObserver, MusicResult, SavedTrack, measure_tracks
 
 if TYPE_CHECKING:
     from ..client import AsyncApiframeClient
@@ -71,6 +71,7 @@ async def generate(
     label: str | None = None,
     before_submit: Callable[[MusicRequest], None] | None = None,
     warn: Callable[[str], None] | None = None,
+    measure: bool = True,
 ) -> MusicResult:
     """Submit ``request``, wait for it, download and save its audio with a JSON sidecar.
 
@@ -86,6 +87,11 @@ async def generate(
     resubmitted. ``fresh`` asks for the first take never generated. ``before_submit`` is called
     only when a request is really about to be sent (a budget check raises there); ``warn`` hears
     one line if the ledger fails, after which the job goes on without it.
+
+    With ``measure`` (the default), every track not measured yet is measured once saved
+    (:meth:`MusicResult.measure`, on a worker thread, so other jobs on the loop go on) and the
+    measurements are recorded in the ledger; a result the ledger answers carries the ones it
+    stored. ``measure=False`` leaves that to the caller (the magic shows the player first).
     """
     started = time.monotonic()
     book = Bookkeeping(ledger, warn)
@@ -94,17 +100,26 @@ async def generate(
         fresh=fresh, label=label, before_submit=before_submit, started=started,
     )
     if isinstance(answer, MusicResult):
-        return answer
+        return await _measured(answer, book) if measure else answer
     just_submitted = book.last_submitted == answer
     with _about_job(answer):
         if observer is not None:
             observer.submitted(answer)
-        return await _finish(
+        result = await _finish(
             client, answer, request, backend=backend, output_dir=output_dir, save=save,
             timeout=timeout, observer=observer, started=started, book=book,
             expected_seconds=book.typical_seconds(request) if just_submitted else None,
             look_first=not just_submitted,
         )
+    return await _measured(result, book) if measure else result
+
+
+async def _measured(result: MusicResult, book: Bookkeeping) -> MusicResult:
+    """``result`` with every track measured, recorded in the ledger; decoding and analysis run on
+    a worker thread so that the event loop (other jobs of a batch, a progress view) goes on."""
+    measured = await asyncio.to_thread(measure_tracks, result)
+    book.measured(result, measured)
+    return result
 
 
 @public
@@ -152,7 +167,9 @@ async def _submit_or_answer(
     identity = account_identity(client, backend)
     decision = decide(book, request, identity=identity, take=take, fresh=fresh)
     if decision.action == "cached" and decision.record is not None:
-        return result_from_record(decision.record, elapsed=time.monotonic() - started)
+        cached = result_from_record(decision.record, elapsed=time.monotonic() - started)
+        cached.ledger_path = str(book.ledger.path) if book.ledger is not None else None
+        return cached
     if decision.action == "resume" and decision.record is not None and decision.record.job_id:
         return decision.record.job_id
     if before_submit is not None:
@@ -196,13 +213,14 @@ async def resume(
     observer: JobObserver | None = None,
     ledger: Ledger | None = None,
     warn: Callable[[str], None] | None = None,
+    measure: bool = True,
 ) -> MusicResult:
     """Wait for an existing job (submitted earlier, perhaps by an interrupted cell or a kernel
     that died) and save it.
 
     With a ``ledger`` that knows the job, its request is known and, unless ``output_dir`` or
     ``save`` say otherwise, it is saved where its cell would have saved it. Every
-    :class:`ApiframeError` it raises carries ``job_id``."""
+    :class:`ApiframeError` it raises carries ``job_id``. ``measure`` as for :func:`generate`."""
     book = Bookkeeping(ledger, warn)
     record = book.call(lambda ledger: ledger.get(job_id))
     request = None
@@ -214,10 +232,11 @@ async def resume(
     with _about_job(job_id):
         if observer is not None:
             observer.submitted(job_id)
-        return await _finish(
+        result = await _finish(
             client, job_id, request, backend=backend, output_dir=output_dir or DEFAULT_OUTPUT_DIR,
             save=save, timeout=timeout, observer=observer, started=time.monotonic(), book=book,
         )
+    return await _measured(result, book) if measure else result
 
 
 async def _finish(
@@ -326,14 +345,16 @@ class MusicJob:
         with _about_job(self.job_id):
             return self.backend.call(lambda client: client.get_job(self.job_id))
 
-    def result(self, timeout: float | None = 600.0, observer: JobObserver | None = None) -> MusicResult:
-        """Wait for the job to finish, then download and save it."""
+    def result(
+        self, timeout: float | None = 600.0, observer: JobObserver | None = None, *, measure: bool = True
+    ) -> MusicResult:
+        """Wait for the job to finish, then download, save and (``measure``) measure it."""
 
         ledger = open_ledger(self.ledger_path, self.output_dir) if self.ledger_path else None
         try:
             result = self.backend.call(lambda client: resume(
                 client, self.job_id, backend=self.backend.name, output_dir=self.output_dir,
-                save=self.save, timeout=timeout, observer=observer, ledger=ledger,
+                save=self.save, timeout=timeout, observer=observer, ledger=ledger, measure=measure,
             ))
         finally:
             if ledger is not None:

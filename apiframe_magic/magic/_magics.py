@@ -33,13 +33,16 @@ from .._version import __version__
 from ..catalog import DEFAULT_MODEL, MODELS, OUTPUT_FORMATS
 from ..client import MusicRequest
 from ..display import (
+    NEEDS_NOTEBOOK,
     BatchGrid,
+    ListenView,
     ProgressView,
     batch_price,
     dry_run_bundle,
     history_bundle,
     in_kernel,
     make_progress_view,
+    measurements_bundle,
     models_bundle,
     register_formatters,
     sandbox_notice,
@@ -58,9 +61,11 @@ from ..jobs import (
     uses_sandbox,
 )
 from ..ledger import Ledger, LedgerUnavailable, history_rows, resolve_ledger_path
+from ..listening import ListeningTest
 from ._messages import HELP, MusicError, MusicInterrupted, explain, interrupted_message
 from ._options import (
     BatchCommand,
+    ListenCommand,
     MusicCommand,
     MusicDefaults,
     MusicLineCommand,
@@ -129,6 +134,11 @@ class MusicMagics(Magics):
     budget_credits = Int(
         0, help="Refuse, before sending, a job that would take the credits spent in this kernel past "
                 "this many. 0: no budget."
+    ).tag(config=True)
+    measure = Bool(
+        True, help="Measure every track once its player is shown (loudness, peak, clipping; tempo and "
+                   "key with the analysis extra) and show the measurements with a small waveform and "
+                   "spectrogram. False skips measurements and pictures."
     ).tag(config=True)
 
     # Settings are checked when set, against the whole rule a cell would apply, so a bad value
@@ -239,7 +249,9 @@ class MusicMagics(Magics):
             client, command.request, backend=backend.name, output_dir=self.output_dir,
             save=command.save, timeout=command.timeout, observer=view, ledger=ledger,
             take=command.take, fresh=command.fresh, before_submit=self._keep_budget, warn=self._warn,
+            measure=False,
         ))
+        self._measure_and_show(result, ledger)
         self._count(result)
         if command.out:
             self.user_ns[command.out] = result
@@ -259,6 +271,8 @@ class MusicMagics(Magics):
             self._pending()
         elif command.action == "history":
             self._history(command)
+        elif command.listen is not None:
+            self._listen(command.listen)
         elif command.job_id is None:
             self._resume_pending(command)
         else:
@@ -292,6 +306,7 @@ class MusicMagics(Magics):
                 backend.client, items, backend=backend.name, output_dir=output_dir, ledger=ledger,
                 concurrency=command.concurrency, timeout=command.timeout,
                 observer_for=grid.observer_for, on_change=grid.on_change, warn=self._warn,
+                measure=self.measure,
             )
             if command.out:
                 self.user_ns[command.out] = batch
@@ -312,6 +327,7 @@ class MusicMagics(Magics):
                     client, backend=backend.name, output_dir=output_dir, ledger=ledger,
                     concurrency=command.concurrency, timeout=command.timeout,
                     observer_for=grid.observer_for, on_change=grid.on_change, warn=self._warn,
+                    measure=self.measure,
                 )
             finally:
                 ticker.cancel()
@@ -347,11 +363,27 @@ class MusicMagics(Magics):
         ledger = self._open_ledger()
         known = ledger is not None and save is None and output_dir is None and _knows(ledger, job_id)
         view = make_progress_view(self.progress, None, self.embed_limit_bytes)
-        return self._follow(backend, view, out, None, lambda client: resume(
+        result = self._follow(backend, view, out, None, lambda client: resume(
             client, job_id, backend=backend.name,
             output_dir=None if known else (output_dir or self.output_dir), save=save,
             timeout=timeout or self.timeout, observer=view, ledger=ledger, warn=self._warn,
+            measure=False,
         ))
+        self._measure_and_show(result, ledger)
+        return result
+
+    def _measure_and_show(self, result: MusicResult, ledger: Ledger | None) -> None:
+        """Once the player is shown: measure the tracks not measured yet, record them in the
+        ledger, and show the measurements and pictures under the card (the player is left alone,
+        so one already playing goes on). Never fails the cell: a problem is one warning."""
+        if not self.measure or all(t.measurements is not None for t in result.tracks):
+            return  # off, or answered by the ledger with what it measured (the card shows it)
+        try:
+            result.measure(ledger=ledger)
+        except Exception as e:  # measuring is a bonus; the track is saved whatever happens here
+            self._warn(f"could not measure {result.path}: {type(e).__name__}: {e}")
+            return
+        display(measurements_bundle(result), raw=True)
 
     def _resume_pending(self, command: MusicLineCommand) -> None:
         """``%music resume`` with no id: every job the ledger has submitted and not saved, each
@@ -414,6 +446,40 @@ class MusicMagics(Magics):
                 raise MusicError(explain(e, None, backend)) from e
             unseen = [job for job in page.jobs if job.id not in known]
         display(history_bundle(history_rows(records), unseen), raw=True)
+
+    # The last listening test's widgets (for a test to drive; closed once revealed).
+    listen_view: ListenView | None = None
+
+    def _listen(self, command: ListenCommand) -> None:
+        """``%music listen VAR``: a blind listening test of VAR's tracks, judged in widgets, its
+        judgements recorded in the kernel's ledger."""
+        if command.var not in self.user_ns:
+            raise UsageError(f"%music listen {command.var}: no such variable in this notebook.")
+        source = self.user_ns[command.var]
+        if not (isinstance(source, (Batch, MusicResult)) or (
+                isinstance(source, (list, tuple)) and all(isinstance(r, MusicResult) for r in source))):
+            raise UsageError(f"%music listen {command.var}: a {type(source).__name__}, not a batch "
+                             f"(%%music --each-line --out VAR), a result or a list of results.")
+        live = self.progress == "widget" or (self.progress == "auto" and in_kernel())
+        if not live:
+            print(NEEDS_NOTEBOOK)
+            return
+        try:
+            test = ListeningTest(source, pairs=command.pairs, seed=command.seed, ledger=self._open_ledger())
+        except ValueError as e:
+            raise UsageError(f"%music listen {command.var}: {e}.") from None
+        csv_path = Path(command.csv) if command.csv else Path(self.output_dir) / f"{test.id}.csv"
+        try:
+            self.listen_view = ListenView(
+                test, listener=command.listener, min_play=command.min_play, csv_path=csv_path,
+                export_on_reveal=command.csv is not None, embed_limit_bytes=self.embed_limit_bytes,
+                warn=self._warn,
+            )
+        except ImportError:  # no ipywidgets in this kernel
+            print(NEEDS_NOTEBOOK)
+            return
+        if command.out:
+            self.user_ns[command.out] = test
 
     # -- the ledger and the budget ---------------------------------------------------------
 

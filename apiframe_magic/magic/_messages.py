@@ -100,6 +100,11 @@ HELP = """\
 %music models                every music model with its params, tracks per job and prices
 %music resume JOB_ID [--out VAR] [--save PATH]
                              wait for a job submitted earlier (e.g. an interrupted cell) and save it
+%music listen VAR [--pairs] [--listener NAME] [--min-play SECONDS] [--seed N] [--csv PATH] [--out T]
+                             a blind listening test of a batch's (or a list of results') tracks:
+                             shuffled as A, B, ..., rated 1 to 5 (or --pairs: A or B?) by listeners
+                             in turn, then revealed with mean ratings, win rates and a sign test;
+                             the judgements go to the job ledger (history() shows them)
 %music help                  this text (also %music --help, %music -h)
 
 Settings: %config MusicMagics  (output_dir, default_length, default_format, default_model,

@@ -21,6 +21,7 @@ options are documented: ``%%music?``, ``%music help`` and error hints all come f
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -51,6 +52,7 @@ from ..jobs import SaveTarget
 
 __all__ = [
     "BatchCommand",
+    "ListenCommand",
     "MusicCommand",
     "MusicDefaults",
     "MusicLineCommand",
@@ -137,12 +139,14 @@ _LINE_ARGUMENTS = (
              help="status: version, backend, masked key, credits and spending. models: every model. "
                   "pending: jobs submitted and not saved yet, from any kernel. resume [JOB_ID]: wait "
                   "for a job (or every pending one) and save it. history [TEXT]: the jobs of the ledger. "
-                  "help: this text."),
+                  "listen VAR: a blind listening test of a batch's tracks. help: this text."),
     argument("job_id", nargs="?", metavar="JOB_ID",
              help="With resume: the job to resume (none: every pending job). With history: text the "
-                  "prompt contains."),
+                  "prompt contains. With listen: the variable holding a batch or a list of results."),
     argument("-h", "--help", action="store_true", help="This text (the same as %%music help)."),
-    argument("-o", "--out", metavar="VAR", help="With resume: store the result in this variable."),
+    argument("-o", "--out", metavar="VAR",
+             help="With resume: store the result in this variable. With listen: store the "
+                  "ListeningTest (for test.reveal(), test.to_csv(...))."),
     argument("-s", "--save", metavar="PATH", help="With resume: where to save the audio."),
     argument("-t", "--timeout", metavar="SECONDS", type=float,
              help="With resume: give up waiting after this many seconds."),
@@ -150,6 +154,16 @@ _LINE_ARGUMENTS = (
     argument("-m", "--model", metavar="MODEL", help="With history: only jobs of this model."),
     argument("--reconcile", action="store_true",
              help="With history: also list the account's jobs (GET /v2/jobs) this ledger never saw."),
+    argument("--pairs", action="store_true",
+             help="With listen: compare every pair of clips (A or B?) instead of rating each 1 to 5."),
+    argument("--listener", metavar="NAME", help="With listen: the first listener's name."),
+    argument("--min-play", metavar="SECONDS", type=float,
+             help="With listen: seconds a clip must be heard before it can be judged (default 3)."),
+    argument("--seed", metavar="N", type=int,
+             help="With listen: the shuffle's seed; the same seed gives the same names (default: random)."),
+    argument("--csv", metavar="PATH",
+             help="With listen: where Export CSV writes the judgements, also written on Reveal "
+                  "(default: OUTPUT_DIR/<test id>.csv, on Export CSV only)."),
 )
 
 
@@ -231,10 +245,26 @@ class BatchCommand:
 
 
 @dataclass(frozen=True)
-class MusicLineCommand:
-    """What one ``%music`` line asks for."""
+class ListenCommand:
+    """What ``%music listen VAR`` asks for: a blind listening test of the tracks in ``var``
+    (a batch, a result or a list of results), rated 1 to 5 or, with ``pairs``, compared two by
+    two. ``min_play`` is in seconds; ``seed`` ``None`` draws one; ``csv`` ``None`` exports to
+    the output folder on request only."""
 
-    action: Literal["status", "resume", "help", "models", "pending", "history"]
+    var: str
+    pairs: bool = False
+    listener: str | None = None
+    min_play: float = 3.0
+    seed: int | None = None
+    csv: str | None = None
+    out: str | None = None
+
+
+@dataclass(frozen=True)
+class MusicLineCommand:
+    """What one ``%music`` line asks for (``listen`` holds what ``%music listen`` does)."""
+
+    action: Literal["status", "resume", "help", "models", "pending", "history", "listen"]
     job_id: str | None = None
     out: str | None = None
     save: str | None = None
@@ -243,6 +273,7 @@ class MusicLineCommand:
     limit: int = 20
     model: str | None = None
     reconcile: bool = False
+    listen: ListenCommand | None = None
 
 
 def parse_music_cell(
@@ -417,9 +448,14 @@ def parse_music_line(line: str) -> MusicLineCommand:
     if args.help:
         return MusicLineCommand("help")
     action = args.action.lower()
-    actions = ("status", "models", "pending", "resume", "history", "help")
+    actions = ("status", "models", "pending", "resume", "history", "listen", "help")
     if action not in actions:
         raise UsageError(f"%music {args.action}: unknown action; use {', '.join(actions)}.")
+    listening = (args.pairs, args.listener, args.min_play, args.seed, args.csv)
+    if action == "listen":
+        return MusicLineCommand(action="listen", listen=_parse_listen(args))
+    if any(value not in (None, False) for value in listening):
+        raise UsageError("--pairs, --listener, --min-play, --seed and --csv go with %music listen.")
     text = args.job_id if action == "history" else None
     job_id = args.job_id if action == "resume" else None
     if action not in ("resume", "history") and args.job_id:
@@ -439,6 +475,32 @@ def parse_music_line(line: str) -> MusicLineCommand:
     return MusicLineCommand(
         action=action, job_id=job_id, out=args.out, save=args.save, timeout=args.timeout,
         text=text, limit=args.limit or 20, model=args.model, reconcile=args.reconcile,
+    )
+
+
+def _parse_listen(args: argparse.Namespace) -> ListenCommand:
+    """The options of ``%music listen VAR``, checked (the variable itself is the magic's to find)."""
+    var = args.job_id
+    if not var:
+        raise UsageError("%music listen needs a variable: %music listen VAR, where VAR holds a batch "
+                         "(%%music --each-line --out VAR) or a list of results.")
+    _check_variable(var, "%music listen")
+    if args.limit is not None or args.model or args.reconcile or args.save or args.timeout is not None:
+        raise UsageError("%music listen takes --pairs, --listener, --min-play, --seed, --csv and --out.")
+    listener = None
+    if args.listener is not None:
+        listener = " ".join(args.listener.split())
+        if not listener:
+            raise UsageError("--listener: give a name (or leave the option out and type it in the test).")
+    min_play = 3.0 if args.min_play is None else args.min_play
+    if not (min_play >= 0 and math.isfinite(min_play)):
+        raise UsageError(f"--min-play {args.min_play:g}: must be 0 or more seconds.")
+    if args.csv is not None and ("\x00" in args.csv or not args.csv.strip()):
+        raise UsageError(f"--csv {args.csv!r}: not a usable file path.")
+    _check_variable(args.out)
+    return ListenCommand(
+        var=var, pairs=args.pairs, listener=listener, min_play=min_play, seed=args.seed,
+        csv=args.csv, out=args.out,
     )
 
 
