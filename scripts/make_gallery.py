@@ -1,14 +1,17 @@
-"""Regenerate docs/gallery/: spectrograms and composition plans of six contrasting prompts.
+"""Regenerate docs/gallery/: one note per style family, and spectrograms of six contrasting prompts.
 
-Run from the repository root::
+Run from the repository root (or ``make gallery``)::
 
     python scripts/make_gallery.py            # 30 s excerpts (default)
     python scripts/make_gallery.py --seconds 45
 
 matplotlib is a docs-only dependency (``pip install apiframe-magic[docs]``); the package itself
-never imports it. Each PNG shows a log-frequency spectrogram of the rendered track with the
-plan's sections marked, so a reader sees at a glance that the prompt steers the music: drum
-onsets as vertical stripes, bass and pads as horizontal bands, the fade at the end.
+never imports it. The README lists every style family with an example prompt, what the composer
+planned for it (metre, tempo, band), two numbers measured on a 20 s render (RMS level and
+spectral centroid) and a short note on what makes the style recognisable. Each PNG shows a
+log-frequency spectrogram of a rendered track with the plan's sections marked, so a reader sees
+at a glance that the prompt steers the music: drum onsets as vertical stripes, bass and pads as
+horizontal bands, the fade at the end.
 """
 
 from __future__ import annotations
@@ -22,15 +25,67 @@ import numpy as np
 import numpy.typing as npt
 
 from apiframe_magic.sandbox._audio import plan_music, render_pcm
+from apiframe_magic.sandbox._styles import STYLES
 
 PROMPTS: tuple[tuple[str, str, bool], ...] = (
     ("lofi", "lo-fi hip hop beat to study to, mellow, with vinyl crackle", False),
-    ("cinematic", "epic orchestral trailer music in D minor with brass and big drums", False),
+    ("trailer", "epic trailer music in D minor with brass, choir and taiko drums", False),
     ("chiptune", "upbeat 8-bit chiptune for a retro video game, 150 bpm", False),
     ("house", "deep house track, 124 bpm, driving bass and synth pads", False),
-    ("ambient", "calm ambient soundscape with pads and bells, lots of reverb, no drums", False),
-    ("folk", "gentle folk song with acoustic guitar and a voice singing, happy", False),
+    ("blues", "slow blues shuffle with a wailing harmonica", False),
+    ("waltz", "a viennese waltz with a violin melody", False),
 )
+
+#: One example prompt per style family (words a user might type; none is a keyword list).
+EXAMPLES: dict[str, str] = {
+    "lofi": "rainy sunday lofi with a mellow rhodes",
+    "hiphop": "90s boom bap instrumental",
+    "trap": "dark trap beat with heavy 808s",
+    "rnb": "late night neo-soul slow jam",
+    "funk": "slap bass funk jam",
+    "disco": "roller disco night with strings",
+    "pop": "catchy pop chorus",
+    "indie": "jangly indie guitar song about summer",
+    "rock": "classic rock with a guitar solo",
+    "metal": "thrash metal riff in E minor",
+    "punk": "fast pop-punk skate song",
+    "house": "tech house groove for a warehouse party",
+    "techno": "dark berlin techno",
+    "trance": "euphoric uplifting trance",
+    "dnb": "liquid drum and bass",
+    "dubstep": "heavy dubstep drop",
+    "synthwave": "outrun night drive",
+    "ambient": "deep space ambient drone",
+    "chiptune": "nes boss music in 8-bit",
+    "game": "jrpg overworld theme",
+    "jazz": "cool jazz quartet in a smoky club",
+    "swing": "1940s big band dance",
+    "bossa": "bossa nova by the sea",
+    "blues": "delta blues",
+    "gospel": "sunday morning gospel with a choir",
+    "reggae": "roots reggae one drop",
+    "latin": "havana salsa with congas",
+    "flamenco": "passionate flamenco guitar",
+    "tango": "argentine tango for two dancers",
+    "afrobeat": "afrobeat groove with horns",
+    "caribbean": "calypso steel drum party",
+    "indian": "bollywood dance number with sitar",
+    "middle_eastern": "arabic oud improvisation",
+    "asian": "japanese koto garden",
+    "celtic": "irish jig at the pub",
+    "country": "honky tonk country song",
+    "bluegrass": "appalachian bluegrass breakdown",
+    "folk": "fingerpicking folk song",
+    "piano": "romantic chopin nocturne",
+    "chamber": "string quartet in the style of haydn",
+    "baroque": "bach harpsichord invention",
+    "cinematic": "sweeping symphonic film music",
+    "trailer": "epic trailer with taiko drums",
+    "waltz": "viennese waltz",
+    "choral": "gregorian chant in a cathedral",
+    "lullaby": "a lullaby for a sleepy baby",
+    "march": "sousa marching band",
+}
 
 SAMPLE_RATE = 22050
 
@@ -72,7 +127,24 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     args.out.mkdir(parents=True, exist_ok=True)
+    for stale in args.out.glob("*.png"):
+        stale.unlink()
     length_ms = int(args.seconds * 1000)
+    families = []
+    for name, spec in STYLES.items():
+        prompt = EXAMPLES.get(name, spec.keywords[0])
+        plan = plan_music(prompt, length_ms=20_000)
+        mono = render_pcm(prompt, length_ms=20_000, sample_rate=SAMPLE_RATE).mean(axis=0)
+        spec_pow = np.abs(np.fft.rfft(mono.astype(np.float64))) ** 2
+        freqs = np.fft.rfftfreq(len(mono), 1 / SAMPLE_RATE)
+        centroid = float((spec_pow * freqs).sum() / spec_pow.sum())
+        rms = 20 * math.log10(float(np.sqrt(np.mean(np.square(mono, dtype=np.float64)))) + 1e-12)
+        band = ", ".join(plan.instruments)
+        families.append(
+            f"| {spec.label} | {prompt} | {plan.metre}, {plan.tempo_bpm:g} bpm | {band} | "
+            f"{rms:.1f} dBFS, {centroid:.0f} Hz | {spec.note} |"
+        )
+        print(f"{name:15} {plan.style:15} {plan.metre:5} {plan.tempo_bpm:5g} bpm  {band}")
     rows = []
     for name, prompt, instrumental in PROMPTS:
         plan = plan_music(prompt, length_ms=length_ms, force_instrumental=instrumental)
@@ -91,8 +163,9 @@ def main() -> None:
             ax.axvline(start, color="white", lw=0.6, alpha=0.6)
             ax.text(start + 0.2, 12000 if SAMPLE_RATE > 24000 else 8000, section, color="white",
                     fontsize=7, va="top")
-        title = (f"\u201c{prompt}\u201d\n{plan.style_label} \u00b7 {plan.tempo_bpm:g} bpm \u00b7 "
-                 f"{plan.key} {plan.mode} \u00b7 {', '.join(plan.instruments)}")
+        title = (f"\u201c{prompt}\u201d\n{plan.style_label} \u00b7 {plan.metre} \u00b7 "
+                 f"{plan.tempo_bpm:g} bpm \u00b7 {plan.key} {plan.mode} \u00b7 "
+                 f"{', '.join(plan.instruments)}")
         ax.set_title(title, fontsize=8)
         fig.tight_layout()
         png = args.out / f"{name}.png"
@@ -106,11 +179,21 @@ def main() -> None:
     lines = [
         "# Sandbox music gallery",
         "",
-        "What the offline sandbox composes for six contrasting prompts "
-        f"({args.seconds:g} s excerpts, rendered at {SAMPLE_RATE} Hz). Each image is a "
-        "log-frequency spectrogram with the plan's sections marked; below it, the plan the "
-        "prompt produced. Regenerate with `python scripts/make_gallery.py` (needs the `docs` "
-        "extra for matplotlib).",
+        f"What the offline sandbox composes. First, all {len(STYLES)} style families: an example "
+        "prompt, the metre, tempo and band the composer chose, the RMS level and spectral "
+        f"centroid measured on a 20 s render at {SAMPLE_RATE} Hz, and what makes the style "
+        "recognisable. Then six contrasting prompts as spectrograms "
+        f"({args.seconds:g} s excerpts) with the plan each produced. Regenerate with "
+        "`make gallery` (needs the `docs` extra for matplotlib). How prompts are mapped to "
+        "families, instruments and metres is in [the sandbox docs](../sandbox.md#the-music).",
+        "",
+        "## Style families",
+        "",
+        "| family | example prompt | metre, tempo | band | measured | what makes it recognisable |",
+        "|---|---|---|---|---|---|",
+        *families,
+        "",
+        "## Spectrograms",
         "",
     ]
     for name, prompt, info, rms, _size in rows:
@@ -118,7 +201,7 @@ def main() -> None:
         sections = ", ".join(f"{s} {a:.1f}\u2013{b:.1f} s" for s, a, b in info["sections"])
         chords = "; ".join(f"{k}: {' '.join(v)}" for k, v in info["progressions"].items())
         lines += [
-            f"## {info['style_label']}",
+            f"### {info['style_label']}",
             "",
             f"> {prompt}",
             "",
@@ -127,7 +210,7 @@ def main() -> None:
             "| | |",
             "|---|---|",
             f"| style | {info['style_label']} |",
-            f"| tempo | {info['tempo_bpm']:g} bpm |",
+            f"| metre, tempo | {info['metre']}, {info['tempo_bpm']:g} bpm |",
             f"| key | {info['key']} {info['mode']} |",
             f"| band | {roles} |",
             f"| sung lead | {'yes' if info['sung_lead'] else 'no'} |",

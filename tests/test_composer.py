@@ -39,7 +39,7 @@ def score_digest(prompt: str, length_ms: int = 60_000) -> str:
         ("cinematic trailer music", "cinematic"),
         ("calm ambient drone for meditation", "ambient"),
         ("deep house track for the club", "house"),
-        ("hard techno rave", "house"),
+        ("hard techno rave", "techno"),
         ("EDM festival banger", "house"),
         ("8-bit chiptune level music for a retro video game", "chiptune"),
         ("indie rock song with jangly guitars", "indie"),
@@ -48,15 +48,15 @@ def score_digest(prompt: str, length_ms: int = 60_000) -> str:
         ("solo piano nocturne in the style of Chopin", "piano"),
         ("classical piano sonata", "piano"),
         ("acoustic folk song around a campfire", "folk"),
-        ("country bluegrass with banjo", "folk"),
+        ("country bluegrass with banjo", "bluegrass"),
     ],
 )
 def test_style_families_are_chosen_by_the_words_people_write(prompt: str, style: str) -> None:
     assert plan(prompt).style == style
 
 
-def test_there_are_at_least_ten_style_families() -> None:
-    assert len(STYLES) >= 10
+def test_there_are_at_least_thirty_style_families() -> None:
+    assert len(STYLES) >= 30
 
 
 def test_a_prompt_naming_no_style_still_gets_a_coherent_plan_from_its_seed() -> None:
@@ -246,7 +246,7 @@ def test_score_is_independent_of_python_hash_randomization() -> None:
 # The plan and every note of one reference prompt, pinned: the same on every platform and
 # Python version. If you change the composer on purpose, update both values.
 GOLDEN_PLAN = ("synthwave", 109.0, "A", "minor")
-GOLDEN_SCORE = "5dd9a3b5f9a97cb6ea1b636e87bb985c08cb4ec47859b10132c1d5f1a76eb430"
+GOLDEN_SCORE = "173d8f153719d57db5139706078faedb01106704ebf41b4bc95d9c6a402bf44a"
 
 
 def test_the_reference_plan_and_score_are_pinned() -> None:

@@ -152,7 +152,7 @@ def test_wav_header(output_format: str) -> None:
 STYLE_PROMPTS = {
     "lofi": "lo-fi hip hop beat with vinyl crackle",
     "synthwave": "synthwave night drive",
-    "cinematic": "epic orchestral trailer",
+    "cinematic": "orchestral film score",
     "ambient": "calm ambient pads",
     "house": "deep house club track",
     "chiptune": "8-bit chiptune video game music",
@@ -227,8 +227,9 @@ def test_every_note_and_drum_starts_and_ends_at_silence() -> None:
             assert abs(float(wave[0])) < 1e-3, inst
             # Rising over >= 2 ms: the first half millisecond stays far below the peak.
             assert np.abs(wave[:22]).max() < 0.2 * np.abs(wave).max(), inst
-    for drum in range(10):
-        for kit in ("drums", "noise drums", "brush kit"):
+    for drum in range(16):
+        for kit in ("drums", "noise drums", "brush kit", "808 kit", "hand drums", "tabla",
+                    "marching", "orchestral drums"):
             hit = render_drum(drum, kit, 44100, 1)
             assert abs(float(hit[0])) < 1e-3 and abs(float(hit[-1])) < 1e-3, (drum, kit)
 

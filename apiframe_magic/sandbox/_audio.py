@@ -1,10 +1,10 @@
 """The sandbox's music: a prompt becomes a composition plan, a score, and a finished audio file.
 
-This is the entry point the sandbox server uses. :func:`plan_music` decides style, tempo, key,
-band and structure from the prompt's words (see :mod:`._compose`); :func:`render_audio` composes
-the score, synthesizes it with numpy (:mod:`._synth`) at the format's sample rate and encodes it
-(:mod:`._encode`) as 16-bit WAV or gapless CBR MP3 whose decoded length is exactly
-``length_ms * sample_rate / 1000`` samples.
+This is the entry point the sandbox server uses. :func:`plan_music` decides style, metre, tempo,
+key, band and structure from the prompt's words (see :mod:`._compose`); :func:`render_audio`
+composes the score (:mod:`._score`), synthesizes it with numpy (:mod:`._synth`) at the format's
+sample rate and encodes it (:mod:`._encode`) as 16-bit WAV or gapless CBR MP3 whose decoded
+length is exactly ``length_ms * sample_rate / 1000`` samples.
 
 Same prompt and settings -> same plan and notes on every platform (seeded from SHA-256 of the
 normalized prompt) and the same bytes in one environment.
@@ -16,9 +16,10 @@ import numpy as np
 import numpy.typing as npt
 
 from ..catalog import OUTPUT_FORMATS
-from ._compose import MusicPlan, Note, compose_score
+from ._compose import MusicPlan, Note
 from ._compose import plan_music as _plan_music
 from ._encode import encode_mp3, encode_wav
+from ._score import compose_score
 from ._synth import render_score
 
 __all__ = ["MusicPlan", "Note", "compose_score", "plan_music", "render_audio", "render_pcm"]

@@ -26,8 +26,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ._compose import (
+from ._compose import MusicPlan, Note
+from ._rhythm import (
     CLAP,
+    CLAVE,
+    CONGA_HI,
+    CONGA_LO,
+    COWBELL,
     CRASH,
     HAT,
     KICK,
@@ -36,10 +41,11 @@ from ._compose import (
     RIM,
     SHAKER,
     SNARE,
+    TAMBOURINE,
+    TIMPANI,
     TOM,
-    MusicPlan,
-    Note,
 )
+from ._styles import STYLES
 
 __all__ = ["TARGET_RMS_DBFS", "render_score"]
 
@@ -74,6 +80,11 @@ class Voice:
     pluck: float = 0.0  # pluck position: comb-weights partials like a plucked string
     noise: float = 0.0  # breath noise level (flute)
     max_hz: float = 12000.0
+    spectrum: tuple[float, ...] = ()  # explicit partial amplitudes (organ drawbars), else tilt
+    tremolo: float = 0.0  # amplitude modulation depth (organ, accordion, wobble bass)
+    tremolo_rate: float = 5.0
+    inharmonic: tuple[tuple[float, float], ...] = ()  # (frequency ratio, weight): struck bars
+    glide: float = 0.0  # semitones the pitch falls from at the attack (808)
 
 
 VOICES: dict[str, Voice] = {
@@ -120,7 +131,104 @@ VOICES: dict[str, Voice] = {
                          max_hz=6000),
     "voice": Voice(24, 1.0, attack=0.08, release=0.15, vibrato=0.35, vibrato_rate=5.6,
                    gain=1.0, max_hz=4500),
+    # Keyboards.
+    "organ": Voice(16, 0.0, spectrum=(1.0, 1.0, 0.7, 0.8, 0.0, 0.6, 0.0, 0.5, 0.0, 0.0,
+                                      0.0, 0.0, 0.0, 0.0, 0.0, 0.3),
+                   attack=0.005, release=0.03, tremolo=0.25, tremolo_rate=6.7, gain=0.5,
+                   max_hz=9000),
+    "pipe organ": Voice(16, 0.0, spectrum=(1.0, 0.8, 0.5, 0.6, 0.2, 0.35, 0.1, 0.3, 0.1, 0.1,
+                                           0.0, 0.12, 0.0, 0.0, 0.0, 0.1),
+                        attack=0.06, release=0.25, detune=3, gain=0.5, max_hz=9000),
+    "harpsichord": Voice(28, 0.55, decay0=1.1, decay_k=0.12, attack=0.002, release=0.05,
+                         sustain=False, pluck=0.07, detune=3, gain=0.8, max_hz=11000),
+    "accordion": Voice(14, 0.9, attack=0.04, release=0.1, detune=12, tremolo=0.1,
+                       tremolo_rate=5.5, formants=((1000.0, 900.0), (2500.0, 1200.0)),
+                       gain=0.55, max_hz=8000),
+    "melodica": Voice(12, 1.2, odd_only=False, attack=0.03, release=0.08, detune=5,
+                      formants=((1200.0, 1000.0),), gain=0.6, max_hz=7000),
+    "harmonica": Voice(16, 0.7, attack=0.04, release=0.1, tremolo=0.4, tremolo_rate=6.0,
+                       formants=((1800.0, 500.0), (3400.0, 800.0)), noise=0.03, gain=0.6,
+                       max_hz=8000),
+    # Bowed and plucked strings.
+    "violin": Voice(20, 0.95, attack=0.07, release=0.2, vibrato=0.22, vibrato_rate=5.8,
+                    formants=((500.0, 300.0), (2800.0, 1500.0)), gain=0.55, max_hz=10000),
+    "fiddle": Voice(20, 0.85, attack=0.03, release=0.1, vibrato=0.1, vibrato_rate=6.0,
+                    formants=((600.0, 400.0), (2500.0, 1200.0)), gain=0.55, max_hz=10000),
+    "viola": Voice(18, 1.0, attack=0.08, release=0.22, vibrato=0.18, vibrato_rate=5.5,
+                   formants=((400.0, 250.0), (1900.0, 1000.0)), gain=0.55, max_hz=8000),
+    "cello": Voice(18, 0.9, attack=0.09, release=0.25, vibrato=0.2, vibrato_rate=5.2,
+                   formants=((250.0, 150.0), (700.0, 400.0), (1500.0, 700.0)), gain=0.65,
+                   max_hz=6000),
+    "pizzicato": Voice(10, 1.4, decay0=4.0, decay_k=1.5, attack=0.003, release=0.06,
+                       sustain=False, pluck=0.3, gain=0.8, max_hz=5000),
+    "harp": Voice(14, 1.0, decay0=0.45, decay_k=0.35, attack=0.002, release=0.3, sustain=False,
+                  pluck=0.5, gain=0.8, max_hz=8000),
+    "nylon guitar": Voice(12, 1.3, decay0=1.4, decay_k=0.7, attack=0.002, release=0.1,
+                          sustain=False, pluck=0.2, gain=0.9, max_hz=6000),
+    "steel guitar": Voice(12, 1.1, decay0=0.25, decay_k=0.2, attack=0.02, release=0.15,
+                          sustain=False, vibrato=0.3, vibrato_rate=4.5, pluck=0.25, gain=0.7,
+                          max_hz=6000),
+    "banjo": Voice(18, 0.8, decay0=4.5, decay_k=1.2, attack=0.002, release=0.05, sustain=False,
+                   pluck=0.1, formants=((700.0, 500.0),), gain=0.8, max_hz=9000),
+    "mandolin": Voice(16, 0.9, decay0=3.0, decay_k=1.0, attack=0.002, release=0.05,
+                      sustain=False, pluck=0.12, detune=6, gain=0.8, max_hz=9000),
+    "ukulele": Voice(10, 1.4, decay0=3.0, decay_k=1.0, attack=0.002, release=0.06,
+                     sustain=False, pluck=0.25, gain=0.85, max_hz=6000),
+    "sitar": Voice(30, 0.3, decay0=1.6, decay_k=0.02, attack=0.002, release=0.2, sustain=False,
+                   pluck=0.05, vibrato=0.15, vibrato_rate=4.0,
+                   formants=((2500.0, 1500.0), (4500.0, 1500.0)), gain=0.7, max_hz=10000),
+    "koto": Voice(12, 1.2, decay0=1.8, decay_k=0.8, attack=0.002, release=0.1, sustain=False,
+                  pluck=0.15, vibrato=0.1, vibrato_rate=4.0, gain=0.85, max_hz=7000),
+    "oud": Voice(12, 1.1, decay0=2.2, decay_k=0.8, attack=0.002, release=0.08, sustain=False,
+                 pluck=0.18, formants=((300.0, 250.0), (1200.0, 800.0)), gain=0.85,
+                 max_hz=6000),
+    # Struck and tuned percussion (inharmonic).
+    "marimba": Voice(1, 1.0, decay0=5.5, attack=0.002, release=0.1, sustain=False, gain=0.8,
+                     inharmonic=((1.0, 1.0), (3.93, 0.55), (9.2, 0.15))),
+    "kalimba": Voice(1, 1.0, decay0=2.4, attack=0.002, release=0.1, sustain=False, gain=0.8,
+                     inharmonic=((1.0, 1.0), (5.4, 0.3), (8.9, 0.06))),
+    "steel drum": Voice(1, 1.0, decay0=1.3, attack=0.002, release=0.15, sustain=False, gain=0.75,
+                        inharmonic=((1.0, 1.0), (2.0, 0.7), (3.01, 0.35), (4.02, 0.2),
+                                    (5.1, 0.08))),
+    "music box": Voice(1, 1.0, decay0=2.0, attack=0.002, release=0.2, sustain=False, gain=0.6,
+                       inharmonic=((1.0, 1.0), (4.1, 0.2), (8.3, 0.05))),
+    "glockenspiel": Voice(1, 1.0, decay0=1.2, attack=0.002, release=0.2, sustain=False,
+                          gain=0.55, inharmonic=((1.0, 1.0), (2.71, 0.3), (5.1, 0.1))),
+    # Brass and winds.
+    "trumpet": Voice(22, 0.45, attack=0.03, release=0.12, vibrato=0.08, vibrato_rate=5.5,
+                     formants=((1400.0, 1200.0), (3200.0, 1800.0)), gain=0.6, max_hz=11000),
+    "trombone": Voice(14, 0.9, attack=0.06, release=0.15, vibrato=0.06,
+                      formants=((550.0, 400.0), (1200.0, 600.0)), gain=0.65, max_hz=6000),
+    "french horn": Voice(8, 1.6, attack=0.08, release=0.2, vibrato=0.05,
+                         formants=((400.0, 300.0),), gain=0.75, max_hz=4000),
+    "tuba": Voice(8, 1.5, attack=0.04, release=0.1, formants=((230.0, 200.0),), gain=0.9,
+                  max_hz=2500),
+    "saxophone": Voice(16, 1.1, attack=0.04, release=0.12, vibrato=0.2, vibrato_rate=5.2,
+                       formants=((500.0, 300.0), (1500.0, 600.0)), noise=0.05, gain=0.6,
+                       max_hz=7000),
+    "clarinet": Voice(15, 0.7, odd_only=True, attack=0.04, release=0.1, vibrato=0.03, gain=0.7,
+                      max_hz=7000),
+    "oboe": Voice(14, 1.3, attack=0.04, release=0.1, vibrato=0.12, detune=0,
+                  formants=((1050.0, 180.0), (2900.0, 300.0)), gain=0.6, max_hz=7000),
+    "whistle": Voice(3, 3.0, attack=0.03, release=0.08, vibrato=0.15, vibrato_rate=6.0,
+                     noise=0.04, gain=0.7),
+    "bagpipe": Voice(16, 0.6, attack=0.02, release=0.05, detune=4,
+                     formants=((900.0, 600.0), (2700.0, 900.0)), gain=0.5, max_hz=8000),
+    # Voices and pads.
+    "choir": Voice(20, 1.1, attack=0.25, release=0.4, vibrato=0.18, vibrato_rate=5.0, detune=9,
+                   formants=((700.0, 110.0), (1150.0, 130.0), (2800.0, 200.0)), gain=0.55,
+                   max_hz=4500),
+    "drone": Voice(12, 1.0, attack=0.5, release=0.6, detune=3, formants=((700.0, 500.0),),
+                   gain=0.5, max_hz=5000),
+    "supersaw": Voice(16, 1.0, attack=0.02, release=0.3, detune=18, gain=0.4, max_hz=9000),
+    # Basses.
+    "808": Voice(3, 3.0, decay0=0.5, attack=0.004, release=0.15, sustain=False, glide=7.0,
+                 gain=1.0, max_hz=800),
+    "reese bass": Voice(12, 1.0, attack=0.02, release=0.15, detune=25, gain=0.7, max_hz=900),
+    "wobble bass": Voice(16, 0.9, attack=0.01, release=0.08, detune=15, tremolo=0.85,
+                         tremolo_rate=4.67, gain=0.7, max_hz=2500),
 }
+
 
 # Vowel formants (Hz, bandwidth) for the sung lead: "ah", "oh", "oo", "eh", "ee".
 VOWELS: tuple[tuple[tuple[float, float], ...], ...] = (
@@ -170,7 +278,7 @@ def _partial_amps(
         if v.odd_only and k % 2 == 0:
             amps.append(0.0)
             continue
-        a = k ** -v.tilt
+        a = (v.spectrum[k - 1] if k <= len(v.spectrum) else 0.0) if v.spectrum else k ** -v.tilt
         if v.pluck:
             a *= abs(math.sin(math.pi * k * v.pluck)) / (math.sin(math.pi * v.pluck) or 1.0)
         if formants:
@@ -198,13 +306,18 @@ def render_note(
 
     Harmonic voices are three wavetables (partials 1-2, 3-5, 6+) read at the note's phase, each
     under its own decay envelope, so brighter partials die faster; the cost per sample does not
-    grow with the number of partials. Bells and vibraphone are inharmonic sine sums.
+    grow with the number of partials. Bells, mallets, kalimba and steel drum are inharmonic sine
+    sums.
     """
     v = VOICES.get(inst, VOICES["synth lead"])
     n = max(16, int(length_s * sr))
     t = np.arange(n, dtype=F32) / F32(sr)
     f0 = _hz(midi)
     cycles = np.arange(n, dtype=np.float64) * (f0 / sr)
+    if v.glide:
+        # The 808's pitch drop: starts ``glide`` semitones high, settles within ~60 ms.
+        excess = (2 ** (v.glide / 12) - 1) * f0 * 0.06  # integral of the decaying extra Hz
+        cycles += excess * (1 - np.exp(-t.astype(np.float64) / 0.06))
     if v.vibrato:
         depth = (2 ** (v.vibrato / 12) - 1) * f0
         rate = v.vibrato_rate
@@ -216,10 +329,11 @@ def render_note(
         cycles -= wow * np.sin(F32(2 * math.pi * 0.55) * t + F32(midi * 0.7))
     mask = TABLE_SIZE - 1
     out = np.zeros(n, dtype=F32)
-    if inst in ("bells", "vibraphone"):
-        ratios = (1.0, 2.76, 5.40, 8.93) if inst == "bells" else (1.0, 3.9, 10.0)
-        weights = (1.0, 0.45, 0.25, 0.12) if inst == "bells" else (1.0, 0.25, 0.05)
-        for r, w in zip(ratios, weights, strict=True):
+    if inst in ("bells", "vibraphone") or v.inharmonic:
+        pairs = v.inharmonic or (
+            ((1.0, 1.0), (2.76, 0.45), (5.40, 0.25), (8.93, 0.12)) if inst == "bells"
+            else ((1.0, 1.0), (3.9, 0.25), (10.0, 0.05)))
+        for r, w in pairs:
             if r * f0 < 0.45 * sr:
                 idx = (cycles * (r * TABLE_SIZE)).astype(np.int64) & mask
                 env = np.exp(t * F32(-v.decay0 * (1 + 0.7 * (r - 1))))
@@ -256,6 +370,9 @@ def render_note(
             breath = rng.standard_normal(n, dtype=np.float32)
             _smooth(breath, 6)
             out += F32(v.noise) * breath * np.abs(_SINE[phases[0]])
+    if v.tremolo:
+        out *= F32(1.0 - v.tremolo / 2) + F32(v.tremolo / 2) * np.cos(
+            F32(2 * math.pi * v.tremolo_rate) * t)
     if drive and inst in ("guitar", "lead guitar"):
         # Overdrive: soft clipping adds the odd harmonics of a driven amp.
         peak = float(np.max(np.abs(out))) or 1.0
@@ -290,20 +407,66 @@ def render_drum(drum: int, kit: str, sr: int, seed: int) -> Audio:
 
     chip = kit == "noise drums"
     soft = kit in ("brush kit", "light percussion")
-    if drum in (KICK, TOM):
+    hand = kit in ("hand drums", "tabla")
+    if drum in (CONGA_HI, CONGA_LO, TIMPANI):
+        # Pitched skins: a short noisy slap over a damped tone; the tabla's low drum bends up.
+        dur, f, tau = {CONGA_HI: (0.35, 330.0, 0.09), CONGA_LO: (0.5, 190.0, 0.14),
+                       TIMPANI: (1.6, 92.0, 0.6)}[drum]
+        if kit == "tabla":
+            f, tau = (f * 1.6, tau * 1.6) if drum == CONGA_HI else (f * 0.55, tau * 2.2)
+        n = int(dur * sr)
+        tk = np.arange(n, dtype=np.float64) / sr
+        bend = 1.0 + (0.25 if kit == "tabla" and drum == CONGA_LO else -0.04) * (
+            1 - np.exp(-tk / 0.08))
+        phase = 2 * math.pi * f * np.cumsum(bend) / sr
+        body = np.sin(phase) + 0.35 * np.sin(2.3 * phase) * np.exp(-tk / (tau * 0.4))
+        out = (body * np.exp(-tk / tau)).astype(F32) * F32(0.6)
+        slap = int(0.02 * sr)
+        out[:slap] += band(0.02, 800, 6000) * decay(slap, 0.004) * F32(0.25)
+        if drum == TIMPANI:
+            out *= F32(1.1)
+    elif drum in (TAMBOURINE, COWBELL, CLAVE):
+        n = int({TAMBOURINE: 0.3, COWBELL: 0.25, CLAVE: 0.12}[drum] * sr)
+        t = np.arange(n, dtype=F32) / F32(sr)
+        if drum == TAMBOURINE:
+            out = band(0.3, 5000, 12000) * decay(n, 0.07) * F32(0.18)
+            for f in (4100.0, 5600.0, 7300.0):
+                if f < 0.45 * sr:
+                    out += F32(0.02) * np.sin(F32(2 * math.pi * f) * t) * decay(n, 0.1)
+        elif drum == COWBELL:
+            out = (np.sign(np.sin(F32(2 * math.pi * 560) * t)) + np.sign(
+                np.sin(F32(2 * math.pi * 845) * t))) * decay(n, 0.06) * F32(0.12)
+        else:
+            out = np.sin(F32(2 * math.pi * 2500) * t) * decay(n, 0.02) * F32(0.5)
+    elif drum in (KICK, TOM):
+        boom = kit == "808 kit" and drum == KICK
         dur = 0.45 if drum == KICK else 1.0
+        if boom:
+            dur = 0.9
+        if kit == "orchestral drums" and drum == TOM:
+            dur = 1.4  # taiko
         n = int(dur * sr)
         tk = np.arange(n, dtype=np.float64) / sr
         f_hi, f_lo = (130.0, 48.0) if drum == KICK else (110.0, 72.0)
+        if hand:
+            f_hi, f_lo = (180.0, 95.0)
         sweep = f_lo + (f_hi - f_lo) * np.exp(-tk / 0.04)
         phase = 2 * math.pi * np.cumsum(sweep) / sr
         body = np.sin(phase)
         if chip:
             body = np.sign(body) * 0.6
-        out = (body * np.exp(-tk / (0.16 if drum == KICK else 0.45))).astype(F32)
+        tau_body = 0.16 if drum == KICK else 0.45
+        if boom:
+            tau_body = 0.35
+        out = (body * np.exp(-tk / tau_body)).astype(F32)
         if drum == TOM:
             out += F32(0.3) * (np.sin(2 * phase) * np.exp(-tk / 0.25)).astype(F32)
             out[: int(0.03 * sr)] += noise(0.03) * decay(int(0.03 * sr), 0.01) * F32(0.3)
+        elif not chip:
+            # The beater's click: a few milliseconds of broadband attack, which is what makes
+            # the kick (and so the beat) stand out to the ear and to onset detectors.
+            m = int(0.012 * sr)
+            out[:m] += band(0.012, 1500, 9000) * decay(m, 0.0025) * F32(0.35)
         out *= F32(0.7 if not soft else 0.45)
     elif drum in (SNARE, CLAP, RIM):
         if drum == RIM:
@@ -321,13 +484,16 @@ def render_drum(drum: int, kit: str, sr: int, seed: int) -> Audio:
         else:
             n = int(0.3 * sr)
             t = np.arange(n, dtype=F32) / F32(sr)
-            tone = np.sin(F32(2 * math.pi * 185) * t) * decay(n, 0.04)
+            tone = np.sin(F32(2 * math.pi * (230 if kit == "marching" else 185)) * t) * decay(
+                n, 0.04)
             if chip:
                 nz = noise(0.3)
                 nz = np.repeat(nz[:: max(1, sr // 8000)], max(1, sr // 8000))[:n] * F32(0.6)
             else:
                 nz = band(0.3, 1200, 9000) * F32(0.6 if not soft else 0.35)
             tau = 0.12 if not soft else 0.16
+            if kit == "marching":
+                tau = 0.07  # tight, crisp rudiments
             out = tone * F32(0.5) + nz * decay(n, tau) * F32(0.45)
             if soft:  # brushed: a short swell instead of a crack
                 out *= np.minimum(F32(1.0), t / F32(0.02))
@@ -487,9 +653,9 @@ def render_score(plan: MusicPlan, score: Sequence[Note], sr: int) -> Audio:
     n = plan.length_ms * sr // 1000
     roles = dict(plan.roles)
     kit = roles.get("drums", "drums")
-    lofi = "lo-fi" in plan.textures or plan.style == "lofi"
+    lofi = "lo-fi" in plan.textures
     drive = 3.0 if "distortion" in plan.textures else 0.0
-    pump = {"house": 0.55, "synthwave": 0.3}.get(plan.style, 0.0)
+    pump = STYLES[plan.style].pump
     # Each distinct (instrument, pitch) is rendered once, long enough for its longest note.
     longest: dict[tuple[str, int], float] = {}
     for note in score:
