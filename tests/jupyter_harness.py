@@ -392,8 +392,12 @@ def html_outputs(nb: Any) -> list[tuple[int, str]]:
     return found
 
 
-def music_cells(nb: Any) -> list[int]:
-    """Indexes of the ``%%music`` cells that generate (not ``--dry-run``, not ``?``)."""
+BATCH_OPTIONS = ("--each-line", "--prompts", "--takes")
+
+
+def generating_cells(nb: Any) -> list[int]:
+    """Indexes of the ``%%music`` cells that generate (not ``--dry-run``, not ``?``), single
+    jobs and batches alike."""
     indexes = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -402,6 +406,25 @@ def music_cells(nb: Any) -> list[int]:
         if first.startswith("%%music") and "--dry-run" not in first and "?" not in first:
             indexes.append(index)
     return indexes
+
+
+def batch_cells(nb: Any) -> list[int]:
+    """The generating cells that run a batch (several jobs in a grid)."""
+    return [i for i in generating_cells(nb)
+            if any(option in nb.cells[i].source.splitlines()[0] for option in BATCH_OPTIONS)]
+
+
+def music_cells(nb: Any) -> list[int]:
+    """The generating cells of a single job (one summary, one player per track)."""
+    batches = set(batch_cells(nb))
+    return [i for i in generating_cells(nb) if i not in batches]
+
+
+def batch_grid(nb: Any, index: int) -> str:
+    """The final, static grid of the batch cell ``index`` (its last grid output)."""
+    grids = [h for i, h in html_outputs(nb) if i == index and "apiframe-batch" in h]
+    assert grids, f"cell {index}: no grid"
+    return grids[-1]
 
 
 def leaked_secrets(texts: Iterable[str], extra: Iterable[str] = ()) -> list[str]:

@@ -72,14 +72,20 @@ def test_prompts_from_a_variable_takes_and_models_combine(
 def test_the_live_grid_ends_as_static_html_with_a_player_per_track(
     shell: RaisingShell, sandbox: SandboxServer
 ) -> None:
+    from ipywidgets.widgets.widget import _instances
+
     shell.run_line_magic("config", "MusicMagics.progress = 'widget'")
+    open_before = set(_instances)
     captured = run(shell, f"%%music --each-line --length 5s\n{PROMPTS}")
+    live, *_ = captured.outputs
+    assert "application/vnd.jupyter.widget-view+json" in live.data, "the live grid is widgets"
     grids = [o.data["text/html"] for o in captured.outputs
              if "apiframe-batch" in o.data.get("text/html", "")]
-    assert grids, "the grid is shown"
+    assert grids, "the grid ends as static HTML"
     final = grids[-1]
     assert final.count("<audio") == 3 and "3 of 3" in final
-    assert "application/vnd.jupyter.widget-view+json" not in str([o.data for o in captured.outputs])
+    assert "application/vnd.jupyter.widget-view+json" not in str(captured.outputs[-1].data)
+    assert set(_instances) == open_before, "every widget model of the live grid is closed"
 
 
 def test_one_failing_job_does_not_stop_the_others_and_the_cell_fails(

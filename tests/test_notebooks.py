@@ -30,10 +30,13 @@ from tests.jupyter_harness import (  # noqa: E402
     REPO_ROOT,
     WIDGET_MIME,
     artifacts_dir,
+    batch_cells,
+    batch_grid,
     copy_notebook,
     error_outputs,
     execute_notebook,
     files_text,
+    generating_cells,
     html_outputs,
     isolated_env,
     leaked_secrets,
@@ -58,6 +61,8 @@ COMMITTED_BUDGET_BYTES = 30_000
 # notice apart): 2 KB when the audio is linked, the audio's base64 plus 1 KB when embedded.
 LINKED_CELL_BUDGET_BYTES = 2048
 EMBED_OVERHEAD_BUDGET_BYTES = 1024
+# And the line of measurements under the player, with its waveform (SVG) and spectrogram (PNG).
+MEASUREMENTS_BUDGET_BYTES = 4096
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 WIDGET_REPR = re.compile(r"\b(IntProgress|FloatProgress|HBox|VBox|Label|HTML|Output)\(")
@@ -108,7 +113,7 @@ def test_committed_notebook_is_stripped_valid_and_small(name: str) -> None:
             assert cell.outputs == [], f"{name}: a code cell has outputs: strip it"
             assert cell.execution_count is None
     assert "widgets" not in nb.metadata
-    assert music_cells(nb), f"{name} generates no music"
+    assert generating_cells(nb), f"{name} generates no music"
     assert not leaked_secrets([path.read_text()])
 
 
@@ -169,10 +174,29 @@ def test_every_track_has_a_static_summary_and_player(name: str, executed: dict) 
 
 
 @pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_every_batch_ends_as_a_static_grid_with_each_track_embedded_once(name: str, executed: dict) -> None:
+    nb, _ = executed[name]
+    for index in batch_cells(nb):
+        grid = batch_grid(nb, index)
+        players = grid.count("<audio")
+        assert players >= 2 and grid.count("data:audio/") == players, f"cell {index}"
+        assert re.search(rf"<b>{players} of {players}</b> done", grid), f"cell {index}"
+        assert grid.count("apiframe-measurements") == players, f"cell {index}: not measured"
+        for output in nb.cells[index].outputs:
+            assert WIDGET_MIME not in output.get("data", {}), f"cell {index}: a widget is left"
+
+
+def tracks_made(nb: Any) -> int:
+    """How many tracks the notebook's cells generated: one per single cell, one per player of
+    each batch's grid."""
+    return len(music_cells(nb)) + sum(batch_grid(nb, i).count("<audio") for i in batch_cells(nb))
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
 def test_sandbox_notice_once_per_kernel(name: str, executed: dict) -> None:
     """The first cell that uses the sandbox says so; later cells of the same kernel do not."""
     nb, _ = executed[name]
-    cells = music_cells(nb)
+    cells = generating_cells(nb)
     counts = {
         index: sum("apiframe-sandbox-notice" in h for i, h in html_outputs(nb) if i == index)
         for index in cells
@@ -187,10 +211,11 @@ def test_sandbox_notice_once_per_kernel(name: str, executed: dict) -> None:
 def test_files_and_sidecars_are_saved(name: str, executed: dict) -> None:
     """``<slug-of-prompt>-<jobid8>.<ext>`` and its sidecar ``<same name>.<ext>.json``."""
     nb, workdir = executed[name]
-    outputs = workdir / "apiframe_outputs"
-    audio = sorted(p for p in outputs.iterdir() if p.suffix in (".mp3", ".wav"))
-    sidecars = sorted(p for p in outputs.iterdir() if p.suffix == ".json")
-    assert len(audio) == len(music_cells(nb))
+    # A notebook may send its tracks to a folder of its own (%config MusicMagics.output_dir).
+    files = [p for p in workdir.rglob("*") if p.is_file() and ".ipynb" not in p.name]
+    audio = sorted(p for p in files if p.suffix in (".mp3", ".wav"))
+    sidecars = sorted(p for p in files if p.suffix == ".json")
+    assert len(audio) == tracks_made(nb)
     assert [p.name + ".json" for p in audio] == [p.name for p in sidecars]
     for path in audio:
         assert AUDIO_NAME.match(path.name), path.name
@@ -202,14 +227,14 @@ def test_files_and_sidecars_are_saved(name: str, executed: dict) -> None:
 @pytest.mark.parametrize("name", NOTEBOOK_NAMES)
 def test_no_key_anywhere(name: str, executed: dict) -> None:
     nb, workdir = executed[name]
-    files = list((workdir / "apiframe_outputs").iterdir())
+    files = [p for p in workdir.rglob("*") if p.is_file() and ".ipynb" not in p.name]
     assert leaked_secrets([notebook_json(nb), *files_text(files)]) == []
 
 
 @pytest.mark.parametrize("name", NOTEBOOK_NAMES)
 def test_executed_notebook_within_size_budget(name: str, executed: dict) -> None:
     nb, _ = executed[name]
-    tracks = len(music_cells(nb))
+    tracks = tracks_made(nb)
     size = len(notebook_json(nb).encode())
     budget = BASE_BUDGET_BYTES + tracks * PER_TRACK_BUDGET_BYTES
     assert size <= budget, f"{name}: {size} bytes for {tracks} tracks (budget {budget})"
@@ -217,13 +242,20 @@ def test_executed_notebook_within_size_budget(name: str, executed: dict) -> None
 
 @pytest.mark.parametrize("name", NOTEBOOK_NAMES)
 def test_no_widget_state_is_saved(name: str, executed: dict) -> None:
-    """Every widget model a run opens is closed when it ends, so a save keeps none of them."""
+    """Every widget model a run opens is closed when it ends, so a save keeps none of them.
+    A blind listening test is the exception: it waits for its listeners, so its widgets stay
+    open (and a save that keeps widget state keeps them); nothing else may be left."""
     nb, _ = executed[name]
-    assert widget_models(nb) == []
+    models = widget_models(nb)
+    if any(cell.source.startswith("%music listen") for cell in nb.cells if cell.cell_type == "code"):
+        assert "IntProgressModel" not in models and "GridBoxModel" not in models, models
+    else:
+        assert models == []
 
 
 def is_notice(output: dict[str, Any]) -> bool:
     return "apiframe-sandbox-notice" in json.dumps(output)
+
 
 
 def widget_models(nb: Any) -> list[str]:
@@ -232,8 +264,9 @@ def widget_models(nb: Any) -> list[str]:
 
 
 def test_a_music_cell_adds_little_more_than_its_audio(tmp_path: Path) -> None:
-    """A linked track's cell weighs at most 2 KB, an embedded one its base64 plus 1 KB, and
-    neither leaves widget state (see benchmarks/bench_notebook_weight.py for the figures)."""
+    """A linked track's cell weighs at most 2 KB, an embedded one its base64 plus 1 KB, each
+    plus at most 4 KB of measurements and pictures, and neither leaves widget state (see
+    benchmarks/bench_notebook_weight.py for the figures)."""
     prompt = ("an upbeat synthwave track with a driving bassline, shimmering arpeggios and a big "
               "gated-reverb snare, building to a bright chorus")
     sources = [
@@ -262,8 +295,11 @@ def test_a_music_cell_adds_little_more_than_its_audio(tmp_path: Path) -> None:
     assert "data:audio/mpeg;base64," in embedded
     assert "data:audio/" not in linked, "embed_limit_mb = 0 links the audio"
     audio = workdir / re.findall(r"apiframe_outputs/[\w.-]+\.mp3", embedded)[0]
-    assert own_bytes(1) <= len(base64.b64encode(audio.read_bytes())) + EMBED_OVERHEAD_BUDGET_BYTES
-    assert own_bytes(3) <= LINKED_CELL_BUDGET_BYTES
+    for cell in (embedded, linked):
+        assert cell.count("apiframe-measurements") == 1 and cell.count("<svg") == 1, "measured once"
+    budget = len(base64.b64encode(audio.read_bytes())) + EMBED_OVERHEAD_BUDGET_BYTES
+    assert own_bytes(1) <= budget + MEASUREMENTS_BUDGET_BYTES
+    assert own_bytes(3) <= LINKED_CELL_BUDGET_BYTES + MEASUREMENTS_BUDGET_BYTES
 
 
 @pytest.mark.parametrize("name", NOTEBOOK_NAMES)
@@ -274,9 +310,8 @@ def test_executed_notebook_validates_and_renders_statically(name: str, executed:
     nbformat.validate(nb)
     html, _ = HTMLExporter().from_notebook_node(nb)
     (artifacts_dir("notebooks") / name.replace(".ipynb", ".html")).write_text(html)
-    tracks = len(music_cells(nb))
-    assert html.count("<audio") >= tracks
-    assert html.count("apiframe-music-summary") >= tracks
+    assert html.count("<audio") >= tracks_made(nb)
+    assert html.count("apiframe-music-summary") >= len(music_cells(nb))
     assert "apiframe-sandbox-notice" in html
     assert not leaked_secrets([html])
 

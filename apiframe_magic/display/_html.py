@@ -102,9 +102,9 @@ def price_text(request: MusicRequest) -> str:
     return f"an undocumented number of credits for {what} ({spec.id} has no published price)"
 
 
-def player_html(path: Path, embed_limit_bytes: int) -> str:
+def player_html(path: Path, embed_limit_bytes: int, *, fill: bool = False) -> str:
     """An ``<audio>`` player: the file embedded as a ``data:`` URI when it fits the limit, else
-    linked.
+    linked. ``fill``: as wide as its container (a grid's card), never wider.
 
     A linked file is addressed relative to the kernel's working directory, which Jupyter front
     ends resolve against the notebook's folder. The markup is the bare element (no ``<source>``,
@@ -113,12 +113,13 @@ def player_html(path: Path, embed_limit_bytes: int) -> str:
     """
     size = path.stat().st_size
     kind = _AUDIO_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "audio/mpeg"
+    width = " style='width:100%'" if fill else ""
     if embed_limit_bytes > 0 and size <= embed_limit_bytes:  # a limit of 0 links every file
         data = base64.b64encode(path.read_bytes()).decode("ascii")
-        return f"<audio controls src='data:{kind};base64,{data}'></audio>"
+        return f"<audio controls{width} src='data:{kind};base64,{data}'></audio>"
     url = html.escape(_relative_url(path))
     return (
-        f"<audio controls src='{url}'></audio><div style='color:{_GREY}'>{size / 1e6:.1f} MB: "
+        f"<audio controls{width} src='{url}'></audio><div style='color:{_GREY}'>{size / 1e6:.1f} MB: "
         f"linked from <a href='{url}'>{url}</a> rather than embedded "
         f"(over %config MusicMagics.embed_limit_mb).</div>"
     )

@@ -131,8 +131,15 @@ class ListenView:
         self.box.add_class("apiframe-listen")
         self._enable()
         self._say()
+        # The widget view, and for a viewer without widgets (a saved notebook on GitHub,
+        # nbconvert) a line instead of the widget's repr.
+        bundle = {
+            **self.box._repr_mimebundle_(),
+            "text/plain": f"Blind listening test of {len(test.clips)} clips: open the notebook in "
+                          "Jupyter to listen, rate and reveal.",
+        }
         try:
-            handle = display(self.box, display_id=True)
+            handle = display(bundle, raw=True, display_id=True)
         except BaseException:
             self.close()
             raise

@@ -431,7 +431,8 @@ def _short(prompt: str, words: int) -> str:
 class BatchEntry:
     """How one item of a batch is doing: ``status`` (``"waiting"`` for a free slot, ``"running"``,
     ``"done"``, ``"failed"`` or ``"stopped"``), its ``job_id`` once submitted, the last ``job``
-    snapshot seen while it runs, and at the end its ``result`` or its ``error``."""
+    snapshot seen while it runs, and at the end its ``result`` or its ``error``. The ``result``
+    is set as soon as the audio is saved, while the tracks are still being measured."""
 
     item: BatchItem
     status: str = WAITING
@@ -819,7 +820,7 @@ class Batch(Sequence[MusicResult]):
                         result = await generate(
                             client, entry.request, backend=backend, output_dir=output_dir,
                             timeout=timeout, observer=watcher, ledger=ledger, take=entry.take,
-                            label=entry.label, warn=warn, measure=measure,
+                            label=entry.label, warn=warn, measure=False,
                         )
                         break
                     except RateLimitError as exc:
@@ -844,6 +845,10 @@ class Batch(Sequence[MusicResult]):
                             raise
                         await asyncio.sleep(pause)
             entry.result, entry.job_id = result, result.job_id
+            if measure and any(t.measurements is None for t in result.tracks):
+                # Saved: a grid can show the player while the tracks are measured.
+                changed(entry)
+                await asyncio.to_thread(result.measure, ledger=ledger)
             self._end(entry, DONE, changed)
         except asyncio.CancelledError:
             self._end(entry, STOPPED, changed)
@@ -989,8 +994,9 @@ async def run_batch(
     entry and the others go on: the batch never raises for one job. ``observer_for(item)``
     gives each job an observer (a card of a grid); ``on_change(entry)`` hears every status
     change; ``warn`` hears one line if the ledger fails. With ``measure`` (the default) each job
-    is measured once downloaded, on a worker thread, before its entry is done (so a grid's card
-    shows it). Cancelling it (Ctrl-C in
+    is measured once downloaded, on a worker thread, before its entry is done: ``on_change``
+    hears the entry once with its ``result`` while still ``"running"`` (a grid shows the player
+    at once), then ``"done"`` with the measurements. Cancelling it (Ctrl-C in
     :func:`~apiframe_magic._aio.run_sync`) stops every job at once, each keeping its job id in
     the ledger; to keep the :class:`Batch` too, make it first: ``batch = Batch(items)``, then
     ``await batch.run(client, ...)``.
