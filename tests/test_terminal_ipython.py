@@ -135,6 +135,12 @@ def test_music_in_terminal_ipython(session) -> None:
     transcript.append(out)
     assert "sandbox" in out.lower()
 
+    # A blind listening test needs players: in a terminal it says so plainly, in one line.
+    out = s.run("%music listen r")
+    transcript.append(out)
+    assert "%music listen needs a notebook front end" in out, out
+    assert "Traceback" not in out and "Error" not in out
+
     text = "\n".join(transcript)
     assert not LEAKS.search(text), LEAKS.search(text)
     assert leaked_secrets([text]) == []
