@@ -1,17 +1,16 @@
-"""A batch in a real kernel: is the kernel responsive while a grid fills in, and how fast does
-stop end a batch cell?
+"""Is the kernel responsive while a batch's grid fills in?
 
-1. **Responsiveness.** A ``%%music --each-line --no-wait`` cell of 64 prompts returns at once and
-   its grid keeps filling in on a background thread. Meanwhile a trivial cell (``1 + 1``) is run
-   every 0.25 s; each one's latency (execute request -> execute reply) is measured until the
-   batch has finished. Target: every trivial cell answered within 100 ms.
-2. **Stop.** A ``%%music --each-line`` cell of 8 prompts is stopped (SIGINT, as the stop button
-   sends) once its jobs are processing; the latency is stop -> the cell idle. Target: 0.5 s.
+A ``%%music --each-line --no-wait`` cell of 64 prompts returns at once and its grid keeps filling
+in on a background thread (submitting, polling, downloading, measuring each track, drawing).
+Meanwhile a trivial cell (``1 + 1``) is run every 0.25 s; each one's latency (execute request ->
+execute reply) is measured until the batch has finished. Target: every trivial cell answered
+within 100 ms. (How fast stop ends a batch cell is in ``bench_kernel.py``.)
 
-The service is a sandbox in a process of its own (``python -m apiframe_magic.sandbox``), as the
-real service is remote: the kernel does what it does with the real API (submit, poll, download,
-draw), not the sandbox's synthesis. The embedded sandbox's figure is printed as well, since
-that is what a notebook with no key runs. Prints tables; asserts nothing.
+The service is a sandbox in a process of its own (``python -m apiframe_magic.sandbox``, at the
+lowest CPU priority), as the real service is remote: the kernel does what it does with the real
+API (submit, poll, download, measure, draw), not the sandbox's synthesis. The embedded sandbox's
+figure is printed as well, since that is what a notebook with no key runs: there the kernel's
+process also composes all 64 tracks. Prints a table; asserts nothing.
 
     python benchmarks/bench_batch_kernel.py
 """
@@ -19,7 +18,6 @@ that is what a notebook with no key runs. Prints tables; asserts nothing.
 from __future__ import annotations
 
 import os
-import queue
 import socket
 import statistics
 import subprocess
@@ -86,35 +84,6 @@ def responsiveness(env: dict[str, str]) -> tuple[list[float], float]:
         manager.shutdown_kernel(now=True)
 
 
-def stop_latencies(env: dict[str, str]) -> list[float]:
-    manager, client = start_kernel(env)
-    latencies: list[float] = []
-    try:
-        for run in range(STOP_RUNS):
-            prompts = "\n".join(f"stop run {run}, take {i}, slow strings" for i in range(8))
-            msg_id = client.execute(f"%%music --each-line --length 5s\n{prompts}\n")
-            pressed: float | None = None
-            while True:
-                try:
-                    msg = client.get_iopub_msg(timeout=0.05)
-                except queue.Empty:
-                    continue
-                if msg["parent_header"].get("msg_id") != msg_id:
-                    continue
-                if pressed is None and "processing" in str(msg["content"]):
-                    manager.interrupt_kernel()
-                    pressed = time.monotonic()
-                state = msg["content"].get("execution_state") if msg["msg_type"] == "status" else None
-                if state == "idle":
-                    assert pressed is not None
-                    latencies.append(time.monotonic() - pressed)
-                    break
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
-    return latencies
-
-
 def main() -> None:
     base = {k: v for k, v in os.environ.items() if not k.startswith("APIFRAME_")}
     port = free_port()
@@ -122,6 +91,9 @@ def main() -> None:
         [sys.executable, "-m", "apiframe_magic.sandbox", "--port", str(port),
          "--job-seconds", str(JOB_SECONDS), "--max-concurrent-jobs", str(JOBS)],
         env=base, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        # The real service composes on its own machines: here its synthesis yields the CPU to
+        # the kernel being measured.
+        preexec_fn=(lambda: os.nice(19)) if hasattr(os, "nice") else None,
     )
     try:
         deadline = time.monotonic() + 30
@@ -145,12 +117,6 @@ def main() -> None:
             f"A trivial cell while a --no-wait grid of {JOBS} jobs ({JOB_SECONDS} s each) fills in (ms)",
             ("service", "jobs", "batch wall", "cells", "median", "p95", "max", "target"),
             rows,
-        )
-        stops = stop_latencies(remote)
-        table(
-            "Stop on a waiting batch cell of 8 jobs: interrupt -> cell idle (ms)",
-            ("runs", "median", "max", "target"),
-            [(len(stops), f"{statistics.median(stops) * 1000:.0f}", f"{max(stops) * 1000:.0f}", "500")],
         )
     finally:
         server.terminate()

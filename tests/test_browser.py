@@ -168,6 +168,25 @@ def run_all_cells(page: Any) -> None:
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
 
 
+def watched_page(context: Any) -> tuple[Any, list[str]]:
+    """The context's page with the tests' timeout, and the list its console messages and page
+    errors are appended to (written to the artifacts at the end)."""
+    page = context.pages[0] if context.pages else context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    console: list[str] = []
+    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
+    page.on("pageerror", lambda err: console.append(f"pageerror: {err}"))
+    return page, console
+
+
+def open_and_run_all(page: Any, server: Any, name: str) -> None:
+    """Open notebook ``name``, wait for its kernel, and run all its cells."""
+    page.goto(server.notebook_url(name))
+    page.wait_for_selector(".jp-Notebook .jp-CodeCell")
+    wait_for_kernel(server, page)
+    run_all_cells(page)
+
+
 def bar_history(samples: list[dict[str, Any]]) -> list[tuple[float, str]]:
     return [(s["bars"][0]["width"], s["bars"][0]["cls"]) for s in samples if s["bars"]]
 
@@ -178,16 +197,9 @@ def save_screenshot(locator: Any, path: Path) -> None:
 
 def drive_quickstart(frontend: str, server: Any, context: Any, art: Path) -> None:
     context.add_init_script(SAMPLER_JS)
-    page = context.pages[0] if context.pages else context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    console = []
-    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
-    page.on("pageerror", lambda err: console.append(f"pageerror: {err}"))
+    page, console = watched_page(context)
     try:
-        page.goto(server.notebook_url("quickstart.ipynb"))
-        page.wait_for_selector(".jp-Notebook .jp-CodeCell")
-        wait_for_kernel(server, page)
-        run_all_cells(page)
+        open_and_run_all(page, server, "quickstart.ipynb")
 
         # Running: the bar appears, then moves.
         page.wait_for_selector(".jp-OutputArea-output .widget-hprogress")
@@ -342,16 +354,9 @@ def boxes_overlap(a: dict[str, float], b: dict[str, float]) -> bool:
 
 
 def drive_two_tracks(server: Any, context: Any, art: Path) -> None:
-    page = context.pages[0] if context.pages else context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    console: list[str] = []
-    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
-    page.on("pageerror", lambda err: console.append(f"pageerror: {err}"))
+    page, console = watched_page(context)
     try:
-        page.goto(server.notebook_url("two_tracks.ipynb"))
-        page.wait_for_selector(".jp-Notebook .jp-CodeCell")
-        wait_for_kernel(server, page)
-        run_all_cells(page)
+        open_and_run_all(page, server, "two_tracks.ipynb")
 
         page.wait_for_function(ALL_CELLS_DONE_OR_ERROR_JS)
         stderr = page.locator(STDERR_SELECTOR)

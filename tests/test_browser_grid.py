@@ -39,11 +39,10 @@ from tests.test_browser import (  # the Chromium check (a module-level skip) com
     DURATION_TOLERANCE,
     FRONTENDS,
     STDERR_SELECTOR,
-    WAIT_MS,
+    open_and_run_all,
     playwright_instance,
-    run_all_cells,
     save_screenshot,
-    wait_for_kernel,
+    watched_page,
 )
 
 pytestmark = pytest.mark.browser
@@ -144,16 +143,9 @@ def done_count(grid: dict[str, Any]) -> int:
 
 def drive_grid(server: Any, context: Any, art: Path) -> None:
     context.add_init_script(GRID_SAMPLER_JS)
-    page = context.pages[0] if context.pages else context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    console: list[str] = []
-    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
-    page.on("pageerror", lambda err: console.append(f"pageerror: {err}"))
+    page, console = watched_page(context)
     try:
-        page.goto(server.notebook_url("batch.ipynb"))
-        page.wait_for_selector(".jp-Notebook .jp-CodeCell")
-        wait_for_kernel(server, page)
-        run_all_cells(page)
+        open_and_run_all(page, server, "batch.ipynb")
 
         # Running: the grid appears, then its first cards finish (a picture, if caught part way).
         page.wait_for_selector(".jp-OutputArea-output .apiframe-batch")

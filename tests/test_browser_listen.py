@@ -23,7 +23,6 @@ pytest.importorskip("playwright", reason="playwright (python) is not installed")
 
 from apiframe_magic.ledger import RATING, Ledger
 from tests.jupyter_harness import (
-    CHROMIUM,
     FORBIDDEN_STRINGS,
     artifacts_dir,
     jupyter_server,
@@ -31,24 +30,17 @@ from tests.jupyter_harness import (
     write_notebook,
 )
 
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"Chromium not found at {CHROMIUM}: install Debian's package "
-        "(apt-get install -y --no-install-recommends chromium fonts-dejavu-core) "
-        "to run the browser tests",
-        allow_module_level=True,
-    )
-
+# Skips this module, saying why, when Debian's Chromium is not installed.
 from tests.test_browser import (
     ALL_CELLS_DONE_OR_ERROR_JS,
     STDERR_SELECTOR,
-    run_all_cells,
-    wait_for_kernel,
+    WAIT_MS,
+    open_and_run_all,
+    watched_page,
 )
 
 pytestmark = pytest.mark.browser
 
-WAIT_MS = 120_000
 JOB_SECONDS = 1.0
 PROMPTS = ("a calm piano for studying", "an upbeat synthwave track", "a marching band in the rain")
 CELLS = (
@@ -83,10 +75,7 @@ def score_buttons(page: Any, clip: str) -> Any:
 
 
 def drive(page: Any, server: Any, art: Path) -> None:
-    page.goto(server.notebook_url("listen.ipynb"))
-    page.wait_for_selector(".jp-Notebook .jp-CodeCell")
-    wait_for_kernel(server, page)
-    run_all_cells(page)
+    open_and_run_all(page, server, "listen.ipynb")
     page.wait_for_function(ALL_CELLS_DONE_OR_ERROR_JS)
     stderr = page.locator(STDERR_SELECTOR)
     if stderr.count():
@@ -137,11 +126,7 @@ def test_a_listener_plays_rates_and_reveals_in_jupyterlab(playwright_instance: A
     with jupyter_server("lab", root, tmp_path / "env", job_seconds=JOB_SECONDS,
                         log_path=art / "server.log") as server:
         context = launch_chromium(playwright_instance, tmp_path / "profile")
-        page = context.pages[0] if context.pages else context.new_page()
-        page.set_default_timeout(WAIT_MS)
-        console: list[str] = []
-        page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
-        page.on("pageerror", lambda err: console.append(f"pageerror: {err}"))
+        page, console = watched_page(context)
         try:
             drive(page, server, art)
         except BaseException:

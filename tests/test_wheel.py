@@ -252,7 +252,8 @@ def test_wheel_metadata_is_complete(dists: Dists) -> None:
     assert (3, sys.version_info.minor) in versions  # the one CI runs
     urls = meta.get_all("Project-URL") or []
     assert urls and all(url.split(", ", 1)[1].startswith("https://") for url in urls)
-    assert set(meta.get_all("Provides-Extra") or []) == {"notebook", "history", "analysis", "plot", "test", "docs"}
+    extras = {"notebook", "history", "analysis", "plot", "test", "docs"}
+    assert set(meta.get_all("Provides-Extra") or []) == extras
 
 
 def test_every_extra_is_documented_in_the_readme_install_section(dists: Dists) -> None:

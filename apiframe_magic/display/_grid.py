@@ -28,6 +28,7 @@ from IPython.display import DisplayHandle, display
 from ..client import Job
 from ..jobs import BatchEntry, BatchItem, JobObserver
 from ._html import _BOX, _GREEN, _GREY, _RED, player_html, price_text, track_analysis_html
+from ._widgets import close_widgets
 
 __all__ = ["REDRAW_SECONDS", "BatchGrid", "batch_price"]
 
@@ -223,13 +224,7 @@ class BatchGrid:
         parts: list[Any] = [self._root, self._head, getattr(self, "_grid_box", None)]
         for card_widgets in self._widgets.values():
             parts += card_widgets.all()
-        for widget in parts:
-            if widget is None:
-                continue
-            widget.close()
-            for part in (getattr(widget, "layout", None), getattr(widget, "style", None)):
-                if part is not None:
-                    part.close()
+        close_widgets(parts)
 
     def _summary(self) -> str:
         done = sum(c.status == "done" for c in self.cards)

@@ -30,6 +30,7 @@ from IPython.display import DisplayHandle, display
 from ..ledger import LedgerUnavailable
 from ..listening import GroupStats, ListenerRun, ListeningTest, Reveal, format_p
 from ._html import _BOX, _GREEN, _GREY, player_html
+from ._widgets import close_widgets
 
 __all__ = ["DEFAULT_MIN_PLAY", "NEEDS_NOTEBOOK", "ListenView", "listen_reveal_html"]
 
@@ -207,7 +208,7 @@ class ListenView:
             self.pair_rows[(first, second)] = [row, label, *choices]
             rows.append(row)
         self.pairs_box.children = rows
-        self._close(old)
+        close_widgets(old)
 
     # -- events --------------------------------------------------------------------------------
 
@@ -297,16 +298,8 @@ class ListenView:
 
     def close(self) -> None:
         """Close every widget model this view made, with their layout and style models."""
-        self._close(self._made)
+        close_widgets(self._made)
         self._made = []
-
-    @staticmethod
-    def _close(made: Sequence[Any]) -> None:
-        for widget in made:
-            widget.close()
-            for part in (getattr(widget, "layout", None), getattr(widget, "style", None)):
-                if part is not None:
-                    part.close()
 
 
 def listen_reveal_html(reveal: Reveal, csv_path: str | os.PathLike[str] | None = None) -> str:

@@ -19,6 +19,7 @@ from IPython.display import HTML, DisplayHandle, display
 from ..client import Job
 from ..jobs import MusicResult
 from ._html import _BOX, _ORANGE, _RED, result_html, result_text, status_html
+from ._widgets import close_widgets
 
 __all__ = ["ProgressView", "TextProgress", "WidgetProgress", "in_kernel", "make_progress_view"]
 
@@ -165,11 +166,7 @@ class WidgetProgress(ProgressView):
 
     def close(self) -> None:
         """Close every widget model this view created (see the class docstring)."""
-        for widget in (self.box, self.bar, self.label):
-            widget.close()
-            for part in (getattr(widget, "layout", None), getattr(widget, "style", None)):
-                if part is not None:
-                    part.close()
+        close_widgets((self.box, self.bar, self.label))
 
 
 class TextProgress(ProgressView):
