@@ -71,6 +71,28 @@ def test_the_readme_python_example_runs_as_written_with_no_key(tmp_path: Path) -
     assert (tmp_path / "piano.wav").read_bytes()[:4] == b"RIFF"
 
 
+def test_the_readme_listening_test_example_runs_as_written(sandbox: SandboxServer, tmp_path: Path) -> None:
+    """The Python block of "A blind listening test", on a batch of two sandbox tracks: it runs,
+    and prints the verdict its comment shows."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("### A blind listening test", 1)[1].split("\n### ", 1)[0]
+    (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    shown = re.search(r'print\(test\.reveal\(\)\.verdict\)\s+# "(.*?)"', block)
+    assert shown is not None, "the example shows the verdict it prints"
+
+    async def make_batch() -> apiframe_magic.Batch:
+        async with AsyncApiframeClient(CANARY_KEY, sandbox.url) as client:
+            items = apiframe_magic.expand(["a calm piano", "an upbeat synthwave"], lengths="5s")
+            return await apiframe_magic.run_batch(client, items, backend="sandbox", output_dir=tmp_path)
+
+    namespace: dict[str, Any] = {"batch": asyncio.run(make_batch())}
+    printed: list[str] = []
+    namespace["print"] = lambda *args: printed.append(" ".join(map(str, args)))
+    exec(compile(block, "README listening block", "exec"), namespace)
+    assert printed == [shown.group(1)]
+    assert namespace["sign_test"](9, 1) == pytest.approx(0.021484375)
+
+
 def test_without_a_key_the_default_client_says_both_ways_forward(tmp_path: Path) -> None:
     script = "from apiframe_magic import ApiframeClient\nApiframeClient().me()"
     result = subprocess.run(
