@@ -102,8 +102,8 @@ def drive(page: Any, server: Any, art: Path) -> None:
         buttons.nth(score - 1).click()
         page.locator(".apiframe-listen-status", has_text=f"{judged} of 3 judged").wait_for()
 
-    page.locator("button.apiframe-listen-reveal").click()
-    reveal = page.locator(".jp-OutputArea-output .apiframe-listen-reveal")
+    page.locator("button.apiframe-listen-reveal-button").click()
+    reveal = page.locator(".jp-OutputArea-output div.apiframe-listen-reveal")
     reveal.wait_for()
     reveal.scroll_into_view_if_needed()
     reveal.screenshot(path=str(art / "reveal.png"))

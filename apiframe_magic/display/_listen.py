@@ -124,7 +124,7 @@ class ListenView:
         self.submit_button = self._button(
             "Submit and next listener", "apiframe-listen-submit", self._on_submit)
         self.submit_button.layout.width = "auto"
-        self.reveal_button = self._button("Reveal", "apiframe-listen-reveal", self._on_reveal)
+        self.reveal_button = self._button("Reveal", "apiframe-listen-reveal-button", self._on_reveal)
         self.export_button = self._button("Export CSV", "apiframe-listen-export", self._on_export)
         actions = self._make(widgets.HBox([self.submit_button, self.reveal_button, self.export_button]))
         self.box = self._make(widgets.VBox(
