@@ -7,8 +7,10 @@ a file it cannot read gives empty :class:`Measurements` with a ``note`` saying w
 
 :func:`waveform_svg` and :func:`spectrogram_png` draw a track in a few hundred bytes each (an
 inline SVG, a small PNG written with numpy and zlib: no GUI backend, no image library), the
-same bytes for the same file. :func:`plot_measurements` compares the measurements of many
-tracks in a matplotlib figure (the ``plot`` extra).
+same bytes for the same file; :func:`card_pictures` makes both from one decoding and remembers
+them, so a card drawn on the kernel's thread finds them made by the measuring thread.
+:func:`plot_measurements` compares the measurements of many tracks in a matplotlib figure (the
+``plot`` extra).
 
 This layer imports nothing else of the package, and nothing heavy until it is used: numpy,
 soundfile, pyloudnorm, librosa and matplotlib are imported by the functions that need them.
@@ -19,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._measure import CLIP_LEVEL, MEASUREMENT_KEYS, Measurements, measure
-from ._pictures import spectrogram_png, waveform_svg
+from ._pictures import card_pictures, spectrogram_png, waveform_svg
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -30,6 +32,7 @@ __all__ = [
     "CLIP_LEVEL",
     "MEASUREMENT_KEYS",
     "Measurements",
+    "card_pictures",
     "measure",
     "plot_measurements",
     "spectrogram_png",

@@ -11,6 +11,7 @@ need not escape them.
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import struct
 import zlib
@@ -26,6 +27,7 @@ __all__ = [
     "SPEC_HEIGHT",
     "SPEC_WIDTH",
     "WAVE_COLUMNS",
+    "card_pictures",
     "spectrogram_data_uri",
     "spectrogram_png",
     "waveform_svg",
@@ -51,18 +53,43 @@ def _mono(path: str | os.PathLike[str]) -> tuple[npt.NDArray[np.float64], int]:
     return samples.mean(axis=1), rate
 
 
+def card_pictures(path: str | os.PathLike[str]) -> tuple[str, bytes]:
+    """Both pictures of the file, :func:`waveform_svg` and :func:`spectrogram_png`, from one
+    decoding, remembered by path, modification time and size: a card drawn again, or drawn after
+    the measuring thread made them, costs nothing, and a file written again is drawn again.
+    ``("", b"")`` for a file that cannot be read (never raises)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return "", b""
+    return _card_pictures(os.fspath(path), info.st_mtime_ns, info.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _card_pictures(path: str, mtime_ns: int, size: int) -> tuple[str, bytes]:
+    try:
+        mono, rate = _mono(path)
+    except Exception:
+        return "", b""
+    if mono.size == 0:
+        return "", b""
+    return _waveform(mono), _png(_levels(mono, rate))
+
+
 def waveform_svg(path: str | os.PathLike[str], *, color: str = "#1565c0") -> str:
     """The track's waveform as an inline ``<svg>``: for each of :data:`WAVE_COLUMNS` slices of
-    time, a stroke (2 px apart) from the slice's lowest to its highest sample. ``""`` for a file that cannot
-    be decoded (never raises)."""
+    time, a stroke (2 px apart) from the slice's lowest to its highest sample. ``""`` for a file
+    that cannot be decoded (never raises)."""
     try:
         mono, _ = _mono(path)
     except Exception:
         return ""
+    return _waveform(mono, color=color) if mono.size else ""
+
+
+def _waveform(mono: npt.NDArray[np.float64], *, color: str = "#1565c0") -> str:
     import numpy as np
 
-    if mono.size == 0:
-        return ""
     edges = np.linspace(0, mono.size, WAVE_COLUMNS + 1).astype(int)
     half = WAVE_HEIGHT / 2
     strokes: list[str] = []

@@ -49,16 +49,19 @@ class _Card:
         self.started: float | None = None
         self.entry: BatchEntry | None = None
         self.dirty = True  # something to show since the card was last drawn
+        self.players: str | None = None  # the players' HTML, made once (files read and encoded)
 
 
 class _CardWidgets:
     """The widgets of one card while the batch runs: the status lines, the player(s), the
     measurements. Players and measurements are set once each, so they are never redrawn."""
 
-    def __init__(self, widgets: Any, color: str) -> None:
-        self.status = widgets.HTML()
-        self.players = widgets.HTML()
-        self.analysis = widgets.HTML()
+    def __init__(self, widgets: Any, color: str, layout: Any, style: Any) -> None:
+        # One Layout and one style model shared by every card's HTML: a 64-job grid opens a
+        # few hundred widget models instead of a thousand before its cell can return.
+        self.status = widgets.HTML(layout=layout, style=style)
+        self.players = widgets.HTML(layout=layout, style=style)
+        self.analysis = widgets.HTML(layout=layout, style=style)
         self.box = widgets.VBox(
             [self.status, self.players, self.analysis],
             layout=widgets.Layout(border_left=f"4px solid {color}", padding="2px 6px", min_width="0"),
@@ -111,6 +114,8 @@ class BatchGrid:
         self.handle: DisplayHandle | None = None
         self._head: Any = None
         self._root: Any = None
+        self._grid_box: Any = None
+        self._shared: list[Any] = []
         self._widgets: dict[str, _CardWidgets] = {}
         if live:
             self._build()
@@ -119,8 +124,11 @@ class BatchGrid:
         import ipywidgets as widgets
 
         self._head = widgets.HTML(self._head_html(final=False))
+        first = widgets.HTML()  # its Layout and style are the ones every card's HTML shares
+        self._shared = [first, first.layout, first.style]
         for card in self.cards:
-            self._widgets[card.item.label] = _CardWidgets(widgets, _COLORS["waiting"])
+            self._widgets[card.item.label] = _CardWidgets(
+                widgets, _COLORS["waiting"], first.layout, first.style)
         grid = widgets.GridBox(
             [w.box for w in self._widgets.values()],
             layout=widgets.Layout(grid_template_columns="repeat(auto-fill, minmax(260px, 1fr))",
@@ -221,7 +229,7 @@ class BatchGrid:
     def _close_widgets(self) -> None:
         """Close every widget model of the live grid, with their Layout and style models, so no
         widget state is saved with the notebook."""
-        parts: list[Any] = [self._root, self._head, getattr(self, "_grid_box", None)]
+        parts: list[Any] = [self._root, self._head, self._grid_box, *self._shared]
         for card_widgets in self._widgets.values():
             parts += card_widgets.all()
         close_widgets(parts)
@@ -298,7 +306,10 @@ class BatchGrid:
         result = card.entry.result if card.entry is not None else None
         if result is None:
             return ""
-        return "".join(player_html(t.path, self.embed_limit_bytes, fill=True) for t in result.tracks)
+        if card.players is None:
+            card.players = "".join(
+                player_html(t.path, self.embed_limit_bytes, fill=True) for t in result.tracks)
+        return card.players
 
     @staticmethod
     def _analysis_html(card: _Card) -> str:

@@ -7,7 +7,6 @@ every piece."""
 from __future__ import annotations
 
 import base64
-import functools
 import html
 import json
 import mimetypes
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.display import display
 
-from ..analysis import Measurements, spectrogram_png, waveform_svg
+from ..analysis import Measurements, card_pictures
 from ..catalog import ModelSpec, format_length
 from ..client import Job, MusicRequest
 from ..jobs import Backend, MusicResult, SavedTrack
@@ -186,26 +185,16 @@ def measurements_html(measurements: Measurements) -> str:
             f"{html.escape(measurements.summary())}</div>")
 
 
-@functools.lru_cache(maxsize=256)
-def _pictures(path: str, mtime_ns: int, size: int) -> str:
-    # Keyed by the file's time and size, so a file written again is drawn again.
-    svg = waveform_svg(path)
-    png = spectrogram_png(path)
+def pictures_html(path: Path) -> str:
+    """A small waveform (inline SVG) and spectrogram (PNG) of the file, about 3 KB in all; ``""``
+    when it cannot be read. The pictures are made once per file (see
+    :func:`~apiframe_magic.analysis.card_pictures`)."""
+    svg, png = card_pictures(path)
     if not svg and not png:
         return ""
     image = (f"<img alt='spectrogram' width='240' height='32' style='image-rendering:pixelated' "
              f"src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}'>" if png else "")
     return f"<div class='apiframe-pictures' style='line-height:0'>{svg}{image}</div>"
-
-
-def pictures_html(path: Path) -> str:
-    """A small waveform (inline SVG) and spectrogram (PNG) of the file, about 3 KB in all; ``""``
-    when it cannot be read."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return ""
-    return _pictures(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 def track_analysis_html(track: SavedTrack) -> str:

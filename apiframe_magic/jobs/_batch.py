@@ -54,7 +54,7 @@ from ..catalog import DEFAULT_MODEL, MODELS, ModelSpec, format_length, parse_len
 from ..client import DEFAULT_RETRY_AFTER, Job, MusicRequest
 from ..ledger import MEASUREMENT_COLUMNS, Ledger
 from ._files import DEFAULT_OUTPUT_DIR
-from ._results import JobObserver, MusicResult
+from ._results import JobObserver, MusicResult, in_measuring_thread
 from ._run import generate
 
 if TYPE_CHECKING:
@@ -848,7 +848,7 @@ class Batch(Sequence[MusicResult]):
             if measure and any(t.measurements is None for t in result.tracks):
                 # Saved: a grid can show the player while the tracks are measured.
                 changed(entry)
-                await asyncio.to_thread(result.measure, ledger=ledger)
+                await in_measuring_thread(result.measure, ledger=ledger)
             self._end(entry, DONE, changed)
         except asyncio.CancelledError:
             self._end(entry, STOPPED, changed)

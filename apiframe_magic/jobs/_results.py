@@ -9,19 +9,26 @@ Each track carries what was measured in it (:class:`~apiframe_magic.analysis.Mea
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import functools
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .._public import public
-from ..analysis import Measurements, measure
+from ..analysis import Measurements, card_pictures, measure
 from ..client import Job, MusicRequest, Track
 
 if TYPE_CHECKING:
     from ..ledger import Ledger
 
 __all__ = ["JobObserver", "MusicResult", "SavedTrack"]
+
+_T = TypeVar("_T")
 
 class JobObserver(Protocol):
     """What a display is told about one job. Every method is optional to act on."""
@@ -183,6 +190,40 @@ class MusicResult:
                 f"job {self.job_id}>")
 
 
+# Decoding and analysing audio is CPU work in the kernel's own process. One thread does it for
+# every job: each more thread would be one more contender for the GIL with the kernel's main
+# thread, and the kernel must stay responsive while a batch's tracks are measured.
+_MEASURING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="apiframe-measure")
+
+
+async def in_measuring_thread(func: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
+    """``func(*args, **kwargs)`` on the thread that measures tracks, awaited.
+
+    Back to back, each call first rests as long as the previous one took (up to
+    :data:`_REST_MAX`): decoding and analysis hold the GIL in long stretches of C, and a kernel's
+    main thread, which must win the GIL back every few milliseconds to answer a cell, would
+    otherwise wait in line behind them for as long as a batch's tracks are being measured. A
+    single call, or one after a pause, starts at once."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_MEASURING, functools.partial(_rested, func, args, kwargs))
+
+
+_REST_MAX = 0.5
+_last_call = {"ended": 0.0, "took": 0.0}  # only the measuring thread reads and writes it
+
+
+def _rested(func: Callable[..., _T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> _T:
+    rest = min(_REST_MAX, _last_call["took"]) - (time.monotonic() - _last_call["ended"])
+    if rest > 0:
+        time.sleep(rest)
+    started = time.monotonic()
+    try:
+        return func(*args, **kwargs)
+    finally:
+        _last_call["ended"] = time.monotonic()
+        _last_call["took"] = _last_call["ended"] - started
+
+
 def measure_tracks(result: MusicResult, *, extra: bool = True) -> dict[int, Measurements]:
     """Measure the tracks of ``result`` not measured yet, set their ``measurements``, and return
     what was measured by track index (nothing is recorded anywhere)."""
@@ -190,6 +231,9 @@ def measure_tracks(result: MusicResult, *, extra: bool = True) -> dict[int, Meas
         t.index: measure(t.path, requested_seconds=result.requested_seconds, extra=extra)
         for t in result.tracks if t.measurements is None
     }
+    for t in result.tracks:
+        if t.index in measured and not measured[t.index].empty:
+            card_pictures(t.path)  # made here, off the thread that draws the card
     if measured:
         result.tracks = tuple(
             dataclasses.replace(t, measurements=measured[t.index]) if t.index in measured else t

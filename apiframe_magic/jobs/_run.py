@@ -36,7 +36,7 @@ from ..ledger import Ledger
 from ._bookkeeping import Bookkeeping, account_identity, decide, result_from_record
 from ._files import DEFAULT_OUTPUT_DIR, SaveTarget, track_duration, write_sidecar
 from ._ledger_access import open_ledger
-from ._results import JobObserver, MusicResult, SavedTrack, measure_tracks
+from ._results import JobObserver, MusicResult, SavedTrack, in_measuring_thread, measure_tracks
 
 if TYPE_CHECKING:
     from ..client import AsyncApiframeClient
@@ -117,7 +117,7 @@ async def generate(
 async def _measured(result: MusicResult, book: Bookkeeping) -> MusicResult:
     """``result`` with every track measured, recorded in the ledger; decoding and analysis run on
     a worker thread so that the event loop (other jobs of a batch, a progress view) goes on."""
-    measured = await asyncio.to_thread(measure_tracks, result)
+    measured = await in_measuring_thread(measure_tracks, result)
     book.measured(result, measured)
     return result
 
