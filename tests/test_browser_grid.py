@@ -192,8 +192,12 @@ def drive_grid(server: Any, context: Any, art: Path) -> None:
         samples: list[list[dict[str, Any]]] = page.evaluate("window.__apiframeGridSamples")
         (art / "grid-samples.json").write_text(json.dumps(samples, indent=1))
         # A widget grid's views are created one after another: skip the instants before every
-        # card was drawn.
-        states = [state[0] for state in samples if state and len(state[0]["cards"]) == len(PROMPTS)]
+        # card, and every card's first line, was drawn.
+        states = [
+            state[0] for state in samples
+            if state and len(state[0]["cards"]) == len(PROMPTS)
+            and all(card["label"] for card in state[0]["cards"])
+        ]
         assert states, "the grid was never seen"
         total = len(PROMPTS)
 
