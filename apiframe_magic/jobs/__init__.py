@@ -14,7 +14,7 @@ from ._batch import Batch, BatchEntry, BatchItem, expand, expand_rows, run_batch
 from ._bookkeeping import Bookkeeping, account_identity
 from ._files import DEFAULT_OUTPUT_DIR, SaveTarget, slugify, track_duration, write_sidecar
 from ._ledger_access import history, open_ledger
-from ._results import JobObserver, MusicResult, SavedTrack
+from ._results import JobObserver, MusicResult, SavedTrack, rest_between_measurements
 from ._run import MusicJob, generate, resume, submit
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "history",
     "open_ledger",
     "resolve_backend",
+    "rest_between_measurements",
     "resume",
     "run_batch",
     "slugify",

@@ -197,31 +197,39 @@ _MEASURING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="apiframe-meas
 
 
 async def in_measuring_thread(func: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
-    """``func(*args, **kwargs)`` on the thread that measures tracks, awaited.
-
-    Back to back, each call first rests as long as the previous one took (up to
-    :data:`_REST_MAX`): decoding and analysis hold the GIL in long stretches of C, and a kernel's
-    main thread, which must win the GIL back every few milliseconds to answer a cell, would
-    otherwise wait in line behind them for as long as a batch's tracks are being measured. A
-    single call, or one after a pause, starts at once."""
+    """``func(*args, **kwargs)`` on the thread that measures tracks, awaited (see
+    :func:`rest_between_measurements`)."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_MEASURING, functools.partial(_rested, func, args, kwargs))
 
 
 _REST_MAX = 0.5
-_last_call = {"ended": 0.0, "took": 0.0}  # only the measuring thread reads and writes it
+_measuring = {"rest": False, "ended": 0.0, "took": 0.0}  # the rest is read and written there only
+
+
+def rest_between_measurements(rest: bool) -> None:
+    """Whether the measuring thread rests, before each of back-to-back measurements, as long as
+    the previous one took (up to half a second).
+
+    The extension turns it on in IPython: decoding and analysis hold the GIL in long stretches of
+    C, and a kernel's main thread, which must win the GIL back every few milliseconds to answer
+    a cell, would otherwise wait in line behind them for as long as a batch's tracks are being
+    measured. A script has no one to answer and measures flat out (the default). A single
+    measurement, or one after a pause, always starts at once."""
+    _measuring["rest"] = rest
 
 
 def _rested(func: Callable[..., _T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> _T:
-    rest = min(_REST_MAX, _last_call["took"]) - (time.monotonic() - _last_call["ended"])
-    if rest > 0:
-        time.sleep(rest)
+    if _measuring["rest"]:
+        rest = min(_REST_MAX, _measuring["took"]) - (time.monotonic() - _measuring["ended"])
+        if rest > 0:
+            time.sleep(rest)
     started = time.monotonic()
     try:
         return func(*args, **kwargs)
     finally:
-        _last_call["ended"] = time.monotonic()
-        _last_call["took"] = _last_call["ended"] - started
+        _measuring["ended"] = time.monotonic()
+        _measuring["took"] = _measuring["ended"] - started
 
 
 def measure_tracks(result: MusicResult, *, extra: bool = True) -> dict[int, Measurements]:

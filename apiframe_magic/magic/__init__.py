@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..display import unregister_formatters
+from ..jobs import rest_between_measurements
 from ._magics import MusicMagics
 from ._messages import MusicError, MusicInterrupted
 
@@ -24,7 +25,9 @@ __all__ = [
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Register ``%%music`` / ``%music`` and their alias ``apiframe_music``."""
+    """Register ``%%music`` / ``%music`` and their alias ``apiframe_music``, and keep the shell
+    responsive while a batch's tracks are measured (:func:`rest_between_measurements`)."""
+    rest_between_measurements(True)
     magics = MusicMagics(ipython)
     ipython.register_magics(magics)
     ipython.magics_manager.register_alias("apiframe_music", "music", "cell")
@@ -32,4 +35,5 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def unload_ipython_extension(ipython: Any) -> None:
+    rest_between_measurements(False)
     unregister_formatters(ipython)
