@@ -168,6 +168,18 @@ def run_all_cells(page: Any) -> None:
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
 
 
+def wait_for_cells_without_errors(page: Any) -> Any:
+    """Wait until every code cell has run (or one failed); fail with the first error outputs if
+    any cell wrote to stderr. Returns the stderr locator, to check again later."""
+    page.wait_for_function(ALL_CELLS_DONE_OR_ERROR_JS)
+    stderr = page.locator(STDERR_SELECTOR)
+    if stderr.count():
+        page.wait_for_timeout(500)  # let the rest of the error text arrive
+        pytest.fail("error output while running:\n" + "\n".join(
+            t[:400] for t in stderr.all_inner_texts()[:3]))
+    return stderr
+
+
 def watched_page(context: Any) -> tuple[Any, list[str]]:
     """The context's page with the tests' timeout, and the list its console messages and page
     errors are appended to (written to the artifacts at the end)."""
@@ -214,12 +226,7 @@ def drive_quickstart(frontend: str, server: Any, context: Any, art: Path) -> Non
         page.screenshot(path=str(art / "running-page.png"))
 
         # Finished: every code cell numbered, the summary in place.
-        page.wait_for_function(ALL_CELLS_DONE_OR_ERROR_JS)
-        stderr = page.locator(STDERR_SELECTOR)
-        if stderr.count():
-            page.wait_for_timeout(500)  # let the rest of the error text arrive
-            pytest.fail("error output while running:\n" + "\n".join(
-                t[:400] for t in stderr.all_inner_texts()[:3]))
+        stderr = wait_for_cells_without_errors(page)
         page.wait_for_selector(".jp-OutputArea-output .apiframe-music-summary")
         music_cell = page.locator(".jp-CodeCell", has=page.locator(".apiframe-music-summary"))
         assert music_cell.count() == 1
@@ -358,12 +365,7 @@ def drive_two_tracks(server: Any, context: Any, art: Path) -> None:
     try:
         open_and_run_all(page, server, "two_tracks.ipynb")
 
-        page.wait_for_function(ALL_CELLS_DONE_OR_ERROR_JS)
-        stderr = page.locator(STDERR_SELECTOR)
-        if stderr.count():
-            page.wait_for_timeout(500)  # let the rest of the error text arrive
-            pytest.fail("error output while running:\n" + "\n".join(
-                t[:400] for t in stderr.all_inner_texts()[:3]))
+        stderr = wait_for_cells_without_errors(page)
         cells = page.locator(".jp-CodeCell")
         assert cells.count() == len(TWO_TRACK_CELLS)
         music_cell = cells.nth(1)

@@ -35,13 +35,12 @@ from tests.jupyter_harness import (
     write_notebook,
 )
 from tests.test_browser import (  # the Chromium check (a module-level skip) comes with these
-    ALL_CELLS_DONE_OR_ERROR_JS,
     DURATION_TOLERANCE,
     FRONTENDS,
-    STDERR_SELECTOR,
     open_and_run_all,
     playwright_instance,
     save_screenshot,
+    wait_for_cells_without_errors,
     watched_page,
 )
 
@@ -173,12 +172,7 @@ def drive_grid(server: Any, context: Any, art: Path) -> None:
         early.evaluate("el => el.pause()")
 
         # Finished: every code cell numbered, nothing on stderr.
-        page.wait_for_function(ALL_CELLS_DONE_OR_ERROR_JS)
-        stderr = page.locator(STDERR_SELECTOR)
-        if stderr.count():
-            page.wait_for_timeout(500)  # let the rest of the error text arrive
-            pytest.fail("error output while running:\n" + "\n".join(
-                t[:400] for t in stderr.all_inner_texts()[:3]))
+        stderr = wait_for_cells_without_errors(page)
         cells = page.locator(".jp-CodeCell")
         assert cells.count() == len(GRID_CELLS)
         music_cell = cells.nth(1)

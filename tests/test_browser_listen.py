@@ -32,10 +32,9 @@ from tests.jupyter_harness import (
 
 # Skips this module, saying why, when Debian's Chromium is not installed.
 from tests.test_browser import (
-    ALL_CELLS_DONE_OR_ERROR_JS,
-    STDERR_SELECTOR,
     WAIT_MS,
     open_and_run_all,
+    wait_for_cells_without_errors,
     watched_page,
 )
 
@@ -76,12 +75,7 @@ def score_buttons(page: Any, clip: str) -> Any:
 
 def drive(page: Any, server: Any, art: Path) -> None:
     open_and_run_all(page, server, "listen.ipynb")
-    page.wait_for_function(ALL_CELLS_DONE_OR_ERROR_JS)
-    stderr = page.locator(STDERR_SELECTOR)
-    if stderr.count():
-        page.wait_for_timeout(500)  # let the rest of the error text arrive
-        pytest.fail("error output while running:\n"
-                    + "\n".join(t[:400] for t in stderr.all_inner_texts()[:3]))
+    wait_for_cells_without_errors(page)
     page.wait_for_selector(".apiframe-listen .apiframe-listen-clip-C button.apiframe-listen-score")
     test = page.locator(".apiframe-listen")
     assert page.locator(".apiframe-listen .apiframe-listen-clip").count() == 3

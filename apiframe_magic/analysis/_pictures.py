@@ -10,7 +10,6 @@ need not escape them.
 
 from __future__ import annotations
 
-import base64
 import functools
 import os
 import struct
@@ -28,7 +27,6 @@ __all__ = [
     "SPEC_WIDTH",
     "WAVE_COLUMNS",
     "card_pictures",
-    "spectrogram_data_uri",
     "spectrogram_png",
     "waveform_svg",
 ]
@@ -125,12 +123,6 @@ def spectrogram_png(path: str | os.PathLike[str]) -> bytes:
     if mono.size == 0:
         return b""
     return _png(_levels(mono, rate))
-
-
-def spectrogram_data_uri(path: str | os.PathLike[str]) -> str:
-    """:func:`spectrogram_png` as a ``data:image/png;base64,...`` URI (``""`` when there is none)."""
-    png = spectrogram_png(path)
-    return f"data:image/png;base64,{base64.b64encode(png).decode('ascii')}" if png else ""
 
 
 def _levels(mono: npt.NDArray[np.float64], rate: int) -> npt.NDArray[np.uint8]:
