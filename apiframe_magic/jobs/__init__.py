@@ -10,8 +10,9 @@ API, or the embedded sandbox) and holds no credentials.
 from __future__ import annotations
 
 from ._backend import Backend, resolve_backend, uses_sandbox
-from ._batch import Batch, BatchEntry, BatchItem, expand, expand_rows, run_batch, start_batch
+from ._batch import Batch, BatchEntry, run_batch, start_batch
 from ._bookkeeping import Bookkeeping, account_identity
+from ._expand import BatchItem, expand, expand_rows
 from ._files import DEFAULT_OUTPUT_DIR, SaveTarget, slugify, track_duration, write_sidecar
 from ._ledger_access import history, open_ledger
 from ._results import JobObserver, MusicResult, SavedTrack, rest_between_measurements
