@@ -19,7 +19,7 @@ from ._auth import (
     resolve_base_url,
 )
 from ._download import DownloadedFile, download_file, sniff_container
-from ._retry import DEFAULT_RETRY_AFTER, RetryPolicy, parse_retry_after
+from ._retry import DEFAULT_RETRY_AFTER, Backoff, Jitter, RetryPolicy, parse_retry_after
 from ._sync import ApiframeClient
 from ._types import (
     TERMINAL_STATUSES,
@@ -43,7 +43,9 @@ __all__ = [
     "Account",
     "ApiframeClient",
     "AsyncApiframeClient",
+    "Backoff",
     "DownloadedFile",
+    "Jitter",
     "Job",
     "JobPage",
     "ModelInfo",

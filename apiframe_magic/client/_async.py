@@ -16,10 +16,12 @@ Retries
     that fails for a reason that may pass is tried again until the wait's own ``timeout``.
 
 No key?
-    ``ApiframeClient()`` talks to the real API and needs a key. ``ApiframeClient.sandbox()``
-    (and ``AsyncApiframeClient.sandbox()``) is a client for the embedded offline sandbox, which
-    needs none. There is deliberately no silent fallback from one to the other: a script
-    should not quietly produce sandbox music because a variable was unset.
+    ``ApiframeClient()`` talks to the real API and needs a key: without one (no argument and no
+    ``$APIFRAME_API_KEY``) it raises :class:`ConfigurationError` at once, naming both ways on.
+    ``ApiframeClient.sandbox()`` (and ``AsyncApiframeClient.sandbox()``) is a client for the
+    embedded offline sandbox, which needs none. There is deliberately no silent fallback from
+    one to the other: a script should not quietly produce sandbox music because a variable was
+    unset.
 """
 
 from __future__ import annotations
@@ -59,10 +61,10 @@ from .._exceptions import (
 )
 from .._public import public
 from .._version import __version__
-from ._auth import _BAD_KEY, _APIKeyAuth, _auth_for, account_of, mask_key, resolve_api_key, resolve_base_url
+from ._auth import _BAD_KEY, _NO_KEY, _APIKeyAuth, _auth_for, account_of, resolve_api_key, resolve_base_url
 from ._download import DownloadedFile, download_file
 from ._polling import PollSchedule
-from ._retry import RetryPolicy, parse_retry_after
+from ._retry import Backoff, RetryPolicy, parse_retry_after
 from ._types import Account, Job, JobPage, ModelInfo, MusicRequest, SubmittedJob
 
 __all__ = ["SANDBOX_MAX_POLL_INTERVAL", "SANDBOX_POLL_INTERVAL", "AsyncApiframeClient"]
@@ -97,9 +99,9 @@ class AsyncApiframeClient:
     """Async client of the Apiframe v2 music API.
 
     ``api_key`` and ``base_url`` default to ``$APIFRAME_API_KEY`` and ``$APIFRAME_BASE_URL``
-    (read now, not at import). A missing key is an error only when a call needs it, which is
-    every call but :meth:`models`. With no key at all, :meth:`sandbox` gives a client for the
-    embedded offline sandbox instead.
+    (read now, not at import). Without a key the client is not made: :class:`ConfigurationError`
+    says to set ``$APIFRAME_API_KEY`` or to use :meth:`sandbox`, a client for the embedded
+    offline sandbox. The key appears in no error text and no ``repr``, only masked.
 
     >>> async with AsyncApiframeClient() as client:            # doctest: +SKIP
     ...     job = await client.submit(MusicRequest("calm piano", music_length_ms=30_000))
@@ -119,11 +121,14 @@ class AsyncApiframeClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         # Drop the key from this frame before anything can raise (verbose tracebacks show locals).
-        self._auth, usable = _auth_for(resolve_api_key(api_key))
+        auth, usable = _auth_for(resolve_api_key(api_key))
         del api_key
         if not usable:
             raise ConfigurationError(_BAD_KEY)
-        self.masked_key = self._auth.masked if self._auth else mask_key(None)
+        if auth is None:
+            raise ConfigurationError(_NO_KEY)
+        self._auth: _APIKeyAuth = auth
+        self.masked_key = auth.masked
         self.base_url = resolve_base_url(base_url)
         self.retry_policy = RetryPolicy(max_retries=max_retries)
         self.poll_interval = poll_interval
@@ -166,7 +171,7 @@ class AsyncApiframeClient:
         """
         from ..sandbox import SANDBOX_API_KEY, embedded_sandbox  # only here: the client needs no server
 
-        return cls(
+        client = cls(
             SANDBOX_API_KEY,
             embedded_sandbox().url,
             timeout=timeout,
@@ -174,6 +179,11 @@ class AsyncApiframeClient:
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
         )
+        client.is_sandbox = True
+        return client
+
+    is_sandbox: bool = False
+    """Whether this client talks to the offline sandbox (results then record ``"sandbox"``)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={self.masked_key!r})"
@@ -181,12 +191,9 @@ class AsyncApiframeClient:
     @property
     def account(self) -> str:
         """Which service and account this client talks to, without the key: the base URL and a
-        short hash of the key (``https://api.apiframe.ai#3f2a...``), or the base URL alone when
-        no key is set yet. The job ledger keeps jobs of different accounts apart by it."""
-        auth = self._auth
-        if auth is None:
-            auth, _ = _auth_for(resolve_api_key())
-        return account_of(self.base_url, auth)
+        short hash of the key (``https://api.apiframe.ai#3f2a...``). The job ledger keeps jobs
+        of different accounts apart by it."""
+        return account_of(self.base_url, self._auth)
 
     async def __aenter__(self) -> AsyncApiframeClient:
         return self
@@ -414,11 +421,12 @@ class AsyncApiframeClient:
         ``poll_interval`` doubling up to ``max_poll_interval`` (jittered by up to half, so that
         many waiting clients spread out), and not shorter than the server's Retry-After (up to
         the policy's ``max_retry_after``: a server's say-so never parks a wait for an hour)."""
-        ceiling = min(self.max_poll_interval, self.poll_interval * 2.0 ** (failures - 1))
-        pause = ceiling * (0.5 + 0.5 * self.retry_policy.jitter())
-        if isinstance(error, RateLimitError) and error.retry_after is not None:
-            pause = max(pause, min(error.retry_after, self.retry_policy.max_retry_after))
-        return pause
+        backoff = Backoff(
+            base=self.poll_interval, cap=self.max_poll_interval, jitter="equal",
+            random=self.retry_policy.jitter, max_retry_after=self.retry_policy.max_retry_after,
+        )
+        retry_after = error.retry_after if isinstance(error, RateLimitError) else None
+        return backoff.at_least(failures - 1, retry_after)
 
     async def download(
         self, url: str, dest: str | os.PathLike[str], *, job_id: str | None = None
@@ -445,11 +453,12 @@ class AsyncApiframeClient:
 
         ``retries`` overrides the policy's ``max_retries`` (:meth:`wait` retries on its own).
         """
-        credentials = self._credentials() if auth else None
+        credentials = self._auth if auth else None
         policy = self.retry_policy
         if retries is not None:
             policy = dataclasses.replace(policy, max_retries=retries)
         replay_safe = policy.is_replay_safe(method, headers or {})
+        backoff = policy.schedule
         attempt = 0
         while True:
             try:
@@ -464,15 +473,15 @@ class AsyncApiframeClient:
             except httpx.RequestError as exc:
                 # Transport failures may be retried; a body that cannot be decoded will not improve.
                 if isinstance(exc, httpx.TransportError) and replay_safe and attempt < policy.max_retries:
-                    await asyncio.sleep(policy.backoff(attempt))
+                    await asyncio.sleep(backoff.delay(attempt))
                     attempt += 1
                     continue
                 raise TransportError(self._transport_message(method, path, exc, attempt)) from None
             if response.is_success:
                 return response
             if response.status_code == 429:
-                wait = parse_retry_after(response.headers.get("retry-after"))
-                if attempt < policy.max_retries and wait <= policy.max_retry_after:
+                wait = backoff.honour(parse_retry_after(response.headers.get("retry-after")))
+                if attempt < policy.max_retries and wait is not None:
                     await asyncio.sleep(wait)
                     attempt += 1
                     continue
@@ -480,28 +489,13 @@ class AsyncApiframeClient:
                 policy.retries_status(response.status_code, replay_safe=replay_safe)
                 and attempt < policy.max_retries
             ):
-                await asyncio.sleep(policy.backoff(attempt))
+                await asyncio.sleep(backoff.delay(attempt))
                 attempt += 1
                 continue
             raise self._status_error(response)
 
-    def _credentials(self) -> _APIKeyAuth:
-        if self._auth is None:
-            # A notebook may set the variable after making the client: look once more.
-            auth, usable = _auth_for(resolve_api_key())
-            if not usable:
-                raise ConfigurationError(_BAD_KEY)
-            if auth is None:
-                raise ConfigurationError(
-                    "no Apiframe API key: set the APIFRAME_API_KEY environment variable (or pass "
-                    "api_key=...), or use ApiframeClient.sandbox() for the offline sandbox"
-                )
-            self._auth = auth
-            self.masked_key = auth.masked
-        return self._auth
-
     def _scrub(self, text: str) -> str:
-        return self._auth.scrub(text) if self._auth is not None else text
+        return self._auth.scrub(text)
 
     def _transport_message(self, method: str, path: str, exc: httpx.RequestError, retries: int) -> str:
         detail = str(exc).splitlines()[0] if str(exc) else ""

@@ -97,6 +97,12 @@ _BAD_KEY = (
 )
 
 
+_NO_KEY = (
+    "no Apiframe API key: set the APIFRAME_API_KEY environment variable (or pass api_key=...), "
+    "or use ApiframeClient.sandbox() for the offline sandbox"
+)
+
+
 def _auth_for(key: str | None) -> tuple[_APIKeyAuth | None, bool]:
     """The auth object for ``key`` (``None`` when there is no key) and whether the key is usable.
 

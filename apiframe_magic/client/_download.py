@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +29,9 @@ import httpx
 from .._exceptions import DownloadError
 from .._fs import shareable_mode
 from .._public import public
-from ._retry import parse_retry_after
+from ._retry import Backoff, parse_retry_after
 
-__all__ = ["DownloadedFile", "download_file", "sniff_container", "true_name"]
+__all__ = ["DOWNLOAD_BACKOFF", "DownloadedFile", "download_file", "sniff_container", "true_name"]
 
 Container = Literal["mp3", "wav"]
 _CHUNK = 64 * 1024
@@ -73,9 +72,9 @@ class _Retryable(Exception):
 
 
 # A download is a GET of a file already paid for: worth several tries, spaced out, before the
-# job's audio is given up. Retry-After beyond this is not waited out.
+# job's audio is given up. Retry-After beyond 30 s is not waited out.
 DOWNLOAD_RETRIES = 4
-_MAX_RETRY_AFTER = 30.0
+DOWNLOAD_BACKOFF = Backoff(base=0.25, cap=4.0, jitter="equal", max_retry_after=30.0)
 
 
 def sniff_container(head: bytes, content_type: str | None = None) -> Container | None:
@@ -131,6 +130,7 @@ async def download_file(
     *,
     job_id: str | None = None,
     retries: int = DOWNLOAD_RETRIES,
+    backoff: Backoff = DOWNLOAD_BACKOFF,
 ) -> DownloadedFile:
     """Download ``url`` to ``dest`` atomically; raise :class:`DownloadError` on any failure.
 
@@ -138,8 +138,9 @@ async def download_file(
     name from the URL (with the detected extension added when the URL has none). A suffix
     that disagrees with the bytes is corrected (see :func:`true_name`); the returned
     :attr:`~DownloadedFile.path` is where the file really is. Failed or truncated transfers,
-    5xx answers and 429s are retried ``retries`` times, with a growing, jittered pause (a 429's
-    ``Retry-After`` when it gives one); other 4xx answers (an expired file's 404) are not.
+    5xx answers and 429s are retried ``retries`` times, with ``backoff``'s growing, jittered
+    pause (a 429's ``Retry-After`` when it gives one, up to ``backoff.max_retry_after``); other
+    4xx answers (an expired file's 404) are not.
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -161,12 +162,12 @@ async def download_file(
         try:
             return await _download_once(client, url, target, named_from_url, job_id)
         except _Retryable as exc:
-            if attempt >= retries or (exc.wait is not None and exc.wait > _MAX_RETRY_AFTER):
+            pause = backoff.delay(attempt) if exc.wait is None else backoff.honour(exc.wait)
+            if attempt >= retries or pause is None:
                 raise DownloadError(
                     f"download of {_short(url)} failed: {exc}", url=url, job_id=job_id
                 ) from None
-            pause = min(4.0, 0.25 * 2.0**attempt) * (0.5 + 0.5 * random.random())
-            await asyncio.sleep(exc.wait if exc.wait is not None else pause)
+            await asyncio.sleep(pause)
             attempt += 1
         except OSError as exc:
             raise DownloadError(

@@ -15,6 +15,11 @@ Waiting for a job is different: it only reads, so
 :meth:`~apiframe_magic.AsyncApiframeClient.wait` polls without these per-request retries and
 instead outlasts any failure that may pass (5xx, 429, network errors, unreadable answers) with
 its own backoff, up to the poll interval cap, until its timeout.
+
+Every such wait is one :class:`Backoff` (base, cap, jitter style, random source): the requests'
+full jitter above, a download's and a failed poll's "equal" jitter (half the ceiling plus a
+random half, so that a retry is never immediate yet many clients spread out), a batch's submit
+retries. A ``Retry-After`` goes through the same object, bounded by its ``max_retry_after``.
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
-__all__ = ["DEFAULT_RETRY_AFTER", "RetryPolicy", "parse_retry_after"]
+__all__ = ["DEFAULT_RETRY_AFTER", "Backoff", "Jitter", "RetryPolicy", "parse_retry_after"]
 
 DEFAULT_RETRY_AFTER = 1.0
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -60,6 +66,65 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float:
     return max(0.0, when.timestamp() - current)
 
 
+Jitter = Literal["full", "equal", "none"]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """The pause before retry number ``attempt`` (0 for the first): a ceiling that doubles from
+    ``base`` up to ``cap``, jittered.
+
+    ``jitter`` is ``"full"`` (uniform on [0, ceiling): the official SDK's request retries),
+    ``"equal"`` (uniform on [ceiling/2, ceiling): never immediate, still spread out) or ``"none"``
+    (the ceiling itself). ``random`` draws the random fraction, uniform on [0, 1); pass a
+    constant to make pauses exact. ``max_retry_after`` bounds how long a server's
+    ``Retry-After`` is honoured (see :meth:`honour` and :meth:`at_least`).
+
+    >>> Backoff(base=1.0, cap=8.0, jitter="none").delay(2)
+    4.0
+    """
+
+    base: float = 0.25
+    cap: float = 8.0
+    jitter: Jitter = "full"
+    random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
+    max_retry_after: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not (self.base >= 0 and self.cap >= 0 and self.max_retry_after >= 0):
+            raise ValueError("base, cap and max_retry_after must be 0 or more")
+        if self.jitter not in ("full", "equal", "none"):
+            raise ValueError(f"jitter must be 'full', 'equal' or 'none', not {self.jitter!r}")
+
+    def ceiling(self, attempt: int) -> float:
+        """``min(cap, base * 2**attempt)``: the longest pause before retry ``attempt``."""
+        # min() before the power would overflow: 2.0**1100 is an OverflowError.
+        return min(self.cap, self.base * 2.0 ** min(max(0, attempt), 64))
+
+    def delay(self, attempt: int) -> float:
+        """The jittered pause before retry number ``attempt`` (0 for the first)."""
+        ceiling = self.ceiling(attempt)
+        if self.jitter == "full":
+            return self.random() * ceiling
+        if self.jitter == "equal":
+            return ceiling * (0.5 + 0.5 * self.random())
+        return ceiling
+
+    def honour(self, retry_after: float) -> float | None:
+        """The pause a server's ``Retry-After`` asks for, or ``None`` when it is longer than
+        ``max_retry_after``: such a pause is not waited out (the caller gives up and reports it,
+        so a notebook cell never hangs for an hour on a server's say-so)."""
+        return retry_after if retry_after <= self.max_retry_after else None
+
+    def at_least(self, attempt: int, retry_after: float | None) -> float:
+        """:meth:`delay`, lengthened to a ``Retry-After`` (itself cut to ``max_retry_after``): for
+        a wait that never gives up, such as polling a job through an outage."""
+        pause = self.delay(attempt)
+        if retry_after is not None:
+            pause = max(pause, min(retry_after, self.max_retry_after))
+        return pause
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Which failures are retried and the wait before each retry.
@@ -76,10 +141,17 @@ class RetryPolicy:
     max_retry_after: float = 60.0
     jitter: Callable[[], float] = field(default=random.random, repr=False, compare=False)
 
+    @property
+    def schedule(self) -> Backoff:
+        """The requests' :class:`Backoff`: full jitter from ``base_delay`` to ``max_delay``."""
+        return Backoff(
+            base=self.base_delay, cap=self.max_delay, jitter="full", random=self.jitter,
+            max_retry_after=self.max_retry_after,
+        )
+
     def backoff(self, attempt: int) -> float:
         """Full-jitter wait before retry number ``attempt`` (0 for the first retry)."""
-        ceiling = min(self.max_delay, self.base_delay * 2.0 ** max(0, attempt))
-        return self.jitter() * ceiling
+        return self.schedule.delay(attempt)
 
     @staticmethod
     def is_replay_safe(method: str, headers: Mapping[str, str]) -> bool:
