@@ -186,7 +186,9 @@ class AsyncApiframeClient:
     """Whether this client talks to the offline sandbox (results then record ``"sandbox"``)."""
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={self.masked_key!r})"
+        # Also for a client whose __init__ raised: a verbose traceback shows its half-made self.
+        base_url, masked = getattr(self, "base_url", None), getattr(self, "masked_key", "(none)")
+        return f"{type(self).__name__}(base_url={base_url!r}, api_key={masked!r})"
 
     @property
     def account(self) -> str:
