@@ -401,7 +401,8 @@ def test_the_limits_route_refuses_other_methods_and_bad_json(client: httpx.Clien
     with SandboxServer(job_seconds=0.3, renderer=fake_renderer) as s:
         r = client.delete(f"{s.url}/_sandbox/limits")
         assert r.status_code == 405 and r.headers["Allow"] == "GET, POST"
-        r = client.post(f"{s.url}/_sandbox/limits", content=b"{nope")
+        r = client.post(f"{s.url}/_sandbox/limits", content=b"{nope",
+                        headers={"Content-Type": "application/json"})
         assert r.status_code == 400
 
 

@@ -302,7 +302,8 @@ def test_the_credits_control_endpoint_checks_key_and_method(
     assert client.post(url, json={"credits": 1}, headers={"X-API-Key": "nope"}).status_code == 401
     r = client.delete(url)
     assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
-    assert client.post(url, content=b"{", headers=H).status_code == 400
+    json_h = {**H, "Content-Type": "application/json"}
+    assert client.post(url, content=b"{", headers=json_h).status_code == 400
     with pytest.raises(ValueError):
         fast.set_credits(-5)
     with pytest.raises(ValueError):

@@ -134,7 +134,8 @@ def test_credits_from_the_command_line_and_a_402_on_demand() -> None:
         status, answer = submit()
         assert (status, answer["error"], answer["creditsAvailable"]) == (
             "402", "Insufficient credits", 5)
-        set_all = curl("-X", "POST", f"{server.url}/_sandbox/credits", "-d", '{"credits": 40}')
+        set_all = curl("-X", "POST", f"{server.url}/_sandbox/credits",
+                       "-H", "Content-Type: application/json", "-d", '{"credits": 40}')
         assert json.loads(set_all.stdout) == {"credits": 40}
         assert submit()[0] == "202"
         mine = curl(f"{server.url}/_sandbox/credits", "-H", f"X-API-Key: {KEY}")

@@ -43,8 +43,10 @@ fault injection:
 credits:
   Each account starts with --credits N (default: ${CREDITS_ENV}, else 1,000,000).
   Set balances at run time (0 makes the next submit a 402 "Insufficient credits"):
-    curl -X POST $APIFRAME_BASE_URL/_sandbox/credits -d '{{"credits": 0}}'   # every account
-    curl -X POST $APIFRAME_BASE_URL/_sandbox/credits -H 'X-API-Key: afk_...' -d '{{"credits": 25}}'
+    curl -X POST $APIFRAME_BASE_URL/_sandbox/credits -H 'Content-Type: application/json' \\
+         -d '{{"credits": 0}}'                                  # every account
+    curl -X POST $APIFRAME_BASE_URL/_sandbox/credits -H 'Content-Type: application/json' \\
+         -H 'X-API-Key: afk_...' -d '{{"credits": 25}}'         # that key's account
     curl $APIFRAME_BASE_URL/_sandbox/credits -H 'X-API-Key: afk_...'        # one balance
 
 concurrency:
@@ -53,7 +55,8 @@ concurrency:
   Over the limit, --over-limit queue keeps a new job QUEUED until a slot frees, and
   --over-limit reject answers 429 "Too many concurrent jobs" with Retry-After (no charge).
   Change both at run time:
-    curl -X POST $APIFRAME_BASE_URL/_sandbox/limits -d '{{"maxConcurrentJobs": 3, "overLimit": "reject"}}'
+    curl -X POST $APIFRAME_BASE_URL/_sandbox/limits -H 'Content-Type: application/json' \\
+         -d '{{"maxConcurrentJobs": 3, "overLimit": "reject"}}'
     curl $APIFRAME_BASE_URL/_sandbox/limits
 
 Any key starting with afk_ works (e.g. {SANDBOX_API_KEY}) unless --api-key is given.

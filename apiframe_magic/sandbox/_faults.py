@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-__all__ = ["FAULT_KINDS", "FAULT_ROUTES", "Fault", "FaultKind", "FaultRoute", "Faults"]
+__all__ = ["FAULT_KINDS", "FAULT_ROUTES", "Fault", "FaultKind", "FaultRoute", "FaultValueError",
+           "Faults"]
 
 FaultKind = Literal["rate_limit", "unavailable", "drop", "not_json", "fail_job", "truncate", "slow_job"]
 FaultRoute = Literal["submit", "poll", "download", "any"]
@@ -18,11 +20,33 @@ FAULT_ROUTES: tuple[str, ...] = get_args(FaultRoute)
 
 DEFAULT_FAIL_MESSAGE = "Provider returned an error: content policy violation"
 DEFAULT_SLOW_SECONDS = 30.0
+# Knob bounds: the values end up in JSON bodies and Retry-After headers, which must stay readable.
+MAX_TIMES = 1_000_000
+MAX_SECONDS = 86_400.0
+MAX_MESSAGE_CHARS = 2_000
 
 # Kinds that act on a job when it is created, whatever request created it.
 JOB_KINDS = frozenset({"fail_job", "slow_job"})
 # Kinds that answer a request in place of the server; with ``seconds`` they last that long.
 REQUEST_KINDS = frozenset({"rate_limit", "unavailable", "drop", "not_json"})
+
+
+class FaultValueError(ValueError):
+    """A fault knob the sandbox cannot arm; ``field`` names it (``kind``, ``times``, ``route``,
+    ``retry_after``, ``seconds`` or ``message``), so an HTTP answer can say which one."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _duration(field: str, value: object) -> float:
+    """``value`` as seconds: a finite real number from 0 to :data:`MAX_SECONDS`."""
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value) or not 0 <= value <= MAX_SECONDS):
+        raise FaultValueError(
+            field, f"{field} must be a number of seconds from 0 to {MAX_SECONDS:g}, got {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -107,24 +131,36 @@ class Faults:
         seconds: float | None = None,
         message: str | None = None,
     ) -> Fault:
-        """Arm a fault; returns it. Raises :class:`ValueError` for an unknown kind or route."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; use one of {', '.join(FAULT_KINDS)}")
-        if route not in FAULT_ROUTES:
-            raise ValueError(f"unknown fault route {route!r}; use one of {', '.join(FAULT_ROUTES)}")
-        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-            raise ValueError(f"times must be a positive integer, got {times!r}")
+        """Arm a fault; returns it.
+
+        Raises :class:`FaultValueError` (a :class:`ValueError`) naming the knob for an unknown
+        kind or route, ``times`` outside 1 to :data:`MAX_TIMES`, ``retry_after`` or ``seconds``
+        that is not a finite number from 0 to :data:`MAX_SECONDS`, or a ``message`` that is not
+        text of at most :data:`MAX_MESSAGE_CHARS` characters. Values arrive unchecked from
+        ``POST /_sandbox/faults``, so nothing here trusts the annotations.
+        """
+        if not isinstance(kind, str) or kind not in FAULT_KINDS:
+            raise FaultValueError(
+                "kind", f"unknown fault kind {kind!r}; use one of {', '.join(FAULT_KINDS)}")
+        if not isinstance(route, str) or route not in FAULT_ROUTES:
+            raise FaultValueError(
+                "route", f"unknown fault route {route!r}; use one of {', '.join(FAULT_ROUTES)}")
+        if isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= MAX_TIMES:
+            raise FaultValueError(
+                "times", f"times must be a whole number from 1 to {MAX_TIMES}, got {times!r}")
         if kind == "truncate" and route not in ("download", "any"):
-            raise ValueError("a truncate fault only hits downloads: use route 'download' or 'any'")
+            raise FaultValueError(
+                "route", "a truncate fault only hits downloads: use route 'download' or 'any'")
         if kind == "not_json" and route == "download":
-            raise ValueError("a not_json fault only hits API routes, never downloads")
-        if retry_after < 0:
-            raise ValueError("retry_after must not be negative")
-        if seconds is not None and seconds < 0:
-            raise ValueError("seconds must not be negative")
-        until = time.monotonic() + seconds if kind in REQUEST_KINDS and seconds is not None else None
-        fault = Fault(kind, times, route, float(retry_after),
-                      None if seconds is None else float(seconds), message, until)
+            raise FaultValueError("route", "a not_json fault only hits API routes, never downloads")
+        wait = _duration("retry_after", retry_after)
+        span = None if seconds is None else _duration("seconds", seconds)
+        if message is not None and (not isinstance(message, str)
+                                    or len(message) > MAX_MESSAGE_CHARS):
+            raise FaultValueError(
+                "message", f"message must be text of at most {MAX_MESSAGE_CHARS} characters")
+        until = time.monotonic() + span if kind in REQUEST_KINDS and span is not None else None
+        fault = Fault(kind, times, route, wait, span, message, until)
         with self._lock:
             self._armed.append(fault)
         return fault

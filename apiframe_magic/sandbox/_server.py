@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import math
 import os
 import re
 import shutil
@@ -31,7 +32,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from ..catalog import MODELS, OUTPUT_FORMATS, validate_body
-from ._faults import Faults
+from ._faults import Faults, FaultValueError
 from ._state import (
     MAX_CONCURRENT_JOBS,
     OVER_LIMIT_MODES,
@@ -71,6 +72,71 @@ _JOB_PATH = re.compile(r"/v2/jobs/(?P<id>[^/]+)")
 _AUDIO_PATH = re.compile(r"/audio/(?P<name>[0-9a-f-]{36}-[0-9]\.(?:mp3|wav))")
 _IMAGE_PATH = re.compile(r"/images/(?P<name>[0-9a-f-]{36}-[0-9]\.svg)")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+
+# Request hardening (docs/sandbox.md, "Who may talk to it").
+MAX_BODY_BYTES = 1 << 20
+MAX_JSON_DEPTH = 64
+MAX_LINE_BYTES = 8192
+MAX_TRAILER_LINES = 64
+# After a refused body the client may still be sending; reading (and discarding) that much for
+# that long lets it see the answer, where closing at once could reset the connection under it.
+LINGER_BYTES = 16 << 20
+LINGER_SECONDS = 2.0
+CONTROL_PREFIX = "/_sandbox/"
+_CONTROL_METHODS: dict[str, tuple[str, ...]] = {
+    "/_sandbox/faults": ("GET", "POST", "DELETE"),
+    "/_sandbox/credits": ("GET", "POST"),
+    "/_sandbox/limits": ("GET", "POST"),
+}
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+_AUTHORITY = re.compile(r"(?P<host>\[[0-9a-f:.]+\]|[^\[\]:/@\s]+)(?::[0-9]{1,5})?")
+_ORIGIN = re.compile(r"https?://(?P<authority>[^/?#]+)")
+_CHUNK_SIZE = re.compile(rb"[0-9a-fA-F]{1,8}")
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+class _BadRequest(Exception):
+    """A request whose framing the sandbox cannot trust: answer ``reply`` and close."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.reply = Reply(status, {"error": message}, {"Connection": "close"})
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _json_body(body: bytes) -> tuple[Any, Reply | None]:
+    """``body`` as strict JSON (``None`` when empty), or the ``400`` to answer instead.
+
+    Strict means what a JSON parser elsewhere would accept: no ``NaN`` or ``Infinity`` and no
+    number too large for a float. Nesting deeper than :data:`MAX_JSON_DEPTH` is refused before
+    parsing, since the standard parser recurses and would end in a ``RecursionError``.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, validation_error({"$": ["request body must be valid JSON"]})
+    depth = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket.group() in "[{" else -1
+        if depth > MAX_JSON_DEPTH:
+            return None, validation_error(
+                {"$": [f"request body must not nest deeper than {MAX_JSON_DEPTH} levels"]})
+    try:
+        return json.loads(text or "null", parse_constant=_refuse_constant,
+                          parse_float=_finite_float), None
+    except ValueError:
+        return None, validation_error({"$": ["request body must be valid JSON"]})
 
 @dataclass(frozen=True)
 class RecordedRequest:
@@ -159,16 +225,39 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- plumbing -----------------------------------------------------------------------------
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What the standard library refuses itself (a malformed request line, headers too long,
+        an unknown method), answered in JSON like everything else, and the connection closed."""
+        self.log_error("code %d, message %s", code, message)
+        self.request_id = "req_" + uuid.uuid4().hex
+        phrase = message or self.responses.get(code, ("Error", ""))[0]
+        data = json.dumps({"error": phrase}).encode()
+        self._start(code, {"Connection": "close", "Content-Type": "application/json",
+                           "Content-Length": str(len(data))})
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
     def _handle(self, method: str) -> None:
         self.request_id = "req_" + uuid.uuid4().hex
         parts = urlsplit(self.path)
         path = parts.path.rstrip("/") or "/"
-        body = self._read_body()
+        try:
+            body = self._read_body()
+        except _BadRequest as bad:
+            with contextlib.suppress(OSError):
+                self._send_json(bad.reply, method)
+                self._linger()
+            self.close_connection = True
+            return
         headers = {name.lower(): value for name, value in self.headers.items()}
         self.server.sandbox._record(RecordedRequest(
             self.server.origin, method, parts.path, headers, parts.query, body))
         try:
-            self.route(method, path, parse_qs(parts.query), body)
+            refusal = self._forbidden(method, path)
+            if refusal is not None:
+                self._send_json(refusal, method)
+            else:
+                self.route(method, path, parse_qs(parts.query), body)
         except (BrokenPipeError, ConnectionResetError):
             # The client hung up (often on purpose, e.g. a timeout test); nothing to answer.
             self.close_connection = True
@@ -180,18 +269,99 @@ class _Handler(BaseHTTPRequestHandler):
         raise NotImplementedError
 
     def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+        """The request body, chunked or by ``Content-Length``, of at most :data:`MAX_BODY_BYTES`.
+
+        Raises :class:`_BadRequest` (``400``, or ``413`` when too large) for framing it cannot
+        trust: a ``Content-Length`` that is not one whole number, a chunk size that is not hex,
+        a body that ends early, a transfer coding other than ``chunked``.
+        """
+        coding = self.headers.get("Transfer-Encoding")
+        if coding is not None:
+            if coding.strip().lower() != "chunked":
+                raise _BadRequest(400, "Transfer-Encoding must be chunked")
+            return self._read_chunked()
+        lengths = {value.strip() for value in self.headers.get_all("Content-Length") or ()}
+        if not lengths:
+            return b""
+        text = lengths.pop()
+        if lengths or not (text.isascii() and text.isdigit()):
+            raise _BadRequest(400, "Content-Length must be one whole number of bytes")
+        if len(text) > len(str(MAX_BODY_BYTES)) or int(text) > MAX_BODY_BYTES:
+            raise _BadRequest(413, f"the request body is over {MAX_BODY_BYTES} bytes")
+        length = int(text)
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            raise _BadRequest(400, "the request body is shorter than its Content-Length")
+        return body
+
+    def _read_chunked(self) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(MAX_LINE_BYTES + 1)
+            size_text = line.split(b";")[0].strip()
+            if len(line) > MAX_LINE_BYTES or not _CHUNK_SIZE.fullmatch(size_text):
+                raise _BadRequest(400, "bad chunk size: expected a hexadecimal number")
+            size = int(size_text, 16)
+            if size == 0:
+                for _ in range(MAX_TRAILER_LINES):
+                    if self.rfile.readline(MAX_LINE_BYTES + 1) in (b"\r\n", b"\n", b""):
+                        return b"".join(chunks)
+                raise _BadRequest(400, "too many trailer lines after the last chunk")
+            total += size
+            if total > MAX_BODY_BYTES:
+                raise _BadRequest(413, f"the request body is over {MAX_BODY_BYTES} bytes")
+            chunk = self.rfile.read(size)
+            if len(chunk) < size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                raise _BadRequest(400, "a chunk ended early or without its line break")
+            chunks.append(chunk)
+
+    def _linger(self) -> None:
+        """Half-close, then read what the client still sends (bounded) before the close, so an
+        answer sent before the body was read reaches it instead of a connection reset."""
+        self.wfile.flush()
+        self.connection.shutdown(socket.SHUT_WR)
+        self.connection.settimeout(LINGER_SECONDS)
+        drained = 0
+        with contextlib.suppress(OSError):
+            while drained < LINGER_BYTES:
+                data = self.rfile.read1(65536)
+                if not data:
+                    break
+                drained += len(data)
+
+    def _forbidden(self, method: str, path: str) -> Reply | None:
+        """The ``403`` for a request from where the sandbox must not take orders, else ``None``.
+
+        ``Host`` (when sent) must name the loopback interface or the bound host, so a web page
+        that rebinds its own name to ``127.0.0.1`` is refused (DNS rebinding). ``Origin`` (when
+        sent) must be a loopback origin, on any port, for every request that can change
+        something (any method but ``GET`` and ``HEAD``) and for every control route; other
+        reads are left alone, as a page elsewhere cannot read their answers (no CORS headers)
+        and a notebook's ``<audio>`` tags load from the CDN origin.
+        """
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) > 1 or (hosts and not self._own_authority(hosts[0])):
+            return error(403, "Forbidden Host: the sandbox answers to 127.0.0.1, localhost, "
+                              "[::1] and the host it is bound to")
+        origin = self.headers.get("Origin")
+        if origin is None or (method in ("GET", "HEAD") and not path.startswith(CONTROL_PREFIX)):
+            return None
+        match = _ORIGIN.fullmatch(origin.strip().lower())
+        if match is None or not self._own_authority(match["authority"]):
+            return error(403, "Forbidden Origin: only pages on this machine's loopback "
+                              "(127.0.0.1, localhost, [::1]) may send this request")
+        return None
+
+    def _own_authority(self, authority: str) -> bool:
+        """Whether ``host[:port]`` names the loopback interface or the host the server is bound to
+        (any port: a page on another loopback port is still this machine)."""
+        match = _AUTHORITY.fullmatch(authority.strip().lower())
+        if match is None:
+            return False
+        bound = self.server.sandbox.host.lower()
+        bound = f"[{bound}]" if ":" in bound else bound
+        return match["host"] in _LOOPBACK_HOSTS or (bool(bound) and match["host"] == bound)
 
     def _faulted(self, route: str) -> tuple[Reply | None, bool]:
         """The oldest fault armed for this route: a 429/503 (or non-JSON 200) reply to send instead
@@ -249,14 +419,16 @@ class _ApiHandler(_Handler):
             allowed, fault_route, view = ("GET",), "other", self._me
         elif path == "/v2/models":
             allowed, fault_route, view = ("GET",), "other", self._models
-        elif path == "/_sandbox/faults":
-            self._control(method, body)
-            return
-        elif path == "/_sandbox/credits":
-            self._credits_control(method, body)
-            return
-        elif path == "/_sandbox/limits":
-            self._limits_control(method, body)
+        elif path in _CONTROL_METHODS:
+            refusal = self._control_refusal(method, _CONTROL_METHODS[path])
+            if refusal is not None:
+                self._send_json(refusal, method)
+            elif path == "/_sandbox/faults":
+                self._control(method, body)
+            elif path == "/_sandbox/credits":
+                self._credits_control(method, body)
+            else:
+                self._limits_control(method, body)
             return
         else:
             self._send_json(error(404, "Not found"), method)
@@ -279,6 +451,24 @@ class _ApiHandler(_Handler):
             return None, error(401, "Invalid API key")
         return key, None
 
+    def _control_refusal(self, method: str, allowed: tuple[str, ...]) -> Reply | None:
+        """What a control route answers before doing anything, else ``None``: ``405`` for a
+        method it does not take; ``401`` without a valid ``X-API-Key`` when the server accepts
+        only given keys (``--api-key``), or with an invalid one in any case; ``415`` for a body
+        sent as anything but ``application/json``. (Host and Origin are checked for every route
+        in :meth:`_forbidden`.)"""
+        if (method if method != "HEAD" else "GET") not in allowed:
+            return Reply(405, {"error": "Method not allowed"}, {"Allow": ", ".join(allowed)})
+        if (self.server.sandbox.api_keys is not None
+                or (self.headers.get("X-API-Key") or "").strip()):
+            key, problem = self._api_key()
+            if key is None:
+                return problem or error(401, "API key is required")
+        media_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if method in ("POST", "PUT", "PATCH") and media_type != "application/json":
+            return error(415, "Content-Type must be application/json")
+        return None
+
     def _submit(self, query: dict[str, list[str]], body: bytes) -> Reply:
         key, problem = self._api_key()
         if key is None:
@@ -287,10 +477,9 @@ class _ApiHandler(_Handler):
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= IDEMPOTENCY_KEY_MAX:
             return validation_error(
                 {"Idempotency-Key": [f"must be 1 to {IDEMPOTENCY_KEY_MAX} characters"]})
-        try:
-            payload = json.loads(body.decode("utf-8")) if body else None
-        except (UnicodeDecodeError, ValueError):
-            return validation_error({"$": ["request body must be valid JSON"]})
+        payload, bad_json = _json_body(body)
+        if bad_json is not None:
+            return bad_json
         problems = validate_body(payload)
         if problems:
             return validation_error(problems)
@@ -352,10 +541,9 @@ class _ApiHandler(_Handler):
                 return
         state = self.server.sandbox._state
         if method == "POST":
-            try:
-                spec = json.loads(body.decode("utf-8") or "null")
-            except (UnicodeDecodeError, ValueError):
-                self._send_json(validation_error({"$": ["request body must be valid JSON"]}), method)
+            spec, bad_json = _json_body(body)
+            if bad_json is not None:
+                self._send_json(bad_json, method)
                 return
             credits = spec.get("credits") if isinstance(spec, dict) else None
             if isinstance(spec, dict) and set(spec) - {"credits"}:
@@ -382,10 +570,9 @@ class _ApiHandler(_Handler):
             return
         sandbox = self.server.sandbox
         if method == "POST":
-            try:
-                spec = json.loads(body.decode("utf-8") or "null")
-            except (UnicodeDecodeError, ValueError):
-                self._send_json(validation_error({"$": ["request body must be valid JSON"]}), method)
+            spec, bad_json = _json_body(body)
+            if bad_json is not None:
+                self._send_json(bad_json, method)
                 return
             if not isinstance(spec, dict):
                 self._send_json(validation_error({"$": ["must be an object"]}), method)
@@ -420,11 +607,12 @@ class _ApiHandler(_Handler):
         self._send_json(reply, method)
 
     def _arm(self, body: bytes) -> Reply:
-        try:
-            spec = json.loads(body.decode("utf-8") or "null")
-        except (UnicodeDecodeError, ValueError):
-            return validation_error({"$": ["request body must be valid JSON"]})
-        if not isinstance(spec, dict) or not isinstance(spec.get("kind"), str):
+        """``POST /_sandbox/faults``: the knobs go to :meth:`Faults.inject` as sent, which checks
+        them; a bad one is a ``400`` naming it."""
+        spec, bad_json = _json_body(body)
+        if bad_json is not None:
+            return bad_json
+        if not isinstance(spec, dict) or "kind" not in spec:
             return validation_error({"kind": ["is required"]})
         unknown = set(spec) - {"kind", "times", "route", "retry_after", "seconds", "message"}
         if unknown:
@@ -434,12 +622,12 @@ class _ApiHandler(_Handler):
                 spec["kind"],
                 times=spec.get("times", 1),
                 route=spec.get("route", "any"),
-                retry_after=float(spec.get("retry_after", 1.0)),
-                seconds=None if spec.get("seconds") is None else float(spec["seconds"]),
+                retry_after=spec.get("retry_after", 1.0),
+                seconds=spec.get("seconds"),
                 message=spec.get("message"),
             )
-        except (TypeError, ValueError) as exc:
-            return error(400, str(exc))
+        except FaultValueError as exc:
+            return validation_error({exc.field: [str(exc)]})
         return Reply(201, {"fault": fault.to_dict(),
                            "faults": [f.to_dict() for f in self.server.sandbox.faults.pending()]})
 
