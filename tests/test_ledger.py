@@ -66,7 +66,7 @@ def begin(
     ledger: Ledger,
     prompt: str,
     *,
-    backend: str = "sandbox",
+    account: str = "sandbox",
     model: str = "elevenlabs-music",
     take: int = 1,
     reserved: int | None = 10,
@@ -75,10 +75,10 @@ def begin(
 ) -> JobRecord:
     """Write a request ahead of its POST, as the job runner does."""
     params = {"music_length_ms": 30_000}
-    fp = fingerprint(backend=backend, model=model, prompt=prompt, params=params, take=take)
+    fp = fingerprint(account=account, model=model, prompt=prompt, params=params, take=take)
     return ledger.begin(
         fingerprint=fp,
-        backend=backend,
+        account=account,
         model=model,
         prompt=prompt,
         params=params,
@@ -126,20 +126,20 @@ def utc(text: str | None) -> datetime:
 
 
 def test_fingerprint_ignores_whitespace_unicode_form_and_param_order() -> None:
-    base = fingerprint(backend="sandbox", model="m", prompt="café  jazz\n\ttrio", params={"a": 1, "b": 2},
+    base = fingerprint(account="sandbox", model="m", prompt="café  jazz\n\ttrio", params={"a": 1, "b": 2},
                        take=1)
-    same = fingerprint(backend="sandbox", model="m", prompt=" cafe\u0301 jazz trio ", params={"b": 2, "a": 1},
+    same = fingerprint(account="sandbox", model="m", prompt=" cafe\u0301 jazz trio ", params={"b": 2, "a": 1},
                        take=1)
     assert base == same
     assert normalize_prompt("  cafe\u0301\n jazz ") == "café jazz"
     assert len(base) == 64 and int(base, 16) >= 0
 
 
-def test_fingerprint_separates_backend_model_prompt_params_and_take() -> None:
-    args: dict[str, Any] = {"backend": "sandbox", "model": "m", "prompt": "p", "params": {"a": 1}, "take": 1}
+def test_fingerprint_separates_account_model_prompt_params_and_take() -> None:
+    args: dict[str, Any] = {"account": "sandbox", "model": "m", "prompt": "p", "params": {"a": 1}, "take": 1}
     base = fingerprint(**args)
     changes: list[dict[str, Any]] = [
-        {"backend": "https://api.apiframe.ai acct_1"},
+        {"account": "https://api.apiframe.ai acct_1"},
         {"model": "suno"},
         {"prompt": "P"},
         {"params": {"a": 2}},
@@ -153,7 +153,7 @@ def test_fingerprint_separates_backend_model_prompt_params_and_take() -> None:
 def test_fingerprint_is_stable_across_versions() -> None:
     """Changing the canonical form silently would make every cached job miss (or worse, match
     another request): a change must bump FINGERPRINT_VERSION and this value."""
-    fp = fingerprint(backend="sandbox", model="elevenlabs-music", prompt="calm piano",
+    fp = fingerprint(account="sandbox", model="elevenlabs-music", prompt="calm piano",
                      params={"music_length_ms": 30000}, take=1)
     assert fp == "f4e387265b583369e3d300c5d9dfe32cea00e8a20d31c6f600986e3a0de88838"
 
@@ -161,15 +161,15 @@ def test_fingerprint_is_stable_across_versions() -> None:
 def test_fingerprint_refuses_what_cannot_be_a_request() -> None:
     for take in (0, -1, True, 1.0):
         with pytest.raises(ValueError, match="take"):
-            fingerprint(backend="sandbox", model="m", prompt="p", params={}, take=take)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="backend"):
-        fingerprint(backend="", model="m", prompt="p", params={}, take=1)
+            fingerprint(account="sandbox", model="m", prompt="p", params={}, take=take)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="account"):
+        fingerprint(account="", model="m", prompt="p", params={}, take=1)
     with pytest.raises(TypeError):
-        fingerprint(backend="sandbox", model="m", prompt="p", params={"s": {1, 2}}, take=1)
+        fingerprint(account="sandbox", model="m", prompt="p", params={"s": {1, 2}}, take=1)
 
 
 def test_idempotency_key_is_short_ascii_and_follows_the_fingerprint() -> None:
-    fp = fingerprint(backend="sandbox", model="m", prompt="p", params={}, take=1)
+    fp = fingerprint(account="sandbox", model="m", prompt="p", params={}, take=1)
     key = idempotency_key(fp)
     assert key == "afm-" + fp[:40] and key.isascii() and len(key) <= 255
     assert idempotency_key(fp) == key
@@ -193,13 +193,13 @@ def test_a_sandbox_job_is_written_ahead_of_every_step_and_the_key_is_never_store
     path = tmp_path / "out" / DEFAULT_LEDGER_NAME
     request = MusicRequest("calm piano, rain on the window", music_length_ms=5_000)
     body = request.to_json()
-    fp = fingerprint(backend="sandbox", model=request.model, prompt=request.prompt,
+    fp = fingerprint(account="sandbox", model=request.model, prompt=request.prompt,
                      params=dict(request.params), take=1)
     key = idempotency_key(fp)
     with Ledger.open(path) as ledger, ApiframeClient(
         CANARY_KEY, sandbox.url, poll_interval=0.05, max_poll_interval=0.2
     ) as client:
-        record = ledger.begin(fingerprint=fp, backend="sandbox", model=request.model, prompt=request.prompt,
+        record = ledger.begin(fingerprint=fp, account="sandbox", model=request.model, prompt=request.prompt,
                               params=dict(request.params), take=1, request=body, idempotency_key=key,
                               output_dir=str(tmp_path / "out"), reserved=10)
         assert (record.status, record.job_id) == (REQUESTED, None)
@@ -259,7 +259,7 @@ def test_a_reopened_ledger_lists_the_jobs_an_earlier_kernel_left_pending(tmp_pat
         assert (pending.job_id, pending.status, pending.progress) == ("job-running", PROCESSING, 30)
         assert (pending.output_dir, pending.label) == ("/out/a", "intro")
         assert pending.pending and not pending.saved
-        assert second.pending(backend="https://api.apiframe.ai acct") == []
+        assert second.pending(account="https://api.apiframe.ai acct") == []
         assert second.lookup(never_answered.fingerprint) == never_answered
         failed_now = second.get("job-failed")
         assert failed_now is not None and (failed_now.status, failed_now.error) == (FAILED, "boom")
@@ -322,9 +322,9 @@ def test_spent_counts_real_costs_reserved_costs_and_not_refunds(ledger: Ledger) 
     ledger.submitted(failed.id, "job-failed")
     ledger.failed("job-failed", error="x")
     begin(ledger, "never sent", reserved=30)
-    run_job(ledger, "real service", "job-real", credits=20, backend="https://api.apiframe.ai acct")
+    run_job(ledger, "real service", "job-real", credits=20, account="https://api.apiframe.ai acct")
     assert ledger.spent() == 50
-    assert ledger.spent(backend="sandbox") == 30
+    assert ledger.spent(account="sandbox") == 30
     assert ledger.spent(since=before) == 50
     assert ledger.spent(since=before.replace(tzinfo=None) + timedelta(days=2)) == 0  # naive: local time
     assert ledger.spent(since=datetime.now(timezone.utc) + timedelta(hours=1)) == 0
@@ -333,13 +333,13 @@ def test_spent_counts_real_costs_reserved_costs_and_not_refunds(ledger: Ledger) 
 def test_history_is_newest_first_and_filters(ledger: Ledger) -> None:
     run_job(ledger, "Café jazz trio", "job-1")
     run_job(ledger, "dark techno", "job-2", model="suno")
-    run_job(ledger, "CAFÉ ambience", "job-3", backend="https://api.apiframe.ai acct")
+    run_job(ledger, "CAFÉ ambience", "job-3", account="https://api.apiframe.ai acct")
     assert [r.job_id for r in ledger.history()] == ["job-3", "job-2", "job-1"]
     assert [r.job_id for r in ledger.history(limit=1)] == ["job-3"]
     assert [r.job_id for r in ledger.history(model="suno")] == ["job-2"]
     assert [r.job_id for r in ledger.history(text="café")] == ["job-3", "job-1"]
     assert [r.job_id for r in ledger.history(text="100%")] == []
-    assert [r.job_id for r in ledger.history(backend="sandbox", text="jazz")] == ["job-1"]
+    assert [r.job_id for r in ledger.history(account="sandbox", text="jazz")] == ["job-1"]
 
 
 def test_history_rows_are_the_table_history_shows(ledger: Ledger) -> None:
@@ -373,7 +373,7 @@ def test_history_frame_with_pandas_is_a_dataframe(ledger: Ledger) -> None:
 
 
 def test_begin_refuses_what_is_not_a_request(ledger: Ledger) -> None:
-    args: dict[str, Any] = {"fingerprint": "f" * 64, "backend": "sandbox", "model": "m", "prompt": "p",
+    args: dict[str, Any] = {"fingerprint": "f" * 64, "account": "sandbox", "model": "m", "prompt": "p",
                             "params": {}, "take": 1, "request": {}, "idempotency_key": "afm-x"}
     for bad in ({"take": 0}, {"idempotency_key": "k" * 256}, {"idempotency_key": "clé"}, {"fingerprint": ""}):
         with pytest.raises(ValueError):
@@ -531,8 +531,8 @@ def test_a_corrupt_file_is_moved_aside_and_never_deleted(tmp_path: Path) -> None
     assert error.kept_as is not None and error.kept_as.read_bytes() == garbage
     assert error.kept_as.parent == path.parent and error.kept_as.name.startswith(path.name + ".corrupt-")
     assert str(error.kept_as) in str(error) and "\n" not in str(error)
-    assert not path.exists()
-    with Ledger.open(path) as fresh:  # the next open starts a new ledger beside the kept file
+    assert error.recovered == 0 and "0 jobs recovered" in str(error)  # random bytes: nothing to read
+    with Ledger.open(path) as fresh:  # the next open finds the new ledger beside the kept file
         assert fresh.history() == []
     assert error.kept_as.read_bytes() == garbage
 
@@ -554,7 +554,7 @@ def test_corruption_found_after_opening_moves_the_file_aside(tmp_path: Path) -> 
     with pytest.raises(LedgerUnavailable) as caught, Ledger.open(path) as ledger:
         ledger.history(limit=None)
     assert caught.value.kept_as is not None and caught.value.kept_as.read_bytes() == bytes(data)
-    assert not path.exists()
+    assert caught.value.recovered is not None  # and a new ledger holds what could be read back
 
 
 def test_files_that_are_not_a_usable_ledger_are_refused_and_left_alone(tmp_path: Path) -> None:

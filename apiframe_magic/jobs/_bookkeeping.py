@@ -4,6 +4,8 @@ fails a job.
 :class:`Bookkeeping` wraps an optional :class:`~apiframe_magic.ledger.Ledger`. Each call that the
 file cannot serve (corrupt, locked for too long, on a full disk) turns the ledger off for the
 rest of the run and reports one line through ``warn``; the job itself goes on without the cache.
+A read-only ledger stays on: the jobs it holds still answer at no cost, and only its writes are
+skipped (reported through ``warn`` as well).
 :func:`decide` reads the ledger before a submit and says what to do instead of paying again.
 """
 
@@ -60,19 +62,27 @@ class Bookkeeping:
 
     def call(self, method: Callable[[Ledger], T]) -> T | None:
         """``method(ledger)``, or ``None`` when there is no ledger or it just failed."""
-        if self.ledger is None:
+        ledger = self.ledger
+        if ledger is None:
             return None
         try:
-            return method(self.ledger)
+            return method(ledger)
         except LedgerUnavailable as exc:
+            if ledger.read_only and not ledger.closed:
+                # Only writing failed: keep it, so what it holds is never paid for again.
+                if self.warn is not None:
+                    self.warn(f"the job ledger: {exc}")
+                return None
             self.ledger = None
             if self.warn is not None:
                 self.warn(f"the job ledger is off for this run: {exc}")
             return None
 
     def typical_seconds(self, request: MusicRequest) -> float | None:
-        """How long jobs of this model (and length, where the model takes one) took lately, from
-        submission to completion: the median of the ledger's last saved ones, or ``None``."""
+        """How long jobs of this model (and length, where the model takes one) took lately: the
+        median of the ledger's last saved ones (each from the service's ``createdAt`` to its
+        ``completedAt`` when it gave them, else from submission to the end this client saw; see
+        :attr:`~apiframe_magic.ledger.JobRecord.elapsed`), or ``None``."""
         records = self.call(lambda ledger: ledger.history(limit=40, model=request.model)) or []
         name = request.spec.length_param
         length = request.params.get(name) if name else None
@@ -84,7 +94,10 @@ class Bookkeeping:
         return seconds[len(seconds) // 2] if seconds else None
 
     def status(self, job: Job) -> None:
-        self.call(lambda ledger: ledger.status(job.id, job.status, progress=job.progress))
+        self.call(lambda ledger: ledger.status(
+            job.id, job.status, progress=job.progress, service_created_at=job.created_at,
+            service_completed_at=job.completed_at,
+        ))
 
     def completed(self, result: MusicResult) -> None:
         tracks = [
@@ -94,9 +107,12 @@ class Bookkeeping:
             )
             for t in result.tracks
         ]
-        credits = result.job.credit_cost
-        self.call(lambda ledger: ledger.completed(result.job_id, credits=credits, tracks=tracks))
-        if self.ledger is not None:
+        job = result.job
+        self.call(lambda ledger: ledger.completed(
+            result.job_id, credits=job.credit_cost, tracks=tracks,
+            service_created_at=job.created_at, service_completed_at=job.completed_at,
+        ))
+        if self.ledger is not None and not self.ledger.read_only:
             result.ledger_path = str(self.ledger.path)
 
     def measured(self, result: MusicResult, measured: Mapping[int, Measurements]) -> None:
@@ -133,7 +149,7 @@ def decide(
 
     def fp(number: int) -> str:
         return fingerprint(
-            backend=identity, model=request.model, prompt=request.prompt, params=request.params,
+            account=identity, model=request.model, prompt=request.prompt, params=request.params,
             take=number,
         )
 
@@ -175,11 +191,12 @@ def result_from_record(record: JobRecord, *, elapsed: float) -> MusicResult:
     job = Job(
         id=record.job_id or "", status="COMPLETED", model=record.model, progress=100,
         tracks=tuple(t.track for t in tracks), credit_cost=record.credits,
-        completed_at=record.completed_at, raw={"id": record.job_id, "status": "COMPLETED"},
+        created_at=record.service_created_at,
+        completed_at=record.service_completed_at or record.completed_at,
+        raw={"id": record.job_id, "status": "COMPLETED"},
     )
-    backend = record.backend.split("#", 1)[0]
-    return MusicResult(job=job, request=request, tracks=tuple(tracks), elapsed=elapsed, backend=backend,
-                       from_ledger=True)
+    return MusicResult(job=job, request=request, tracks=tuple(tracks), elapsed=elapsed,
+                       backend=record.service, from_ledger=True)
 
 
 def _as_saved(path: Path) -> Path:

@@ -2,7 +2,8 @@
 
 :func:`open_ledger` resolves where the ledger lives (a setting, else ``$APIFRAME_LEDGER``, else a
 file in the output folder; ``"off"`` turns it off) and opens it, reporting a file it cannot use
-in one line rather than failing. :func:`history` is ``%music history`` for Python code.
+in one line rather than failing; a corrupt file has been replaced by a new ledger holding what
+could be recovered from it, which is opened at once. :func:`history` is ``%music history`` for Python code.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._public import public
-from ..ledger import Ledger, LedgerUnavailable, history_frame, resolve_ledger_path
+from ..ledger import Ledger, LedgerUnavailable, resolve_ledger_path, rows_frame
 from ._files import DEFAULT_OUTPUT_DIR
 
 if TYPE_CHECKING:
@@ -28,17 +29,31 @@ def open_ledger(
     warn: Callable[[str], None] | None = None,
 ) -> Ledger | None:
     """The ledger for ``output_dir`` (or the one ``setting`` / ``$APIFRAME_LEDGER`` names), or
-    ``None`` when it is turned off or cannot be used (``warn`` hears why, in one line; a corrupt
-    file has been moved aside, never deleted)."""
+    ``None`` when it is turned off or cannot be used (``warn`` hears why, in one line).
+
+    A corrupt file is moved aside (never deleted) and the new ledger that holds the jobs
+    recovered from it is returned, ``warn`` hearing where the file was kept and how many jobs
+    were recovered. A file that can be read but not written opens read-only: its jobs still
+    answer (see :attr:`~apiframe_magic.ledger.Ledger.read_only`)."""
     path = resolve_ledger_path(setting, output_dir)
     if path is None:
         return None
     try:
         return Ledger.open(path)
     except LedgerUnavailable as exc:
-        if warn is not None:
-            warn(f"the job ledger is off for this run: {exc}")
-        return None
+        replaced = exc
+    if replaced.kept_as is not None and replaced.recovered is not None:
+        try:
+            opened = Ledger.open(path)
+        except LedgerUnavailable as exc:
+            replaced = exc
+        else:
+            if warn is not None:
+                warn(f"the job ledger: {replaced}")
+            return opened
+    if warn is not None:
+        warn(f"the job ledger is off for this run: {replaced}")
+    return None
 
 
 @public
@@ -57,8 +72,6 @@ def history(
     (the ``history`` extra), else a list of dicts. ``text`` matches within the prompt."""
     opened = open_ledger(ledger, output_dir)
     if opened is None:
-        return history_frame([])
+        return rows_frame([])
     with opened:
-        records = opened.history(limit=limit, model=model, text=text)
-        job_ids = [record.job_id for record in records if record.job_id]
-        return history_frame(records, opened.ratings(job_ids=job_ids))
+        return rows_frame(opened.history_rows(limit=limit, model=model, text=text))

@@ -1,6 +1,6 @@
 """The cache key of a request, and the ``Idempotency-Key`` derived from it.
 
-Two requests with the same fingerprint ask for the same music: same backend and account, same
+Two requests with the same fingerprint ask for the same music: same service and account, same
 model, the same prompt up to whitespace and Unicode normalisation, the same params, the same take.
 A re-run of a cell with the same fingerprint is answered from the ledger instead of paying again;
 a new take is asked for deliberately, with another ``take`` number.
@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
+import warnings
 from collections.abc import Mapping
 from typing import Any
+
+# One rule for "the same prompt", shared with the expansion of batches; re-exported from here.
+from ..catalog import normalize_prompt
 
 __all__ = ["FINGERPRINT_VERSION", "fingerprint", "idempotency_key", "normalize_prompt"]
 
@@ -27,36 +30,44 @@ FINGERPRINT_VERSION = 1
 _KEY_PREFIX = "afm-"
 
 
-def normalize_prompt(prompt: str) -> str:
-    """The prompt as the fingerprint sees it: Unicode NFC, stripped, every run of whitespace (line
-    breaks included) one space.
-
-    >>> normalize_prompt("  calm\\n\\tpiano  ")
-    'calm piano'
-    """
-    return " ".join(unicodedata.normalize("NFC", prompt).split())
-
-
-def fingerprint(*, backend: str, model: str, prompt: str, params: Mapping[str, Any], take: int) -> str:
+def fingerprint(
+    *,
+    account: str | None = None,
+    model: str,
+    prompt: str,
+    params: Mapping[str, Any],
+    take: int,
+    backend: str | None = None,
+) -> str:
     """The SHA-256 (hex) of a canonical JSON document of what makes a request ask for some music.
 
-    ``backend`` names who answers and whose account pays: ``"sandbox"``, or the API base URL with
+    ``account`` names who answers and whose account pays: ``"sandbox"``, or the API base URL with
     the account's id, as the caller builds it; a sandbox job never answers a request for the real
-    service, nor the reverse. ``params`` are the model's params (key order does not matter; nested
-    mappings are sorted too); webhooks are not params and are not given here, since where
-    notifications go does not change the music. ``take`` numbers the variations of one request,
-    from 1.
+    service, nor the reverse (``backend`` is its deprecated name, for one release). ``params``
+    are the model's params (key order does not matter; nested mappings are sorted too); webhooks
+    are not params and are not given here, since where notifications go does not change the
+    music. ``take`` numbers the variations of one request, from 1.
 
-    Raises :class:`ValueError` for an empty backend or model, or a take that is not a positive
+    Raises :class:`ValueError` for an empty account or model, or a take that is not a positive
     integer, and :class:`TypeError` for params that are not JSON values.
     """
-    if not backend or not model:
-        raise ValueError("fingerprint needs a backend identity and a model")
+    if backend is not None:
+        warnings.warn(
+            "fingerprint(backend=...) is deprecated: the argument is now account=",
+            DeprecationWarning, stacklevel=2,
+        )
+        if account is not None and account != backend:
+            raise TypeError(f"fingerprint got both account={account!r} and backend={backend!r}")
+        account = backend
+    if not account or not model:
+        raise ValueError("fingerprint needs an account identity and a model")
     if isinstance(take, bool) or not isinstance(take, int) or take < 1:
         raise ValueError(f"take must be a positive integer, not {take!r}")
     document = {
         "v": FINGERPRINT_VERSION,
-        "backend": backend,
+        # Still "backend": renaming a key of the hashed document would change every fingerprint,
+        # and no ledger would answer a re-run any more.
+        "backend": account,
         "model": model,
         "prompt": normalize_prompt(prompt),
         "params": dict(params),

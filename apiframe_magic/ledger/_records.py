@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -31,6 +32,8 @@ __all__ = [
     "TrackRecord",
     "file_sha256",
     "iso_utc",
+    "service_of",
+    "service_time",
     "utc_now",
 ]
 
@@ -58,6 +61,35 @@ def utc_now() -> str:
 def iso_utc(moment: datetime) -> str:
     """``moment`` in UTC as the ledger writes times; a naive datetime is taken as local time."""
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def service_time(value: object) -> str | None:
+    """A time the service gave (a job's ``createdAt`` or ``completedAt``) as the ledger writes
+    times, or ``None`` when it is missing or not an ISO 8601 time: the service's fields are read
+    leniently, and a time it did not give is not made up. A time without a zone is UTC, as the
+    service's times are (``2026-03-15T10:00:00.000Z``)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"  # Python 3.10's fromisoformat does not read "Z"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return iso_utc(moment)
+
+
+def service_of(account: str) -> str:
+    """The service part of an account identity: ``"sandbox"``, or the API's base URL (an account
+    is the base URL, ``#`` and a short hash of the key; the sandbox's is ``"sandbox"``).
+
+    >>> service_of("https://api.apiframe.ai#1a2b3c4d")
+    'https://api.apiframe.ai'
+    """
+    return account.split("#", 1)[0]
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -133,11 +165,16 @@ class JobRecord:
     """One request and the job it became, as the ledger holds it.
 
     ``id`` is the ledger's own row id, known from :meth:`Ledger.begin` on, before the service
-    gives a ``job_id``. ``request`` is the whole body that was (or is about to be) sent, never with
-    the API key, which the ledger is never given. ``reserved`` is the credit cost expected when the
-    request was made, ``credits`` what the service reported. ``output_dir``, ``save`` and ``label``
-    are what the caller needs to save a resumed job where its cell would have saved it, and to name
-    it. Times are ISO 8601 UTC strings (``None`` until they happen).
+    gives a ``job_id``. ``service`` is who answered it (``"sandbox"`` or the API's base URL) and
+    ``account`` whose account paid for it (``"sandbox"``, or the base URL with a short hash of the
+    key), the identity its fingerprint was made with. ``request`` is the whole body that was (or
+    is about to be) sent, never with the API key, which the ledger is never given. ``reserved``
+    is the credit cost expected when the request was made, ``credits`` what the service reported.
+    ``output_dir``, ``save`` and ``label`` are what the caller needs to save a resumed job where
+    its cell would have saved it, and to name it. Times are ISO 8601 UTC strings (``None`` until
+    they happen): ``submitted_at`` to ``downloaded_at`` as this client saw them,
+    ``service_created_at`` and ``service_completed_at`` as the service reported them (its
+    ``createdAt`` and ``completedAt``; ``None`` when it did not).
 
     The record is frozen; ``params`` and ``request`` are plain dicts, copies of what the ledger
     holds, so changing them changes nothing stored.
@@ -145,7 +182,7 @@ class JobRecord:
 
     id: int
     fingerprint: str
-    backend: str
+    account: str
     model: str
     prompt: str
     params: dict[str, Any]
@@ -168,6 +205,22 @@ class JobRecord:
     reserved: int | None = None
     progress: int | None = None
     updated_at: str | None = field(default=None, compare=False)
+    service: str = ""
+    service_created_at: str | None = None
+    service_completed_at: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.service:
+            object.__setattr__(self, "service", service_of(self.account))
+
+    @property
+    def backend(self) -> str:
+        """Deprecated: :attr:`account`, by its old name (for one release)."""
+        warnings.warn(
+            "JobRecord.backend is deprecated: use JobRecord.account (or .service)",
+            DeprecationWarning, stacklevel=2,
+        )
+        return self.account
 
     @property
     def saved(self) -> bool:
@@ -185,11 +238,16 @@ class JobRecord:
 
     @property
     def elapsed(self) -> float | None:
-        """Seconds from the submission to the service's completion, when both are known."""
-        if self.submitted_at is None or self.completed_at is None:
+        """Seconds the job took: from the service's ``createdAt`` to its ``completedAt`` when it
+        gave both, else from the submission to the moment this client saw the job end (later, by
+        up to a polling interval); ``None`` when neither pair is known."""
+        if self.service_created_at is not None and self.service_completed_at is not None:
+            start, end = self.service_created_at, self.service_completed_at
+        elif self.submitted_at is not None and self.completed_at is not None:
+            start, end = self.submitted_at, self.completed_at
+        else:
             return None
-        start = datetime.fromisoformat(self.submitted_at)
-        return (datetime.fromisoformat(self.completed_at) - start).total_seconds()
+        return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 
 RATING = "rating"  # a score from 1 to 5 for one clip

@@ -123,6 +123,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX ratings_by_session ON ratings (session, id)",
         ),
     ),
+    Migration(
+        3,
+        (
+            # "backend" named two things; a job now names its service ("sandbox" or the API's
+            # base URL) and its account (the identity its fingerprint was made with: "sandbox",
+            # or the base URL, "#" and a short hash of the key). The old value is the account;
+            # the service is what comes before its "#".
+            "ALTER TABLE jobs RENAME COLUMN backend TO account",
+            "ALTER TABLE jobs ADD COLUMN service TEXT NOT NULL DEFAULT ''",
+            """
+            UPDATE jobs SET service = CASE WHEN instr(account, '#') > 0
+                                           THEN substr(account, 1, instr(account, '#') - 1)
+                                           ELSE account END
+            """,
+            # The service's own times of the job (its createdAt and completedAt), when it gave
+            # them: how long a job took on the service, without the client's polling delay.
+            "ALTER TABLE jobs ADD COLUMN service_created_at TEXT",
+            "ALTER TABLE jobs ADD COLUMN service_completed_at TEXT",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

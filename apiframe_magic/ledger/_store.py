@@ -10,6 +10,11 @@ lose the last steps, never the file. WAL needs a local file system (not a networ
 
 One :class:`Ledger` holds one connection and serialises its use with a lock, so it can be shared
 by the threads of a kernel.
+
+A ledger this user may read but not write (another user's file, a read-only folder or mount) is
+opened read-only: the jobs it holds still answer, never paid again, and each write raises
+:class:`LedgerUnavailable` saying so (:attr:`Ledger.read_only`). A corrupt ledger is moved aside
+and what can still be read from it is copied into the new ledger (:mod:`._recover`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import os
 import sqlite3
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
@@ -27,6 +33,7 @@ from types import TracebackType
 from typing import Any
 
 from ._errors import LedgerUnavailable
+from ._history import Judgements, history_row
 from ._paths import LEDGER_ENV
 from ._records import (
     CANCELLED,
@@ -43,9 +50,12 @@ from ._records import (
     RatingRecord,
     TrackRecord,
     iso_utc,
+    service_of,
+    service_time,
     utc_now,
 )
-from ._schema import SchemaMismatch, check_schema, migrate
+from ._recover import copy_readable
+from ._schema import SCHEMA_VERSION, SchemaMismatch, check_schema, migrate
 
 __all__ = ["DEFAULT_TIMEOUT", "Ledger"]
 
@@ -53,12 +63,16 @@ DEFAULT_TIMEOUT = 10.0
 """Seconds a write waits for another process's write lock before giving up."""
 
 _KEY_MAX = 255
-_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_NOTADB = 5, 6, 11, 26
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_CORRUPT, _SQLITE_NOTADB = 5, 6, 8, 11, 26
+_SQLITE_READONLY_DBMOVED = 1032  # the file was renamed or deleted under the connection
 # How far along a job is; a status never moves back (a late poll answer is ignored).
 _RANK = {REQUESTED: 0, SUBMITTED: 1, QUEUED: 2, PROCESSING: 3, COMPLETED: 4, FAILED: 5, CANCELLED: 5,
          SAVED: 6}
 _SERVER_TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED})
 _IN_CHUNK = 500  # ids per IN (...) list, well under SQLite's limit on parameters
+# How a read-only ledger is opened: as it is, seeing other processes' writes (needs its -shm file
+# to exist or to be creatable), else as an unchanging file (a folder this user cannot write).
+_READ_ONLY_MODES = ("mode=ro", "mode=ro&immutable=1")
 
 
 class Ledger:
@@ -72,26 +86,45 @@ class Ledger:
 
     The ledger stores what it is given: callers pass request bodies and params, never the API
     key, which stays with the client's auth.
+
+    A job is named by its ``account`` (whose account pays: ``"sandbox"``, or the API's base URL
+    with a short hash of the key, the identity of its :func:`fingerprint`) and its ``service``
+    (``"sandbox"`` or the base URL). The methods' old ``backend=`` argument still means
+    ``account=`` for one release, with a :class:`DeprecationWarning`.
     """
 
     path: Path
     timeout: float
 
-    def __init__(self, path: Path, connection: sqlite3.Connection, *, timeout: float) -> None:
+    def __init__(
+        self, path: Path, connection: sqlite3.Connection, *, timeout: float, read_only: bool = False
+    ) -> None:
         """Wrap an open, migrated connection; use :meth:`open`."""
         self.path = path
         self.timeout = timeout
         self._connection: sqlite3.Connection | None = connection
         self._lock = threading.Lock()
+        self._read_only = read_only
+
+    @property
+    def read_only(self) -> bool:
+        """The file can be read but not written (by this user, or on this mount): jobs it holds
+        still answer, and every write raises :class:`LedgerUnavailable`. Known from the open, or
+        from the first write the file refused."""
+        return self._read_only
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, timeout: float = DEFAULT_TIMEOUT) -> Ledger:
         """Open the ledger at ``path``, creating its folder and file and upgrading an older schema.
 
         A corrupt file is moved aside as ``<name>.corrupt-<UTC time>`` (with its ``-wal`` and
-        ``-shm`` files), never deleted, and :class:`LedgerUnavailable` says where it was kept; the
-        next open starts a new ledger. An unreadable file, a folder, an SQLite file that is not a
-        ledger, or a ledger from a newer version is refused and left as it is.
+        ``-shm`` files), never deleted; a new ledger is made at ``path`` with every job, track and
+        rating that could still be read from it, and :class:`LedgerUnavailable` says where the
+        file was kept and how many jobs were recovered (``kept_as``, ``recovered``): open again to
+        use the new ledger. A file this user can read but not write opens :attr:`read_only` (an
+        older schema is then upgraded in a copy held in memory). An unreadable file, a folder, an
+        SQLite file that is not a ledger, or a ledger from a newer version is refused and left as
+        it is.
         """
         target = Path(os.path.abspath(Path(path).expanduser()))
         try:
@@ -122,12 +155,52 @@ class Ledger:
         except sqlite3.Error as exc:
             connection.close()
             if _is_corruption(exc):
-                raise _quarantine(target, exc) from exc
+                raise _quarantine(target, exc, timeout) from exc
+            if _is_read_only(exc) and target.is_file():
+                return cls._open_read_only(target, timeout, exc)
             raise _unavailable(target, exc, timeout) from exc
         except BaseException:
             connection.close()
             raise
         return cls(target, connection, timeout=timeout)
+
+    @classmethod
+    def _open_read_only(cls, target: Path, timeout: float, refused: sqlite3.Error) -> Ledger:
+        """The ledger at ``target`` opened for reading only, after a write to it was refused."""
+        error = refused
+        for mode in _READ_ONLY_MODES:
+            try:
+                connection = sqlite3.connect(
+                    f"{target.as_uri()}?{mode}", uri=True, timeout=timeout, isolation_level=None,
+                    check_same_thread=False,
+                )
+            except sqlite3.Error as exc:
+                error = exc
+                continue
+            try:
+                _configure(connection)
+                if check_schema(connection) < SCHEMA_VERSION:
+                    connection = _migrated_copy(connection)
+            except SchemaMismatch as exc:
+                connection.close()
+                raise LedgerUnavailable(
+                    f"the ledger {target} is {exc}; set {LEDGER_ENV} to another file or to off",
+                    path=target,
+                ) from exc
+            except sqlite3.Error as exc:
+                connection.close()
+                error = exc
+                if _is_corruption(exc):
+                    break
+                continue
+            return cls(target, connection, timeout=timeout, read_only=True)
+        if _is_corruption(error):
+            raise LedgerUnavailable(
+                f"the ledger {target} is corrupt ({error}) and read-only, so it was left where it "
+                f"is: set {LEDGER_ENV} to another file or to off",
+                path=target,
+            ) from error
+        raise _unavailable(target, error, timeout) from error
 
     # ----------------------------------------------------------------------------------------
     # Writes, in the order of a job's life
@@ -137,7 +210,8 @@ class Ledger:
         self,
         *,
         fingerprint: str,
-        backend: str,
+        account: str | None = None,
+        service: str | None = None,
         model: str,
         prompt: str,
         params: Mapping[str, Any],
@@ -148,16 +222,21 @@ class Ledger:
         save: str | os.PathLike[str] | None = None,
         label: str | None = None,
         reserved: int | None = None,
+        backend: str | None = None,
     ) -> JobRecord:
         """Record a request before it is sent (status ``REQUESTED``); return its record.
 
-        ``request`` is the whole body about to be POSTed and ``idempotency_key`` the header sent
-        with it, so a request whose answer never arrived can be sent again with the same key and
-        the service replays the job instead of charging twice. ``reserved`` is its expected
-        credit cost, counted by :meth:`spent` until the real cost is known.
+        ``account`` is the identity its fingerprint was made with; ``service`` who answers it
+        (``"sandbox"`` or the API's base URL), by default the account's base URL. ``request`` is
+        the whole body about to be POSTed and ``idempotency_key`` the header sent with it, so a
+        request whose answer never arrived can be sent again with the same key and the service
+        replays the job instead of charging twice. ``reserved`` is its expected credit cost,
+        counted by :meth:`spent` until the real cost is known. ``backend`` is the deprecated
+        name of ``account``.
         """
-        if not fingerprint or not backend or not model:
-            raise ValueError("begin needs a fingerprint, a backend and a model")
+        account = _account_argument(account, backend, "begin")
+        if not fingerprint or not account or not model:
+            raise ValueError("begin needs a fingerprint, an account and a model")
         if isinstance(take, bool) or not isinstance(take, int) or take < 1:
             raise ValueError(f"take must be a positive integer, not {take!r}")
         if not idempotency_key or len(idempotency_key) > _KEY_MAX or not idempotency_key.isascii():
@@ -168,13 +247,14 @@ class Ledger:
         with self._transaction(write=True) as connection:
             cursor = connection.execute(
                 """
-                INSERT INTO jobs (fingerprint, backend, model, prompt, params, take, request,
-                                  idempotency_key, status, reserved, output_dir, save, label,
-                                  created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO jobs (fingerprint, account, service, model, prompt, params, take,
+                                  request, idempotency_key, status, reserved, output_dir, save,
+                                  label, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
-                    fingerprint, backend, model, prompt, params_json, take, request_json,
+                    fingerprint, account, service or service_of(account), model, prompt,
+                    params_json, take, request_json,
                     idempotency_key, REQUESTED, reserved, _fspath(output_dir), _fspath(save), label,
                     now, now,
                 ),
@@ -225,13 +305,23 @@ class Ledger:
                 (job_id, now, now, REQUESTED, SUBMITTED, record_id),
             )
 
-    def status(self, job_id: str, status: str, *, progress: int | None = None) -> None:
+    def status(
+        self,
+        job_id: str,
+        status: str,
+        *,
+        progress: int | None = None,
+        service_created_at: str | None = None,
+        service_completed_at: str | None = None,
+    ) -> None:
         """Record a status the service reported (``QUEUED``, ``PROCESSING``, ``COMPLETED``, ...).
 
         The first ``PROCESSING`` sets ``started_at``; the first of ``COMPLETED``, ``FAILED`` or
         ``CANCELLED`` sets ``completed_at``. A status never moves back: an answer older than what
         is recorded, or any status after the job was saved or ended, is ignored. A status the
-        contract does not list counts as still running.
+        contract does not list counts as still running. ``service_created_at`` and
+        ``service_completed_at`` are the job's ``createdAt`` and ``completedAt`` as the service
+        sent them (ISO 8601; anything else, or ``None``, keeps what was recorded).
         """
         if not status:
             raise ValueError("status must not be empty")
@@ -245,21 +335,32 @@ class Ledger:
                 UPDATE jobs SET status = ?, progress = COALESCE(?, progress), updated_at = ?,
                                 started_at = CASE WHEN ? AND started_at IS NULL THEN ? ELSE started_at END,
                                 completed_at = CASE WHEN ? AND completed_at IS NULL THEN ?
-                                                    ELSE completed_at END
+                                                    ELSE completed_at END,
+                                service_created_at = COALESCE(?, service_created_at),
+                                service_completed_at = COALESCE(?, service_completed_at)
                 WHERE id = ?
                 """,
                 (
                     status, progress, now,
                     status == PROCESSING, now,
                     status in _SERVER_TERMINAL, now,
+                    service_time(service_created_at), service_time(service_completed_at),
                     row["id"],
                 ),
             )
 
-    def completed(self, job_id: str, *, credits: int | None, tracks: Sequence[TrackRecord]) -> None:
+    def completed(
+        self,
+        job_id: str,
+        *,
+        credits: int | None,
+        tracks: Sequence[TrackRecord],
+        service_created_at: str | None = None,
+        service_completed_at: str | None = None,
+    ) -> None:
         """Record a job whose every track is saved: status ``SAVED``, its tracks (replacing any
         recorded before), the credits it cost, ``downloaded_at`` now and ``completed_at`` if the
-        completion was not seen before."""
+        completion was not seen before; the service's own times as for :meth:`status`."""
         indexes = [track.index for track in tracks]
         if len(set(indexes)) != len(indexes):
             raise ValueError(f"track indexes must be distinct, not {indexes}")
@@ -272,10 +373,15 @@ class Ledger:
                 """
                 UPDATE jobs SET status = ?, credits = COALESCE(?, credits), error = NULL,
                                 completed_at = COALESCE(completed_at, ?), downloaded_at = ?,
-                                updated_at = ?
+                                updated_at = ?,
+                                service_created_at = COALESCE(?, service_created_at),
+                                service_completed_at = COALESCE(?, service_completed_at)
                 WHERE id = ?
                 """,
-                (SAVED, credits, now, now, now, row["id"]),
+                (
+                    SAVED, credits, now, now, now,
+                    service_time(service_created_at), service_time(service_completed_at), row["id"],
+                ),
             )
             connection.execute("DELETE FROM tracks WHERE job = ?", (row["id"],))
             connection.executemany(
@@ -380,14 +486,16 @@ class Ledger:
             found = _select(connection, "WHERE job_id = ?", (job_id,), limit=1)
         return found[0] if found else None
 
-    def pending(self, *, backend: str | None = None) -> list[JobRecord]:
+    def pending(self, *, account: str | None = None, backend: str | None = None) -> list[JobRecord]:
         """Jobs submitted (with a job id) and neither saved nor ended, oldest first, from any
-        process that used this ledger: what to resume."""
+        process that used this ledger, of ``account`` (all when ``None``): what to resume.
+        ``backend`` is the deprecated name of ``account``."""
+        account = _account_argument(account, backend, "pending")
         where = f"WHERE job_id IS NOT NULL AND status NOT IN ({_marks(len(FINISHED_STATUSES))})"
         args: list[Any] = sorted(FINISHED_STATUSES)
-        if backend is not None:
-            where += " AND backend = ?"
-            args.append(backend)
+        if account is not None:
+            where += " AND account = ?"
+            args.append(account)
         with self._transaction(write=False) as connection:
             return _select(connection, where, args, order="id")
 
@@ -397,24 +505,67 @@ class Ledger:
         limit: int | None = 50,
         model: str | None = None,
         text: str | None = None,
+        account: str | None = None,
         backend: str | None = None,
     ) -> list[JobRecord]:
         """Records, newest first: at most ``limit`` (``None``: all), of ``model``, whose prompt
-        contains ``text`` (ignoring case, any script), of ``backend``."""
-        clauses: list[str] = []
-        args: list[Any] = []
-        if model is not None:
-            clauses.append("model = ?")
-            args.append(model)
-        if backend is not None:
-            clauses.append("backend = ?")
-            args.append(backend)
-        if text:
-            clauses.append("afm_contains(prompt, ?)")
-            args.append(text)
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        contains ``text`` (ignoring case, any script), of ``account`` (``backend``: its
+        deprecated name)."""
+        where, args = _history_filter(model, text, _account_argument(account, backend, "history"))
         with self._transaction(write=False) as connection:
             return _select(connection, where, args, limit=limit)
+
+    def history_rows(
+        self,
+        *,
+        limit: int | None = 50,
+        model: str | None = None,
+        text: str | None = None,
+        account: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The rows of :func:`~apiframe_magic.ledger.history_rows` for the records
+        :meth:`history` selects and the judgements :meth:`ratings` holds about them, the same
+        rows in the same order, read in three queries (jobs, their tracks, their ratings) in one
+        snapshot instead of record by record: what ``apiframe_magic.history()`` shows."""
+        where, args = _history_filter(model, text, account)
+        chosen = f"SELECT {{}} FROM jobs {where} ORDER BY id DESC LIMIT ?"
+        chosen_args = [*args, -1 if limit is None else limit]
+        with self._transaction(write=False) as connection:
+            jobs = connection.execute(
+                chosen.format(
+                    "id, prompt, model, take, status, credits, COALESCE(submitted_at, created_at), "
+                    "job_id, label, params"
+                ),
+                chosen_args,
+            ).fetchall()
+            tracks = connection.execute(
+                f"SELECT job, path, duration, measurements FROM tracks "
+                f"WHERE job IN ({chosen.format('id')}) ORDER BY job, idx",
+                chosen_args,
+            ).fetchall()
+            judged = Judgements()
+            ids = chosen.format("job_id")
+            for kind, job_id, other_job_id, score in connection.execute(
+                f"SELECT kind, job_id, other_job_id, score FROM ratings "
+                f"WHERE job_id IN ({ids}) OR other_job_id IN ({ids}) ORDER BY id",
+                [*chosen_args, *chosen_args],
+            ):
+                judged.add(kind, job_id, other_job_id, score)
+        files: dict[int, list[str]] = {}
+        first: dict[int, tuple[float | None, str | None]] = {}
+        for job, path, duration, measurements in tracks:
+            files.setdefault(job, []).append(path)
+            first.setdefault(job, (duration, measurements))
+        rows = []
+        for row_id, prompt, model_, take, status, credits, when, job_id, label, params in jobs:
+            length, measured = first.get(row_id, (None, None))
+            rows.append(history_row(
+                prompt=prompt, model=model_, take=take, status=status, credits=credits,
+                length=length, files=files.get(row_id, ()), when=when, job_id=job_id, label=label,
+                params=json.loads(params),
+                measured=None if measured is None else json.loads(measured), judged=judged,
+            ))
+        return rows
 
     def ratings(
         self, *, session: str | None = None, job_ids: Sequence[str] | None = None
@@ -447,16 +598,24 @@ class Ledger:
                     found[row["id"]] = _rating(row)
         return [found[key] for key in sorted(found)]
 
-    def spent(self, *, backend: str | None = None, since: datetime | None = None) -> int:
+    def spent(
+        self,
+        *,
+        account: str | None = None,
+        since: datetime | None = None,
+        backend: str | None = None,
+    ) -> int:
         """Credits of the jobs submitted at or after ``since`` (all time when ``None``; a naive
-        datetime is local time), on ``backend`` (all when ``None``): the real cost of the jobs
-        the service reported one for, the reserved cost of the others, nothing for jobs that
-        failed or were cancelled (refunded) or were never submitted."""
+        datetime is local time), of ``account`` (all when ``None``; ``backend`` is its deprecated
+        name): the real cost of the jobs the service reported one for, the reserved cost of the
+        others, nothing for jobs that failed or were cancelled (refunded) or were never
+        submitted."""
+        account = _account_argument(account, backend, "spent")
         where = f"submitted_at IS NOT NULL AND status NOT IN ({_marks(2)})"
         args: list[Any] = [FAILED, CANCELLED]
-        if backend is not None:
-            where += " AND backend = ?"
-            args.append(backend)
+        if account is not None:
+            where += " AND account = ?"
+            args.append(account)
         if since is not None:
             where += " AND submitted_at >= ?"
             args.append(iso_utc(since))
@@ -504,6 +663,8 @@ class Ledger:
             connection = self._connection
             if connection is None:
                 raise LedgerUnavailable(f"the ledger {self.path} is closed", path=self.path)
+            if write and self._read_only:
+                raise _read_only_error(self.path)
             try:
                 # IMMEDIATE: take the write lock now, waiting for it, rather than failing at
                 # the first write when a read turns into a write.
@@ -523,7 +684,16 @@ class Ledger:
                 if _is_corruption(exc):
                     connection.close()
                     self._connection = None
-                    raise _quarantine(self.path, exc) from exc
+                    if self._read_only:  # not ours to move; and an unchanging file may just have changed
+                        raise LedgerUnavailable(
+                            f"the ledger {self.path} is corrupt ({exc}) and read-only, so it was "
+                            f"left where it is: set {LEDGER_ENV} to another file or to off",
+                            path=self.path,
+                        ) from exc
+                    raise _quarantine(self.path, exc, self.timeout) from exc
+                if write and _is_read_only(exc):
+                    self._read_only = True
+                    raise _read_only_error(self.path) from exc
                 raise _unavailable(self.path, exc, self.timeout) from exc
 
 
@@ -532,11 +702,15 @@ class Ledger:
 # --------------------------------------------------------------------------------------------
 
 
+def _configure(connection: sqlite3.Connection) -> None:
+    connection.row_factory = sqlite3.Row
+    connection.create_function("afm_contains", 2, _contains, deterministic=True)
+
+
 def _prepare(connection: sqlite3.Connection, *, deadline: float) -> None:
     """Set the connection up and migrate the schema, retrying while another process holds a lock
     that SQLite reports at once instead of waiting (switching a new file to WAL)."""
-    connection.row_factory = sqlite3.Row
-    connection.create_function("afm_contains", 2, _contains, deterministic=True)
+    _configure(connection)
     while True:
         try:
             check_schema(connection)  # before switching to WAL: someone else's file stays as it is
@@ -549,6 +723,52 @@ def _prepare(connection: sqlite3.Connection, *, deadline: float) -> None:
             if not _is_busy(exc) or time.monotonic() >= deadline:
                 raise
             time.sleep(0.05)
+
+
+def _migrated_copy(connection: sqlite3.Connection) -> sqlite3.Connection:
+    """A copy in memory of the read-only ledger of ``connection`` (which is closed), upgraded to
+    this version's schema: an older file that cannot be written is still read."""
+    memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    try:
+        connection.backup(memory)
+        _configure(memory)
+        migrate(memory)
+    except BaseException:
+        memory.close()
+        raise
+    finally:
+        connection.close()
+    return memory
+
+
+def _account_argument(account: str | None, backend: str | None, method: str) -> str | None:
+    """``account``, or the deprecated ``backend`` given in its place (for one release)."""
+    if backend is None:
+        return account
+    warnings.warn(
+        f"Ledger.{method}(backend=...) is deprecated: the argument is now account=",
+        DeprecationWarning, stacklevel=3,
+    )
+    if account is not None and account != backend:
+        raise TypeError(f"Ledger.{method} got both account={account!r} and backend={backend!r}")
+    return backend
+
+
+def _history_filter(
+    model: str | None, text: str | None, account: str | None
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    if model is not None:
+        clauses.append("model = ?")
+        args.append(model)
+    if account is not None:
+        clauses.append("account = ?")
+        args.append(account)
+    if text:
+        clauses.append("afm_contains(prompt, ?)")
+        args.append(text)
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
 def _contains(haystack: str | None, needle: str | None) -> bool:
@@ -570,6 +790,22 @@ def _is_corruption(exc: sqlite3.Error) -> bool:
     return type(exc) is sqlite3.DatabaseError
 
 
+def _is_read_only(exc: sqlite3.Error) -> bool:
+    """The file (or its folder, or its mount) cannot be written, though it may be read."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF == _SQLITE_READONLY and code != _SQLITE_READONLY_DBMOVED
+    return "readonly database" in str(exc)
+
+
+def _read_only_error(path: Path) -> LedgerUnavailable:
+    return LedgerUnavailable(
+        f"the ledger {path} is read-only: the jobs it holds are still answered from it, "
+        "new ones are not recorded",
+        path=path,
+    )
+
+
 def _is_busy(exc: sqlite3.Error) -> bool:
     code = _error_code(exc)
     if code is not None:
@@ -586,8 +822,9 @@ def _unavailable(path: Path, exc: sqlite3.Error, timeout: float) -> LedgerUnavai
     return LedgerUnavailable(f"the ledger {path} cannot be used: {exc}", path=path)
 
 
-def _quarantine(path: Path, exc: sqlite3.Error) -> LedgerUnavailable:
-    """Move a corrupt ledger aside (never delete it) and say where it went."""
+def _quarantine(path: Path, exc: sqlite3.Error, timeout: float) -> LedgerUnavailable:
+    """Move a corrupt ledger aside (never delete it), make a new one at ``path`` holding what
+    could be read from it, and say where it went and how many jobs were recovered."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     kept = path.with_name(f"{path.name}.corrupt-{stamp}")
     n = 1
@@ -611,11 +848,37 @@ def _quarantine(path: Path, exc: sqlite3.Error) -> LedgerUnavailable:
         side = path.with_name(path.name + suffix)
         with suppress(OSError):
             side.rename(kept.with_name(kept.name + suffix))
+    recovered = _recover(path, kept, timeout)
+    if recovered is None:
+        return LedgerUnavailable(
+            f"the ledger {path} was corrupt ({exc}); it is kept as {kept} and a new ledger starts "
+            "next time",
+            path=path,
+            kept_as=kept,
+        )
     return LedgerUnavailable(
-        f"the ledger {path} was corrupt ({exc}); it is kept as {kept} and a new ledger starts next time",
+        f"the ledger {path} was corrupt ({exc}); it is kept as {kept}, and a new ledger holds what "
+        f"could be read from it: {recovered} {'job' if recovered == 1 else 'jobs'} recovered",
         path=path,
         kept_as=kept,
+        recovered=recovered,
     )
+
+
+def _recover(path: Path, kept: Path, timeout: float) -> int | None:
+    """Make the new ledger at ``path`` and copy into it what can be read from ``kept``; the
+    number of jobs copied, or ``None`` when the new ledger could not be made."""
+    try:
+        connection = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+    except sqlite3.Error:
+        return None
+    try:
+        _prepare(connection, deadline=time.monotonic() + timeout)
+        return copy_readable(kept, connection)
+    except (sqlite3.Error, SchemaMismatch):
+        return None
+    finally:
+        connection.close()
 
 
 def _advances(current: str, new: str) -> bool:
@@ -648,39 +911,29 @@ def _select(
     order: str = "id DESC",
     limit: int | None = None,
 ) -> list[JobRecord]:
-    sql = f"SELECT * FROM jobs {where} ORDER BY {order}"
-    params = list(args)
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
-    rows = connection.execute(sql, params).fetchall()
-    tracks = _tracks(connection, [row["id"] for row in rows])
-    return [_record(row, tracks.get(row["id"], ())) for row in rows]
-
-
-def _tracks(connection: sqlite3.Connection, ids: Sequence[int]) -> dict[int, tuple[TrackRecord, ...]]:
+    chosen = f"SELECT {{}} FROM jobs {where} ORDER BY {order} LIMIT ?"
+    params = [*args, -1 if limit is None else limit]
+    rows = connection.execute(chosen.format("*"), params).fetchall()
+    # The tracks of the same rows in one query (one snapshot: same transaction).
     found: dict[int, list[TrackRecord]] = {}
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start : start + _IN_CHUNK]
-        rows = connection.execute(
-            f"SELECT * FROM tracks WHERE job IN ({_marks(len(chunk))}) ORDER BY job, idx", chunk
-        ).fetchall()
-        for row in rows:
-            found.setdefault(row["job"], []).append(
-                TrackRecord(
-                    index=row["idx"],
-                    path=row["path"],
-                    size=row["size"],
-                    sha256=row["sha256"],
-                    duration=row["duration"],
-                    audio_url=row["audio_url"],
-                    title=row["title"],
-                    measurements=(
-                        None if row["measurements"] is None else json.loads(row["measurements"])
-                    ),
-                )
+    for row in connection.execute(
+        f"SELECT * FROM tracks WHERE job IN ({chosen.format('id')}) ORDER BY job, idx", params
+    ):
+        found.setdefault(row["job"], []).append(
+            TrackRecord(
+                index=row["idx"],
+                path=row["path"],
+                size=row["size"],
+                sha256=row["sha256"],
+                duration=row["duration"],
+                audio_url=row["audio_url"],
+                title=row["title"],
+                measurements=(
+                    None if row["measurements"] is None else json.loads(row["measurements"])
+                ),
             )
-    return {job: tuple(tracks) for job, tracks in found.items()}
+        )
+    return [_record(row, tuple(found.get(row["id"], ()))) for row in rows]
 
 
 def _rating(row: sqlite3.Row) -> RatingRecord:
@@ -703,7 +956,7 @@ def _record(row: sqlite3.Row, tracks: tuple[TrackRecord, ...]) -> JobRecord:
     return JobRecord(
         id=row["id"],
         fingerprint=row["fingerprint"],
-        backend=row["backend"],
+        account=row["account"],
         model=row["model"],
         prompt=row["prompt"],
         params=json.loads(row["params"]),
@@ -726,4 +979,7 @@ def _record(row: sqlite3.Row, tracks: tuple[TrackRecord, ...]) -> JobRecord:
         reserved=row["reserved"],
         progress=row["progress"],
         updated_at=row["updated_at"],
+        service=row["service"],
+        service_created_at=row["service_created_at"],
+        service_completed_at=row["service_completed_at"],
     )
