@@ -19,143 +19,76 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._exceptions import (
-        ApiframeError,
-        APIStatusError,
-        AuthenticationError,
-        BadRequestError,
-        BudgetExceededError,
-        ConfigurationError,
-        ConflictError,
-        DownloadError,
-        InsufficientCreditsError,
-        JobCancelledError,
-        JobError,
-        JobFailedError,
-        JobTimeoutError,
-        NotFoundError,
-        PermissionDeniedError,
-        RateLimitError,
-        RequestValidationError,
-        ServerError,
-        TransportError,
-    )
-    from ._version import __version__
-    from ._webhooks import sign_webhook, verify_webhook_signature
-    from .catalog import (
-        MODELS,
-        OUTPUT_FORMATS,
-        AudioFormat,
-        ModelSpec,
-        ParamSpec,
-        credit_cost,
-        parse_length,
-        validate_body,
-    )
-    from .client import (
-        Account,
-        ApiframeClient,
-        AsyncApiframeClient,
-        DownloadedFile,
-        Job,
-        JobPage,
-        ModelInfo,
-        MusicRequest,
-        SubmittedJob,
-        Track,
-    )
-    from .jobs import (
-        Batch,
-        BatchEntry,
-        BatchItem,
-        MusicJob,
-        MusicResult,
-        SavedTrack,
-        expand,
-        expand_rows,
-        generate,
-        history,
-        resume,
-        run_batch,
-        start_batch,
-    )
-    from .listening import (
-        Clip,
-        GroupStats,
-        ListenerRun,
-        ListeningTest,
-        PairStats,
-        Reveal,
-        sign_test,
-    )
+    from ._exceptions import ApiframeError as ApiframeError
+    from ._exceptions import APIStatusError as APIStatusError
+    from ._exceptions import AuthenticationError as AuthenticationError
+    from ._exceptions import BadRequestError as BadRequestError
+    from ._exceptions import BudgetExceededError as BudgetExceededError
+    from ._exceptions import ConfigurationError as ConfigurationError
+    from ._exceptions import ConflictError as ConflictError
+    from ._exceptions import DownloadError as DownloadError
+    from ._exceptions import InsufficientCreditsError as InsufficientCreditsError
+    from ._exceptions import JobCancelledError as JobCancelledError
+    from ._exceptions import JobError as JobError
+    from ._exceptions import JobFailedError as JobFailedError
+    from ._exceptions import JobTimeoutError as JobTimeoutError
+    from ._exceptions import NotFoundError as NotFoundError
+    from ._exceptions import PermissionDeniedError as PermissionDeniedError
+    from ._exceptions import RateLimitError as RateLimitError
+    from ._exceptions import RequestValidationError as RequestValidationError
+    from ._exceptions import ServerError as ServerError
+    from ._exceptions import TransportError as TransportError
+    from ._version import __version__ as __version__
+    from ._webhooks import sign_webhook as sign_webhook
+    from ._webhooks import verify_webhook_signature as verify_webhook_signature
+    from .catalog import MODELS as MODELS
+    from .catalog import OUTPUT_FORMATS as OUTPUT_FORMATS
+    from .catalog import AudioFormat as AudioFormat
+    from .catalog import ModelSpec as ModelSpec
+    from .catalog import ParamSpec as ParamSpec
+    from .catalog import credit_cost as credit_cost
+    from .catalog import parse_length as parse_length
+    from .catalog import validate_body as validate_body
+    from .client import Account as Account
+    from .client import ApiframeClient as ApiframeClient
+    from .client import AsyncApiframeClient as AsyncApiframeClient
+    from .client import DownloadedFile as DownloadedFile
+    from .client import Job as Job
+    from .client import JobPage as JobPage
+    from .client import ModelInfo as ModelInfo
+    from .client import MusicRequest as MusicRequest
+    from .client import SubmittedJob as SubmittedJob
+    from .client import Track as Track
+    from .jobs import Batch as Batch
+    from .jobs import BatchEntry as BatchEntry
+    from .jobs import BatchItem as BatchItem
+    from .jobs import Budget as Budget
+    from .jobs import MusicJob as MusicJob
+    from .jobs import MusicResult as MusicResult
+    from .jobs import RunContext as RunContext
+    from .jobs import SavedTrack as SavedTrack
+    from .jobs import expand as expand
+    from .jobs import expand_rows as expand_rows
+    from .jobs import generate as generate
+    from .jobs import history as history
+    from .jobs import resume as resume
+    from .jobs import run_batch as run_batch
+    from .jobs import start_batch as start_batch
+    from .jobs import submit as submit
+    from .ledger import LedgerUnavailable as LedgerUnavailable
+    from .listening import Clip as Clip
+    from .listening import GroupStats as GroupStats
+    from .listening import ListenerRun as ListenerRun
+    from .listening import ListeningTest as ListeningTest
+    from .listening import PairStats as PairStats
+    from .listening import Reveal as Reveal
+    from .listening import sign_test as sign_test
 
-__all__ = [
-    "MODELS",
-    "OUTPUT_FORMATS",
-    "APIStatusError",
-    "Account",
-    "ApiframeClient",
-    "ApiframeError",
-    "AsyncApiframeClient",
-    "AudioFormat",
-    "AuthenticationError",
-    "BadRequestError",
-    "Batch",
-    "BatchEntry",
-    "BatchItem",
-    "BudgetExceededError",
-    "Clip",
-    "ConfigurationError",
-    "ConflictError",
-    "DownloadError",
-    "DownloadedFile",
-    "GroupStats",
-    "InsufficientCreditsError",
-    "Job",
-    "JobCancelledError",
-    "JobError",
-    "JobFailedError",
-    "JobPage",
-    "JobTimeoutError",
-    "ListenerRun",
-    "ListeningTest",
-    "ModelInfo",
-    "ModelSpec",
-    "MusicJob",
-    "MusicRequest",
-    "MusicResult",
-    "NotFoundError",
-    "PairStats",
-    "ParamSpec",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "RequestValidationError",
-    "Reveal",
-    "SavedTrack",
-    "ServerError",
-    "SubmittedJob",
-    "Track",
-    "TransportError",
-    "__version__",
-    "credit_cost",
-    "expand",
-    "expand_rows",
-    "generate",
-    "history",
-    "load_ipython_extension",
-    "parse_length",
-    "resume",
-    "run_batch",
-    "sign_test",
-    "sign_webhook",
-    "start_batch",
-    "unload_ipython_extension",
-    "validate_body",
-    "verify_webhook_signature",
-]
-
-# Names are imported from their modules on first use, so ``import apiframe_magic`` (and with it
-# ``%load_ext``) does not pay for httpx, numpy or the sandbox until they are needed.
+# The one declaration of the public API: which module each public name comes from. ``__all__``
+# and the lazy ``__getattr__`` are derived from it; the ``TYPE_CHECKING`` block above (for type
+# checkers, which cannot run this) is checked against it by tests/test_public_api.py. Names are
+# imported on first use, so ``import apiframe_magic`` (and with it ``%load_ext``) does not pay for
+# httpx, numpy or the sandbox until they are needed.
 _EXPORTS_BY_MODULE: dict[str, tuple[str, ...]] = {
     "._exceptions": (
         "ApiframeError", "APIStatusError", "AuthenticationError", "BadRequestError", "BudgetExceededError",
@@ -173,8 +106,12 @@ _EXPORTS_BY_MODULE: dict[str, tuple[str, ...]] = {
         "ModelInfo", "MusicRequest", "SubmittedJob", "Track",
     ),
     ".jobs": (
-        "Batch", "BatchEntry", "BatchItem", "expand", "expand_rows", "generate", "history", "MusicJob",
-        "MusicResult", "resume", "run_batch", "SavedTrack", "start_batch",
+        "Batch", "BatchEntry", "BatchItem", "Budget", "expand", "expand_rows", "generate", "history",
+        "MusicJob", "MusicResult", "resume", "run_batch", "RunContext", "SavedTrack", "start_batch",
+        "submit",
+    ),
+    ".ledger": (
+        "LedgerUnavailable",
     ),
     ".listening": (
         "Clip", "GroupStats", "ListenerRun", "ListeningTest", "PairStats", "Reveal", "sign_test",
@@ -187,6 +124,10 @@ _EXPORTS_BY_MODULE: dict[str, tuple[str, ...]] = {
     ),
 }
 _EXPORTS: dict[str, str] = {name: module for module, names in _EXPORTS_BY_MODULE.items() for name in names}
+# Defined in this file, not imported.
+_DEFINED_HERE = ("load_ipython_extension", "unload_ipython_extension")
+
+__all__ = sorted([*_EXPORTS, *_DEFINED_HERE])
 
 
 def __getattr__(name: str) -> Any:

@@ -5,6 +5,7 @@ nothing a user keeps (results, jobs, handles) holds the API key.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import inspect
 import json
@@ -112,6 +113,49 @@ def test_every_public_name_reports_the_package_as_its_module(name: str) -> None:
     value = getattr(apiframe_magic, name)
     assert inspect.isclass(value) or inspect.isfunction(value)
     assert value.__module__ == "apiframe_magic"
+
+
+def test_the_type_checking_imports_match_the_export_table() -> None:
+    """Type checkers read the ``TYPE_CHECKING`` block, the package's ``__getattr__`` reads the
+    table: both must name the same modules and names, each re-exported (``X as X``)."""
+    tree = ast.parse((ROOT / "apiframe_magic" / "__init__.py").read_text(encoding="utf-8"))
+    (block,) = [node for node in tree.body if isinstance(node, ast.If)
+                and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"]
+    declared: dict[str, set[str]] = {}
+    for node in block.body:
+        assert isinstance(node, ast.ImportFrom) and node.level == 1, ast.unparse(node)
+        for alias in node.names:
+            assert alias.asname == alias.name, f"{alias.name} is not re-exported as itself"
+            declared.setdefault(f".{node.module}", set()).add(alias.name)
+    table = {module: set(names) for module, names in apiframe_magic._EXPORTS_BY_MODULE.items()}
+    assert declared == table
+
+
+def public_definitions() -> set[tuple[str, str]]:
+    """Every class and function of the package decorated with ``@public``, as (file, name)."""
+    found = set()
+    for path in sorted((ROOT / "apiframe_magic").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+                isinstance(d, ast.Name) and d.id == "public" for d in node.decorator_list
+            ):
+                found.add((str(path.relative_to(ROOT)), node.name))
+    return found
+
+
+def test_every_public_object_is_exported_and_every_export_is_public() -> None:
+    definitions = public_definitions()
+    assert len(definitions) > 40  # the scan finds the decorators
+    not_exported = sorted(f"{file}: {name}" for file, name in definitions if name not in apiframe_magic.__all__)
+    assert not not_exported, "@public but not in apiframe_magic._EXPORTS_BY_MODULE"
+    assert set(apiframe_magic.__all__) == {*apiframe_magic._EXPORTS, *apiframe_magic._DEFINED_HERE}
+    assert sorted(apiframe_magic.__all__) == apiframe_magic.__all__  # no name declared twice
+    assert len(set(apiframe_magic.__all__)) == len(apiframe_magic.__all__)
+
+
+def test_ledger_unavailable_is_an_exported_apiframe_error() -> None:
+    assert issubclass(apiframe_magic.LedgerUnavailable, apiframe_magic.ApiframeError)
+    assert "LedgerUnavailable" in apiframe_magic.__all__
 
 
 def test_objects_pickled_before_their_class_was_looked_up_load_from_the_package() -> None:
