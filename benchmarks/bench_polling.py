@@ -1,10 +1,14 @@
 """Polling economy side by side: the seed's fixed 2 s loop against the client's wait, on the same
-sandbox jobs of 20 s and 60 s.
+sandbox jobs of 20 s and 60 s, with the service reporting progress and without it.
 
 For each job: how many GETs the wait made, and how long after the job's end it noticed
 (the completion time the sandbox reports, against the moment the wait returned). The client's
-wait runs twice: from the job's progress alone, and with a prior (how long earlier jobs of the
-same model and length took, as the job ledger gives it). Prints a table; asserts nothing.
+wait runs as for a first job (no prior) and as for a known job (a prior: how long earlier jobs
+of the same model and length took, as the job ledger gives it; here the middle of the row's
+job lengths). "Progress off" is a service that reports 0 until the job is done, as ElevenLabs
+may: the sandbox's answers pass through a transport that sets their progress to 0 (or 100 once
+COMPLETED). The fixed loop never reads progress, so it runs once per job length. Prints a table
+with ratios to the loop; asserts nothing.
 
     python benchmarks/bench_polling.py
 """
@@ -12,8 +16,10 @@ same model and length took, as the job ledger gives it). Prints a table; asserts
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import httpx
@@ -28,6 +34,26 @@ PHASES = (0.0, 0.5, 1.0, 1.5)
 JOBS_PER_ROW = len(PHASES)
 HEADERS = {"X-API-Key": SANDBOX_API_KEY}
 
+Waiter = Callable[[SandboxServer], Awaitable[tuple[int, float]]]
+
+
+class NoProgress(httpx.AsyncBaseTransport):
+    """A transport whose job snapshots report no progress: 0 until COMPLETED, then 100."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if request.method != "GET" or not request.url.path.startswith("/v2/jobs/"):
+            return response
+        body = json.loads(await response.aread())
+        body["progress"] = 100 if body.get("status") == "COMPLETED" else 0
+        return httpx.Response(response.status_code, headers={"content-type": "application/json"},
+                              content=json.dumps(body).encode(), request=request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 def completed_at(job: dict[str, object]) -> float:
@@ -50,46 +76,56 @@ async def seed_loop(server: SandboxServer) -> tuple[int, float]:
                 return gets, time.time() - completed_at(job)
 
 
-async def client_wait(server: SandboxServer, expected: float | None) -> tuple[int, float]:
-    async with AsyncApiframeClient(SANDBOX_API_KEY, server.url) as client:
-        job = await client.submit(MusicRequest("bench", music_length_ms=5000))
-        gets = 0
+def client_wait(expected: float | None, *, progress: bool) -> Waiter:
+    async def wait(server: SandboxServer) -> tuple[int, float]:
+        transport = None if progress else NoProgress()
+        async with AsyncApiframeClient(SANDBOX_API_KEY, server.url, transport=transport) as client:
+            job = await client.submit(MusicRequest("bench", music_length_ms=5000))
+            gets = 0
 
-        def count(_: object) -> None:
-            nonlocal gets
-            gets += 1
+            def count(_: object) -> None:
+                nonlocal gets
+                gets += 1
 
-        done = await client.wait(job.job_id, on_progress=count, expected_seconds=expected, look_first=False)
-        return gets, time.time() - completed_at(dict(done.raw))
+            done = await client.wait(job.job_id, on_progress=count, expected_seconds=expected,
+                                     look_first=False)
+            return gets, time.time() - completed_at(dict(done.raw))
+
+    return wait
 
 
-async def row(seconds: float, label: str, make: object) -> list[str]:
+async def row(seconds: float, make: Waiter) -> tuple[float, float]:
+    """Mean GETs and mean delay over the row's jobs, one sandbox per job."""
     servers = [SandboxServer(job_seconds=seconds + phase) for phase in PHASES]
     try:
         for server in servers:
             server.start()
-        runs = await asyncio.gather(*(make(server) for server in servers))  # type: ignore[operator]
+        runs = await asyncio.gather(*(make(server) for server in servers))
     finally:
         for server in servers:
             server.stop()
-    gets = statistics.mean(r[0] for r in runs)
-    delay = statistics.mean(r[1] for r in runs)
-    return [f"{seconds:.0f} s", label, f"{gets:.1f}", f"{delay:.2f}"]
+    return statistics.mean(r[0] for r in runs), statistics.mean(r[1] for r in runs)
 
 
 async def main() -> None:
     rows: list[list[str]] = []
     for seconds in (20.0, 60.0):
-        baseline = await row(seconds, "fixed 2 s loop (seed)", seed_loop)
-        progress = await row(seconds, "wait: progress", lambda s: client_wait(s, None))
-        prior = await row(seconds, "wait: progress + prior", lambda s, d=seconds: client_wait(s, d + 0.75))
-        base_gets, base_delay = float(baseline[2]), float(baseline[3])
-        for r in (baseline, progress, prior):
-            r += [f"{float(r[2]) / base_gets:.2f}", f"{float(r[3]) / base_delay:.2f}" if base_delay else "-"]
-            rows.append(r)
-    title = (f"Polling economy (mean of {JOBS_PER_ROW} jobs each; targets: at most 0.5x the loop's "
-             "GETs and delay)")
-    header = ["job", "waiter", "GETs per job", "delay after end (s)", "GETs vs loop", "delay vs loop"]
+        prior = seconds + statistics.mean(PHASES)
+        waiters: list[tuple[str, str, Waiter]] = [("-", "fixed 2 s loop (seed)", seed_loop)]
+        for progress in (True, False):
+            on = "on" if progress else "off"
+            waiters.append((on, "first job (no prior)", client_wait(None, progress=progress)))
+            waiters.append((on, "known job (prior)", client_wait(prior, progress=progress)))
+        # All rows of one job length at once: the same conditions for each, in one job's time.
+        results = await asyncio.gather(*(row(seconds, make) for _, _, make in waiters))
+        base_gets, base_delay = results[0]
+        for (on, label, _), (gets, delay) in zip(waiters, results, strict=True):
+            rows.append([f"{seconds:.0f} s", on, label, f"{gets:.1f}", f"{delay:.2f}",
+                         f"{gets / base_gets:.2f}", f"{delay / base_delay:.2f}" if base_delay else "-"])
+    title = (f"Polling economy (mean of {JOBS_PER_ROW} jobs each; targets with a prior, progress on "
+             "and off: at most 0.5x the loop's GETs and delay)")
+    header = ["job", "progress", "waiter", "GETs per job", "delay after end (s)", "GETs vs loop",
+              "delay vs loop"]
     table(title, header, rows)
 
 

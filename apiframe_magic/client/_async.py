@@ -356,11 +356,14 @@ class AsyncApiframeClient:
 
         Polls are scheduled from the job's reported progress (see
         :class:`~apiframe_magic.client._polling.PollSchedule`): most of the way to the expected
-        end in one pause, then often. ``expected_seconds`` (how long such jobs took before) places
-        the first looks; with neither, the interval starts at ``poll_interval`` and grows x1.5 up
-        to ``max_poll_interval``. ``look_first=False`` skips the look at once (a job submitted a
-        moment ago has not moved). ``on_progress`` sees every snapshot received (and nothing
-        else). Statuses this client does not know are treated as still running.
+        end in one pause, then often. ``expected_seconds`` (how long such jobs took before) is a
+        prior: the wait sleeps until shortly before it, looks every half second (at most
+        ``poll_interval``) in a window around it, then backs off; it places the first looks, and
+        all of them when the service reports no progress. With neither, the interval starts at
+        ``poll_interval`` and grows x1.5 up to ``max_poll_interval``. ``look_first=False``
+        skips the look at once (a job submitted a moment ago has not moved). ``on_progress``
+        sees every snapshot received (and nothing else). Statuses this client does not know are
+        treated as still running.
 
         Waiting only reads, so a poll that fails for a reason that may pass (a 5xx, a 429, a
         dropped connection, a body that is not a JSON object) does not end it: the poll is
@@ -376,7 +379,8 @@ class AsyncApiframeClient:
         deadline = None if timeout is None else time.monotonic() + timeout
         schedule = PollSchedule(
             interval=self.poll_interval, max_interval=self.max_poll_interval,
-            min_interval=min(self.poll_interval, 0.25), expected_seconds=expected_seconds,
+            min_interval=min(self.poll_interval, 0.25), near_interval=min(self.poll_interval, 0.5),
+            expected_seconds=expected_seconds,
         )
         if not look_first:
             first = schedule.next_pause(None)
