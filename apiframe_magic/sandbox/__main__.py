@@ -124,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="accept only this key (repeatable); default: any afk_... key")
     parser.add_argument("--files-dir", metavar="DIR",
                         help="keep rendered audio here (default: a temp dir removed on exit)")
+    parser.add_argument("--state", metavar="PATH",
+                        help="keep credits, jobs and idempotency keys in this SQLite file, so a "
+                             "sandbox started again on it serves the same jobs (default: in "
+                             "memory, gone on exit)")
     parser.add_argument("--fault", action="append", type=_fault, default=[],
                         metavar="KIND[:TIMES]", help="arm a fault at start (see below)")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
@@ -140,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         credits=credits_from_env() if args.credits is None else args.credits,
         api_keys=args.api_keys, files_dir=args.files_dir, faults=faults, verbose=args.verbose,
         max_concurrent_jobs=args.max_concurrent_jobs, over_limit=args.over_limit,
+        state_path=args.state,
     )
     done = threading.Event()
 
@@ -154,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"cannot start the sandbox on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
+    if server.notice is not None:
+        print(server.notice, file=sys.stderr, flush=True)
     key = args.api_keys[0] if args.api_keys else SANDBOX_API_KEY
     print(f"Apiframe sandbox running at {server.url} (audio CDN at {server.cdn_url}); "
           "Ctrl+C to stop", flush=True)

@@ -517,7 +517,7 @@ class _ApiHandler(_Handler):
         models: list[dict[str, Any]] = []
         for spec in MODELS.values():
             # What this sandbox charges: the documented prices, else its own stand-in price.
-            low, high = spec.cost_range() or (spec.sandbox_credits, spec.sandbox_credits)
+            low, high = spec.price_bounds() or (spec.sandbox_credits, spec.sandbox_credits)
             models.append({"id": spec.id, "label": spec.label, "modality": "music",
                            "description": spec.description, "costMin": low, "costMax": high})
         if modality is not None and modality != "music":
@@ -693,7 +693,11 @@ class SandboxServer:
     with rising progress) and also wait for their audio, rendered off the request threads by
     ``renderer`` (default :func:`apiframe_magic.sandbox._audio.render_audio`) into
     ``files_dir`` (a temporary directory removed on :meth:`stop` by default).
-    :attr:`faults` injects failures; see :class:`Faults`.
+    :attr:`faults` injects failures; see :class:`Faults`. ``state_path`` keeps the accounts'
+    credits, the jobs and the idempotency keys in that SQLite file, so a later server on the
+    same file (or one running at the same time) serves the same jobs, rendering their audio
+    again on demand; ``None`` keeps them in memory. A file that cannot be used as it is never
+    stops the server: :attr:`notice` says what happened to it, in one line.
 
     >>> with SandboxServer(job_seconds=0.5) as server:   # doctest: +SKIP
     ...     print(server.url, server.cdn_url)
@@ -714,6 +718,7 @@ class SandboxServer:
         verbose: bool = False,
         max_concurrent_jobs: int = MAX_CONCURRENT_JOBS,
         over_limit: OverLimit = "queue",
+        state_path: str | os.PathLike[str] | None = None,
     ) -> None:
         if job_seconds < 0:
             raise ValueError("job_seconds must not be negative")
@@ -733,6 +738,8 @@ class SandboxServer:
         self._renderer = renderer
         self._files_dir = Path(files_dir) if files_dir is not None else None
         self._owns_files_dir = files_dir is None
+        self.state_path = Path(state_path) if state_path is not None else None
+        self.notice: str | None = None
         self._requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
         self._lifecycle = threading.Lock()
@@ -772,7 +779,9 @@ class SandboxServer:
                 audio_url=lambda name: f"{self.cdn_url}/audio/{name}",
                 max_concurrent_jobs=self.max_concurrent_jobs,
                 over_limit=self.over_limit,
+                state_path=self.state_path,
             )
+            self.notice = self._state_obj.notice
             for server in self._servers:
                 thread = threading.Thread(
                     target=server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -900,6 +909,8 @@ class SandboxServer:
 
 
 _embedded: SandboxServer | None = None
+# The embedded sandboxes that keep their jobs in a file, by the file's resolved path.
+_embedded_at: dict[Path, SandboxServer] = {}
 _embedded_lock = threading.Lock()
 
 
@@ -914,23 +925,39 @@ def credits_from_env(default: int = EMBEDDED_CREDITS) -> int:
     return credits if credits >= 0 else default
 
 
-def embedded_sandbox() -> SandboxServer:
+def job_seconds_from_env(default: float = 3.0) -> float:
+    """How long jobs take as ``$APIFRAME_SANDBOX_JOB_SECONDS`` asks (0 or more), or ``default``
+    when it is unset or unreadable."""
+    raw = os.environ.get(JOB_SECONDS_ENV, "").strip()
+    try:
+        seconds = float(raw) if raw else default
+    except ValueError:
+        return default
+    return max(0.0, seconds)
+
+
+def embedded_sandbox(*, state_path: str | os.PathLike[str] | None = None) -> SandboxServer:
     """The process-wide sandbox, started on first call and stopped at exit.
 
     Its jobs take ``$APIFRAME_SANDBOX_JOB_SECONDS`` seconds (default 3), and each account
     starts with ``$APIFRAME_SANDBOX_CREDITS`` credits (default 1,000,000: a day of teaching
     is a few thousand tracks at 10 to 30 credits each), both read when it starts. Thread-safe.
+
+    With ``state_path`` it is the one sandbox of this process keeping its jobs, credits and
+    idempotency keys in that file (one per file, however the path is spelt), so the jobs left
+    on it are collected by any later process; its :attr:`SandboxServer.notice` says when the
+    file had to be moved aside or could not be used.
     """
     global _embedded
+    where = None if state_path is None else Path(state_path).expanduser().resolve()
     with _embedded_lock:
-        if _embedded is None:
-            raw = os.environ.get(JOB_SECONDS_ENV, "").strip()
-            try:
-                job_seconds = float(raw) if raw else 3.0
-            except ValueError:
-                job_seconds = 3.0
-            server = SandboxServer(
-                job_seconds=max(0.0, job_seconds), credits=credits_from_env()).start()
+        server = _embedded if where is None else _embedded_at.get(where)
+        if server is None:
+            server = SandboxServer(job_seconds=job_seconds_from_env(), credits=credits_from_env(),
+                                   state_path=where).start()
             atexit.register(server.stop)
-            _embedded = server
-        return _embedded
+            if where is None:
+                _embedded = server
+            else:
+                _embedded_at[where] = server
+        return server

@@ -13,6 +13,15 @@ a slot frees, and its run time starts then; ``over_limit="reject"`` answers the 
 with a ``Retry-After`` and charges nothing. Freed slots go to waiting jobs in the order the slots
 freed, worked out from the clock when anyone looks (:meth:`SandboxState._advance`), so a job's
 timeline does not depend on how often it is polled.
+
+Credits, jobs and idempotency records live in a :class:`~._persist.SandboxStore`: in memory, or
+with ``state_path`` in a file that outlives the process. Each job's timeline is kept on this
+process's clock and stored as wall-clock time, so a server on the same file, later or at the
+same time, takes in the jobs of the others (:meth:`SandboxState._sync`) and works out where they
+are. Of a job another process submitted, this one has no rendering under way: its audio counts
+as ready when its run time is over, and is rendered again from its request and seed the first
+time it is downloaded here (:meth:`SandboxState.audio_file`), the same bytes as the first
+process made. Its webhooks are the submitting process's alone.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import heapq
 import html
 import json
 import math
+import os
 import re
 import threading
 import time
@@ -41,6 +51,7 @@ from typing import Any, Literal, Protocol, get_args
 from .._webhooks import sign_webhook
 from ..catalog import MAX_LENGTH_MS, MIN_LENGTH_MS, MODELS, WEBHOOK_EVENTS, ModelSpec
 from ._faults import DEFAULT_FAIL_MESSAGE, DEFAULT_SLOW_SECONDS, Faults
+from ._persist import SandboxStore, StoredJob, account_of
 
 __all__ = [
     "IDEMPOTENCY_TTL_SECONDS",
@@ -208,7 +219,9 @@ def fingerprint(body: Any) -> str:
 class _Job:
     id: str
     seq: int
+    # The key signs the job's webhooks, so only the submitting process knows it ("" elsewhere).
     api_key: str
+    account: str
     body: dict[str, Any]
     model: str
     prompt: str
@@ -234,6 +247,8 @@ class _Job:
     final_status: str | None = None
     finished_mono: float | None = None
     webhook_status: str | None = None
+    # True while this process renders its audio; a job it does not render is ready at deadline.
+    rendering: bool = False
 
     @property
     def deadline(self) -> float | None:
@@ -242,9 +257,11 @@ class _Job:
 
     def finish_time(self) -> float | None:
         """When it ends: its run time is over and its audio is ready. ``None`` while either is
-        still unknown (waiting for a slot, or still rendering)."""
-        if self.deadline is None or self.render_done_mono is None:
+        still unknown (waiting for a slot, or still rendering here)."""
+        if self.deadline is None:
             return None
+        if self.render_done_mono is None:
+            return None if self.rendering else self.deadline
         return max(self.deadline, self.render_done_mono)
 
     def finished_wall(self) -> datetime | None:
@@ -253,11 +270,11 @@ class _Job:
         return self.created_wall + timedelta(seconds=self.finished_mono - self.created_mono)
 
 
-@dataclass
-class _IdempotencyRecord:
-    fingerprint: str
-    job_id: str
-    created_mono: float
+# What a job's row keeps as it was at submit; with its times, enough to show it and render it again.
+_FACTS = ("body", "model", "prompt", "length_ms", "output_format", "force_instrumental",
+          "music_text", "tags", "first_variation", "cost", "run_seconds", "file_names",
+          "track_ids", "webhook_url", "webhook_events", "forced_failure")
+_TUPLE_FACTS = ("file_names", "track_ids", "webhook_events")
 
 
 class SandboxState:
@@ -266,6 +283,9 @@ class SandboxState:
     Each API key is its own account with ``credits`` to start with; jobs are visible only to
     the key that created them. Each account runs at most ``max_concurrent_jobs`` jobs at once;
     ``over_limit`` says what a submit over that limit gets (see the module docstring).
+    ``state_path`` keeps credits, jobs and idempotency records in that file for later
+    processes (``None``: in memory); :attr:`notice` is one line to show when the file could
+    not be used as it was (moved aside, or kept in memory), else ``None``.
     """
 
     def __init__(
@@ -282,6 +302,7 @@ class SandboxState:
         clock: Callable[[], float] = time.monotonic,
         max_concurrent_jobs: int = MAX_CONCURRENT_JOBS,
         over_limit: OverLimit = "queue",
+        state_path: str | os.PathLike[str] | None = None,
     ) -> None:
         check_limits(max_concurrent_jobs, over_limit)
         self.job_seconds = float(job_seconds)
@@ -296,11 +317,14 @@ class SandboxState:
         self.image_url = image_url or (lambda name: audio_url(name).replace("/audio/", "/images/"))
         self.clock = clock
         self._lock = threading.Condition()
-        self._credits: dict[str, int] = {}
         self._jobs: dict[str, _Job] = {}
-        self._idempotency: dict[tuple[str, str], _IdempotencyRecord] = {}
-        self._seq = 0
         self._jobs_created = 0
+        # This clock's reading at one wall-clock instant: how stored times become clock times.
+        self._anchor = (clock(), time.time())
+        self._store = SandboxStore(state_path)
+        self.notice: str | None = self._store.notice
+        self._synced_rev = 0
+        self._on_demand = threading.Lock()
         self._closed = threading.Event()
         # Two workers: enough to overlap jobs without starving the request threads of CPU.
         self._render_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox-render")
@@ -316,19 +340,22 @@ class SandboxState:
     def credits_for(self, api_key: str) -> int:
         with self._lock:
             self._advance(self.clock())
-            return self._credits.get(api_key, self.initial_credits)
+            return self._balance(account_of(api_key))
 
     def set_credits(self, credits: int, api_key: str | None = None) -> None:
         """Set one account's balance, or (``api_key=None``) every account's and the starting
         balance of accounts not seen yet. Refunds of jobs still running add to the new balance."""
-        with self._lock:
+        with self._lock, self._store.transaction():
             self._advance(self.clock())
             if api_key is not None:
-                self._credits[api_key] = credits
+                self._store.set_credits(account_of(api_key), credits)
                 return
             self.initial_credits = credits
-            for key in self._credits:
-                self._credits[key] = credits
+            self._store.set_every_balance(credits)
+
+    def _balance(self, account: str) -> int:
+        stored = self._store.credits(account)
+        return self.initial_credits if stored is None else stored
 
     @property
     def jobs_created(self) -> int:
@@ -358,11 +385,12 @@ class SandboxState:
             self._advance(now)
 
     def me(self, api_key: str) -> dict[str, Any]:
+        account = account_of(api_key)
         with self._lock:
             now = self.clock()
             self._advance(now)
-            credits = self._credits.get(api_key, self.initial_credits)
-            running, waiting = self._load(api_key)
+            credits = self._balance(account)
+            running, waiting = self._load(account)
             limit = self.max_concurrent_jobs
         # Stable UUIDs per key (the SDK's types say the ids are UUIDs); a hash, so no key leaks.
         def stable_id(kind: str) -> str:
@@ -395,41 +423,43 @@ class SandboxState:
         text = music_text(spec, prompt, params)
         tags = str(params.get("style") or _style_tags(text))
         print_ = fingerprint(body)
-        with self._lock:
+        account = account_of(api_key)
+        with self._lock, self._store.transaction():
             now = self.clock()
+            # Under the file's write lock: every process's jobs, balances and keys are in.
             self._advance(now)
             if idempotency_key is not None:
-                self._forget_expired(now)
-                record = self._idempotency.get((api_key, idempotency_key))
-                if record is not None:
-                    if record.fingerprint != print_:
+                self._store.forget_before(self._wall(now) - IDEMPOTENCY_TTL_SECONDS)
+                record = self._store.recall(account, idempotency_key)
+                known = None if record is None else self._jobs.get(record[1])
+                if record is not None and known is not None:
+                    if record[0] != print_:
                         return error(
                             409,
                             "Idempotency-Key was already used with a different request body",
                         )
-                    job = self._jobs[record.job_id]
-                    return Reply(202, {"jobId": job.id, "status": self._status(job, now)[0]})
-            available = self._credits.get(api_key, self.initial_credits)
+                    return Reply(202, {"jobId": known.id, "status": self._status(known, now)[0]})
+            available = self._balance(account)
             if available < cost:
                 return error(402, "Insufficient credits", creditsRequired=cost,
                              creditsAvailable=available)
-            running, waiting = self._load(api_key)
+            running, waiting = self._load(account)
             has_slot = not waiting and len(running) < self.max_concurrent_jobs
             if not has_slot and self.over_limit == "reject":
                 return self._too_many(running, waiting, now)
-            self._credits[api_key] = available - cost
+            self._store.set_credits(account, available - cost)
             fail = self.faults.take(("fail_job",), None)
             slow = self.faults.take(("slow_job",), None)
             run_seconds = self.job_seconds
             if slow is not None:
                 run_seconds = slow.seconds if slow.seconds is not None else DEFAULT_SLOW_SECONDS
             job_id = str(uuid.uuid4())
-            self._seq += 1
             events = body.get("webhookEvents")
             job = _Job(
                 id=job_id,
-                seq=self._seq,
+                seq=0,
                 api_key=api_key,
+                account=account,
                 body=json.loads(json.dumps(body)),
                 model=model,
                 prompt=prompt,
@@ -440,7 +470,7 @@ class SandboxState:
                 tags=tags,
                 first_variation=first_variation(spec, params, job_id),
                 cost=cost,
-                created_wall=datetime.now(timezone.utc),
+                created_wall=datetime.fromtimestamp(self._wall(now), timezone.utc),
                 created_mono=now,
                 run_seconds=run_seconds,
                 file_names=tuple(f"{job_id}-{n}.{audio_format.extension}" for n in range(takes)),
@@ -451,15 +481,17 @@ class SandboxState:
                 webhook_status="pending" if body.get("webhookUrl") else None,
                 started_mono=now if has_slot else None,
             )
-            self._jobs[job_id] = job
-            self._jobs_created += 1
-            if idempotency_key is not None:
-                self._idempotency[(api_key, idempotency_key)] = _IdempotencyRecord(
-                    print_, job_id, now)
             if job.forced_failure is not None:
                 job.render_done_mono = now
                 job.render_error = job.forced_failure
             else:
+                job.rendering = True
+            job.seq = self._store.add_job(self._stored(job))
+            if idempotency_key is not None:
+                self._store.remember(account, idempotency_key, print_, job_id, self._wall(now))
+            self._jobs[job_id] = job
+            self._jobs_created += 1
+            if job.rendering:
                 self._render_pool.submit(self._render, job)
             if job.webhook_url:
                 threading.Thread(target=self._deliver_webhooks, args=(job,),
@@ -479,11 +511,66 @@ class SandboxState:
             {"Retry-After": str(wait)},
         )
 
-    def _forget_expired(self, now: float) -> None:
-        expired = [k for k, r in self._idempotency.items()
-                   if now - r.created_mono > IDEMPOTENCY_TTL_SECONDS]
-        for k in expired:
-            del self._idempotency[k]
+    # -- the store ----------------------------------------------------------------------------
+
+    def _wall(self, mono: float) -> float:
+        """A time of this server's clock as wall-clock seconds (what the store keeps)."""
+        return self._anchor[1] + (mono - self._anchor[0])
+
+    def _mono(self, wall: float) -> float:
+        return self._anchor[0] + (wall - self._anchor[1])
+
+    def _stored(self, job: _Job) -> StoredJob:
+        """The job as its row holds it (``seq`` comes from the store)."""
+        def wall(mono: float | None) -> float | None:
+            return None if mono is None else self._wall(mono)
+
+        return StoredJob(
+            seq=job.seq, id=job.id, account=job.account, created=job.created_wall.timestamp(),
+            facts={name: getattr(job, name) for name in _FACTS},
+            started=wall(job.started_mono), render_done=wall(job.render_done_mono),
+            render_error=job.render_error, final_status=job.final_status,
+            finished=wall(job.finished_mono), webhook_status=job.webhook_status)
+
+    def _sync(self) -> None:
+        """Take in the jobs written since the last look: other processes' new jobs, and what
+        they recorded of any job (its slot, its end, its webhooks). Rows this process wrote
+        itself change nothing. A row that cannot be read is left out."""
+        rows = self._store.jobs_since(self._synced_rev)
+        for row in rows:
+            self._synced_rev = max(self._synced_rev, row.rev)
+            job = self._jobs.get(row.id)
+            if job is None:
+                try:
+                    job = self._job_from(row)
+                except (KeyError, TypeError, ValueError):
+                    continue
+                self._jobs[row.id] = job
+            self._take_in(job, row)
+        if rows:
+            self._lock.notify_all()
+
+    def _job_from(self, row: StoredJob) -> _Job:
+        facts = {name: row.facts[name] for name in _FACTS}
+        for name in _TUPLE_FACTS:
+            facts[name] = tuple(facts[name])
+        return _Job(id=row.id, seq=row.seq, api_key="", account=row.account,
+                    created_wall=datetime.fromtimestamp(row.created, timezone.utc),
+                    created_mono=self._mono(row.created), **facts)
+
+    def _take_in(self, job: _Job, row: StoredJob) -> None:
+        """What the row knows and this process did not (or knew otherwise: the first process to
+        record a job's end decides it)."""
+        if job.started_mono is None and row.started is not None:
+            job.started_mono = self._mono(row.started)
+        if not job.rendering and job.render_done_mono is None and row.render_done is not None:
+            job.render_done_mono = self._mono(row.render_done)
+            job.render_error = row.render_error
+        if row.final_status is not None and row.finished is not None and (
+                job.final_status != row.final_status):
+            job.final_status = row.final_status
+            job.finished_mono = self._mono(row.finished)
+        job.webhook_status = row.webhook_status
 
     # -- rendering ----------------------------------------------------------------------------
 
@@ -492,41 +579,56 @@ class SandboxState:
             return
         problem: str | None = None
         try:
-            for take, name in enumerate(job.file_names):
+            for take in range(len(job.file_names)):
                 if self._closed.is_set():
                     return
-                audio = self.renderer(job.music_text, length_ms=job.length_ms,
-                                      output_format=job.output_format,
-                                      force_instrumental=job.force_instrumental,
-                                      variation=job.first_variation + take)
-                target = self.files_dir / name
-                partial = target.with_name(target.name + ".part")
-                partial.write_bytes(audio)
-                partial.replace(target)
+                self._write_take(job, take)
         except Exception as exc:  # a renderer bug must fail the job, not hang it
             problem = f"Provider returned an error: audio rendering failed ({type(exc).__name__})"
         with self._lock:
+            if self._closed.is_set():
+                # Stopped mid-render (its folder may be gone): the job did not fail, this
+                # process merely left; a later one renders it again.
+                return
             job.render_done_mono = self.clock()
             job.render_error = problem
+            job.rendering = False
+            self._store.rendered(job.id, self._wall(job.render_done_mono), problem)
             self._lock.notify_all()
+
+    def _write_take(self, job: _Job, take: int) -> Path:
+        """Render one take into :attr:`files_dir`: from the job's stored facts alone, so any
+        process makes the same bytes. Written under a name of its own, then moved into place."""
+        audio = self.renderer(job.music_text, length_ms=job.length_ms,
+                              output_format=job.output_format,
+                              force_instrumental=job.force_instrumental,
+                              variation=job.first_variation + take)
+        target = self.files_dir / job.file_names[take]
+        partial = target.with_name(f"{target.name}.{uuid.uuid4().hex[:8]}.part")
+        partial.write_bytes(audio)
+        partial.replace(target)
+        return target
 
     # -- reading jobs -------------------------------------------------------------------------
 
-    def _load(self, api_key: str) -> tuple[list[_Job], list[_Job]]:
+    def _load(self, account: str) -> tuple[list[_Job], list[_Job]]:
         """The account's unfinished jobs: those holding a slot, and those waiting for one."""
-        mine = [j for j in self._jobs.values() if j.api_key == api_key and j.final_status is None]
+        mine = sorted((j for j in self._jobs.values()
+                       if j.account == account and j.final_status is None), key=lambda j: j.seq)
         return ([j for j in mine if j.started_mono is not None],
                 [j for j in mine if j.started_mono is None])
 
     def _finish(self, job: _Job, when: float) -> None:
-        """Make a job terminal at ``when``; a failed one gets its credits back."""
-        job.finished_mono = when
-        if job.render_error is not None:
-            job.final_status = "FAILED"
-            self._credits[job.api_key] = (
-                self._credits.get(job.api_key, self.initial_credits) + job.cost)
-        else:
-            job.final_status = "COMPLETED"
+        """Make a job terminal at ``when``; a failed one gets its credits back. When another
+        process recorded its end first, that end stands (and that process refunded it)."""
+        status = "FAILED" if job.render_error is not None else "COMPLETED"
+        with self._store.transaction():
+            if self._store.finish_job(job.id, status, self._wall(when)):
+                job.final_status, job.finished_mono = status, when
+                if status == "FAILED":
+                    self._store.add_credits(job.account, job.cost, starting=self.initial_credits)
+            elif (row := self._store.job(job.id)) is not None:
+                self._take_in(job, row)
         self._lock.notify_all()
 
     def _advance(self, now: float) -> None:
@@ -537,10 +639,12 @@ class SandboxState:
         itself ended by ``now`` frees its slot in turn. Call it (under the lock) before reading
         a job's status.
         """
+        self._sync()
         accounts: dict[str, list[_Job]] = {}
-        for job in self._jobs.values():  # creation order, so each queue is oldest first
-            if job.final_status is None:
-                accounts.setdefault(job.api_key, []).append(job)
+        # Creation order, so each queue is oldest first.
+        for job in sorted((j for j in self._jobs.values() if j.final_status is None),
+                          key=lambda j: j.seq):
+            accounts.setdefault(job.account, []).append(job)
         for jobs in accounts.values():
             running = [j for j in jobs if j.started_mono is not None]
             waiting = deque(j for j in jobs if j.started_mono is None)
@@ -561,6 +665,10 @@ class SandboxState:
         while waiting and len(running) < self.max_concurrent_jobs:
             job = waiting.popleft()
             job.started_mono = at
+            if not self._store.start_job(job.id, self._wall(at)):
+                row = self._store.job(job.id)
+                if row is not None and row.started is not None:
+                    job.started_mono = self._mono(row.started)
             running.append(job)
             self._schedule_end(job, ends, now)
             self._lock.notify_all()
@@ -627,11 +735,11 @@ class SandboxState:
     def get_job(self, api_key: str, job_id: str) -> dict[str, Any] | None:
         """The job as ``GET /v2/jobs/{id}`` shows it, or ``None`` if unknown or not this key's."""
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None or job.api_key != api_key:
-                return None
             now = self.clock()
             self._advance(now)
+            job = self._jobs.get(job_id)
+            if job is None or job.account != account_of(api_key):
+                return None
             return self._job_json(job, now)
 
     def list_jobs(self, api_key: str, query: Mapping[str, list[str]]) -> Reply:
@@ -684,7 +792,8 @@ class SandboxState:
         with self._lock:
             now = self.clock()
             self._advance(now)
-            mine = sorted((j for j in self._jobs.values() if j.api_key == api_key),
+            account = account_of(api_key)
+            mine = sorted((j for j in self._jobs.values() if j.account == account),
                           key=lambda j: j.seq, reverse=True)
             page: list[dict[str, Any]] = []
             has_more = False
@@ -714,16 +823,27 @@ class SandboxState:
         return Reply(200, answer)
 
     def audio_file(self, name: str) -> Path | None:
-        """The rendered file called ``name``, if a job of this server produced it."""
+        """The rendered file called ``name``, if it is a take of a job this server knows.
+
+        A completed job's take not rendered here (the job came from another process, or its
+        file was removed) is rendered now, once, from the job's request and seed."""
         with self._lock:
-            known = any(name in j.file_names for j in self._jobs.values())
+            self._advance(self.clock())
+            job = self._jobs.get(name.rpartition("-")[0])
+            if job is None or name not in job.file_names:
+                return None
+            completed = job.final_status == "COMPLETED"
         path = self.files_dir / name
-        return path if known and path.is_file() else None
+        if path.is_file() or not completed:
+            return path if path.is_file() else None
+        with self._on_demand:
+            return path if path.is_file() else self._write_take(job, job.file_names.index(name))
 
     def cover_image(self, name: str) -> bytes | None:
         """A cover picture (SVG) for a Suno or Udio track called ``<job>-<n>.svg``, if one exists."""
         job_id, _, rest = name.rpartition("-")
         with self._lock:
+            self._advance(self.clock())
             job = self._jobs.get(job_id)
             if job is None or job.model not in ("suno", "udio") or job.final_status != "COMPLETED":
                 return None
@@ -796,6 +916,7 @@ class SandboxState:
                 job.webhook_status = None
             else:
                 job.webhook_status = "delivered" if all(attempts) else "failed"
+            self._store.set_webhook_status(job.id, job.webhook_status)
 
     def _post_webhook(self, job: _Job, event: str, payload: dict[str, Any]) -> bool:
         assert job.webhook_url is not None
@@ -814,6 +935,8 @@ class SandboxState:
 
     def close(self) -> None:
         self._closed.set()
+        # The store stays open: a stopped server's balances and jobs can still be read, and a
+        # render finishing after the stop is still recorded for the next process.
         with self._lock:
             self._lock.notify_all()
         self._render_pool.shutdown(wait=False, cancel_futures=True)
