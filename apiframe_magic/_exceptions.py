@@ -20,7 +20,9 @@ Every error this package raises on purpose is an :class:`ApiframeError`::
     │   ├── JobFailedError           status FAILED, with the server's ``error`` text
     │   ├── JobCancelledError        status CANCELLED
     │   └── JobTimeoutError          still running when the wait budget ran out (resumable)
-    └── DownloadError            the audio could not be fetched completely; carries ``job_id`` and ``url``
+    ├── DownloadError            the audio could not be fetched completely; carries ``job_id`` and ``url``
+    └── LedgerUnavailable        the job ledger file cannot be used (or written); jobs go on without it
+                                 (defined in :mod:`apiframe_magic.ledger`)
 
 Every error raised once a job exists (by :func:`~apiframe_magic.generate`,
 :func:`~apiframe_magic.resume`, :meth:`~apiframe_magic.AsyncApiframeClient.wait` or a

@@ -1,4 +1,5 @@
-"""Benchmarks of the ledger: its overhead per job, and the cost of answering a cell from it.
+"""Benchmarks of the ledger: its overhead per job, the cost of answering a cell from it, and of
+reading its whole history.
 
 Prints tables; asserts nothing. Everything runs on a ledger file in a temporary folder (a local
 disk, as a ledger beside the outputs is). "A cached cell" is the whole ``%%music`` cell in a real
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -23,13 +25,16 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from traitlets.config import Config
 
+from apiframe_magic import history
 from apiframe_magic.ledger import (
     COMPLETED,
     PROCESSING,
     QUEUED,
     Ledger,
+    RatingRecord,
     TrackRecord,
     fingerprint,
+    history_frame,
     idempotency_key,
 )
 from apiframe_magic.sandbox import SandboxServer
@@ -37,6 +42,8 @@ from apiframe_magic.sandbox import SandboxServer
 JOBS = 300
 LOOKUPS = 200
 CELL_RUNS = 50
+HISTORY_JOBS = 10_000
+HISTORY_RUNS = 10
 # 30 s of audio in the default format (MP3 at 192 kb/s) and in the largest (16-bit stereo 44.1 kHz
 # WAV): hashing costs the same for any bytes of that size.
 TRACK_SIZES = {
@@ -50,9 +57,9 @@ def one_job(ledger: Ledger, n: int, track: TrackRecord) -> str:
     """The ledger's part of one job: what the job runner writes, in order. Returns its fingerprint."""
     params = {"music_length_ms": 30_000, "output_format": "mp3_high_quality"}
     prompt = f"an upbeat synthwave track with a driving bassline, take {n}"
-    fp = fingerprint(backend="sandbox", model="elevenlabs-music", prompt=prompt, params=params, take=1)
+    fp = fingerprint(account="sandbox", model="elevenlabs-music", prompt=prompt, params=params, take=1)
     record = ledger.begin(
-        fingerprint=fp, backend="sandbox", model="elevenlabs-music", prompt=prompt, params=params, take=1,
+        fingerprint=fp, account="sandbox", model="elevenlabs-music", prompt=prompt, params=params, take=1,
         request={"prompt": prompt, "model": "elevenlabs-music", "elevenlabsParams": params},
         idempotency_key=idempotency_key(fp), output_dir="apiframe_outputs", reserved=10,
     )
@@ -133,6 +140,53 @@ def cached_answer(folder: Path) -> None:
     )
 
 
+def history_table(folder: Path) -> None:
+    """Reading the history of a ledger of 10,000 saved, measured jobs (some rated) as a pandas
+    DataFrame, against pandas reading the same rows of the jobs table with one query."""
+    import pandas
+
+    path = folder / "history.sqlite3"
+    track = TrackRecord(0, str(folder / "track.mp3"), 720_000, "0" * 64, 30.0, "https://cdn/x.mp3", None,
+                        {"loudness_lufs": -14.2, "peak_dbfs": -1.1, "clipped_samples": 0})
+    with Ledger.open(path) as ledger:
+        for n in range(HISTORY_JOBS):
+            one_job(ledger, n, track)
+        ledger.rate([RatingRecord("bench", "me", "rating", "A", f"job-{n:08d}", 0, 4)
+                     for n in range(0, HISTORY_JOBS, 10)])
+
+    def whole_history(_: int) -> None:
+        frame = history(ledger=path, limit=HISTORY_JOBS)
+        assert len(frame) == HISTORY_JOBS
+
+    def record_by_record(_: int) -> None:
+        with Ledger.open(path) as ledger:
+            records = ledger.history(limit=HISTORY_JOBS)
+            ratings = ledger.ratings(job_ids=[r.job_id for r in records if r.job_id])
+            assert len(history_frame(records, ratings)) == HISTORY_JOBS
+
+    def read_sql(_: int) -> None:
+        connection = sqlite3.connect(path)
+        try:
+            frame = pandas.read_sql("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", connection,
+                                    params=(HISTORY_JOBS,))
+        finally:
+            connection.close()
+        assert len(frame) == HISTORY_JOBS
+
+    rows = [
+        row("apiframe_magic.history(): Ledger.history_rows, 3 queries", timed(whole_history, HISTORY_RUNS),
+            "near read_sql"),
+        row("history_frame(Ledger.history(), Ledger.ratings()), record by record",
+            timed(record_by_record, HISTORY_RUNS), ""),
+        row("pandas.read_sql of the same job rows, one query", timed(read_sql, HISTORY_RUNS), ""),
+    ]
+    table(
+        f"The history of {HISTORY_JOBS} jobs as a DataFrame ({HISTORY_RUNS} runs each), ms",
+        ["what", "mean", "median", "max", "target"],
+        rows,
+    )
+
+
 @contextlib.contextmanager
 def music_shell(folder: Path, base_url: str) -> Iterator[InteractiveShell]:
     """A real ``InteractiveShell`` with the extension loaded, working in ``folder`` against
@@ -202,6 +256,7 @@ def main() -> None:
         folder = Path(tmp)
         job_overhead(folder)
         cached_answer(folder)
+        history_table(folder)
         cached_cell(folder)
 
 
