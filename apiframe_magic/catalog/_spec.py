@@ -217,6 +217,33 @@ class ModelSpec:
     def param(self, name: str) -> ParamSpec | None:
         return next((p for p in self.params if p.name == name), None)
 
+    def parse_param(self, key: str, text: str) -> Any:
+        """The value of ``--param KEY=VALUE``, typed by this model's param ``key`` and checked;
+        a one-line ``OptionError`` (a ``RequestValidationError``) naming the param otherwise."""
+        from ._rules import parse_param  # _rules reads the registry, which imports this module
+
+        return parse_param(self, key, text)
+
+    def params_for(
+        self,
+        *,
+        length: str | float | None = None,
+        length_ms: int | None = None,
+        format: str | None = None,
+        instrumental: bool = False,
+        seed: int | str | None = None,
+        params: Mapping[str, Any] | None = None,
+        spelled: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """The params for the options every model is asked about (``--length``, ``--format``,
+        ``--instrumental``, ``--seed``) merged into ``params``; an option this model does not take
+        is a one-line ``OptionError`` naming the option and the models that take it.
+        See :func:`apiframe_magic.catalog.params_for`."""
+        from ._rules import params_for
+
+        return params_for(self, length=length, length_ms=length_ms, format=format,
+                          instrumental=instrumental, seed=seed, params=params, spelled=spelled)
+
     @property
     def param_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.params)
@@ -265,6 +292,13 @@ class ModelSpec:
         if self.credits_per_job is not None:
             return self.credits_per_job, self.credits_per_job
         return None
+
+    def price_bounds(self, params: Mapping[str, Any] | None = None) -> tuple[int, int] | None:
+        """The lowest and highest credits of a job with ``params`` (``None``: of any job of this
+        model); ``None`` when no price is published. See :func:`apiframe_magic.catalog.price_bounds`."""
+        from ._price import price_bounds
+
+        return price_bounds(self, params)
 
     def charge(self, params: Mapping[str, Any], length_ms: int | None = None) -> int:
         """What the sandbox charges: the documented price (for ``length_ms`` when the length was
