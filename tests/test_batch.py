@@ -135,9 +135,11 @@ def test_expand_makes_every_combination_in_order_labelled_by_what_varies() -> No
     assert [i.label for i in expand("calm piano", lengths=["30s", None])] == ["30s", "any length"]
 
 
-def test_a_prompt_listed_twice_gets_the_next_take_and_alike_prompts_are_told_apart() -> None:
-    assert [(i.label, i.take) for i in expand(["a", "a", "b"])] == [
-        ("a · take 1", 1), ("a · take 2", 2), ("b · take 1", 1)]
+def test_a_prompt_listed_twice_runs_once_and_alike_prompts_are_told_apart() -> None:
+    assert [(i.label, i.take, i.folded) for i in expand(["a", "a", "b"])] == [
+        ("a", 1, ("a",)), ("b", 1, ())]
+    assert [(i.label, i.take) for i in expand(["a", "a", "b"], takes=2)] == [
+        ("a · take 1", 1), ("a · take 2", 2), ("b · take 1", 1), ("b · take 2", 2)]
     alike = expand(["an upbeat synthwave track with a driving bassline",
                     "an upbeat synthwave track with soaring strings"])
     assert [i.label for i in alike] == ["an upbeat synthwave track with a…",
@@ -146,13 +148,13 @@ def test_a_prompt_listed_twice_gets_the_next_take_and_alike_prompts_are_told_apa
 
 def test_expand_refuses_what_a_model_does_not_take_before_anything_runs() -> None:
     cases: list[tuple[dict[str, Any], str]] = [
-        ({"models": ["elevenlabs-music", "suno"], "lengths": "30s"}, "length"),
-        ({"models": "udio", "formats": "wav_16khz"}, "format"),
-        ({"seed": 7}, "seed"),
-        ({"models": "lyria-3-pro", "instrumental": True}, "instrumental"),
+        ({"models": ["elevenlabs-music", "suno"], "lengths": "30s"}, "--length"),
+        ({"models": "udio", "formats": "wav_16khz"}, "--format"),
+        ({"seed": 7}, "--seed"),
+        ({"models": "lyria-3-pro", "instrumental": True}, "--instrumental"),
         ({"models": "nope"}, "model"),
-        ({"lengths": "4s"}, "elevenlabsParams.music_length_ms"),
-        ({"lengths": "half a minute"}, "length"),
+        ({"lengths": "4s"}, "--length"),
+        ({"lengths": "half a minute"}, "--length"),
         ({"params": {"volume": 11}}, "elevenlabsParams.volume"),
         ({"takes": 0}, "takes"),
     ]
@@ -160,7 +162,7 @@ def test_expand_refuses_what_a_model_does_not_take_before_anything_runs() -> Non
         with pytest.raises(RequestValidationError) as caught:
             expand(["calm piano"], **options)
         assert caught.value.field == field, options
-    with pytest.raises(RequestValidationError, match="suno does not take it; models that do: elevenlabs-m"):
+    with pytest.raises(RequestValidationError, match="--length: suno does not take it; models that do: eleven"):
         expand("x", models="suno", lengths="30s")
     for prompts in ([], ["fine", "  "], ["fine", float("nan")]):
         with pytest.raises(RequestValidationError):

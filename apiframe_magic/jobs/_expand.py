@@ -4,29 +4,38 @@ formats and takes, each labelled by what varies between them.
 :func:`expand` (from prompts and option values) and :func:`expand_rows` (from the rows of a table)
 return :class:`BatchItem` objects, one per job. Everything is checked before anything runs: an
 option a model does not take is a :class:`~apiframe_magic.RequestValidationError`, as for a
-single ``%%music`` cell.
+single ``%%music`` cell (the catalog's :meth:`~apiframe_magic.catalog.ModelSpec.params_for` maps
+and checks the options for all three).
+
+Requests that ask for the same music are one job: prompts equal up to spaces and Unicode form
+(:func:`~apiframe_magic.catalog.normalize_prompt`, the job ledger's own rule) with the same model
+and params run once, under the first spelling, and :func:`folded_note` is the line a run prints
+about them. More jobs of one request are asked for with ``takes``.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import RequestValidationError
 from .._public import public
-from ..catalog import DEFAULT_MODEL, MODELS, ModelSpec, format_length, parse_length
+from ..catalog import DEFAULT_MODEL, MODELS, format_length, normalize_prompt
 from ..client import MusicRequest
 
-__all__ = ["BatchItem", "expand", "expand_rows"]
+__all__ = ["BatchItem", "expand", "expand_rows", "folded_note"]
 
 # How a prompt names itself in a label: its first few words.
 _SHORT_WORDS = 4
 _SHORT_WORDS_MAX = 8
 _SHORT_CHARS = 32
 _SEPARATOR = " · "
+# How many folded prompts the note names, and how much of each.
+_NOTE_SHOWN = 3
+_NOTE_CHARS = 40
 
 
 # ---------------------------------------------------------------------------------------------
@@ -39,11 +48,16 @@ _SEPARATOR = " · "
 class BatchItem:
     """One job of a batch: its ``request``, which ``take`` of that request it is (re-running a
     batch answers take 1 of a request from the job ledger, take 2 is another), and its ``label``,
-    naming what sets it apart from the other items."""
+    naming what sets it apart from the other items.
+
+    ``folded`` holds the prompts, as written, that asked for this same request again (equal up to
+    spaces and Unicode form) and so run as this item rather than as items of their own.
+    """
 
     label: str
     request: MusicRequest
     take: int = 1
+    folded: tuple[str, ...] = ()
 
     @property
     def prompt(self) -> str:
@@ -88,8 +102,12 @@ def expand(
     ``prompt`` column). ``lengths`` are written as for ``--length`` (``"30s"``, ``"1m30s"``, or a
     number of seconds; ``None``: the model picks) and ``formats`` are ``output_format`` names
     (``None``: the default); a single value may be given bare. ``params`` (a model's own params),
-    ``instrumental`` and ``seed`` apply to every item. The same request asked for twice (a
-    prompt listed twice) gets the next take numbers, so it runs twice rather than once.
+    ``instrumental`` and ``seed`` apply to every item.
+
+    A request asked for again (a prompt listed twice, or spelled with other spaces or another
+    Unicode form: ``calm piano`` and ``calm  piano``) runs once: it is one item (or ``takes``
+    items), sent with the first spelling, whose :attr:`BatchItem.folded` lists the repeats;
+    :func:`folded_note` says so in one line. ``takes`` is how to ask for more of a prompt.
 
     Each label names only what varies between the items, in the order prompt, model, length,
     format, take (``"lofi beat · suno"``, ``"take 2"``); a prompt is named by its first words.
@@ -123,7 +141,9 @@ def expand_rows(
     """One or more items per row of a table (a CSV read with :class:`csv.DictReader`): each row
     has a ``prompt`` and may set ``model``, ``length``, ``format``, ``takes`` and ``params``
     (a mapping, or a JSON object as text, merged over ``params``); an empty or missing cell
-    falls back to the keyword argument. Labels and checks are those of :func:`expand`."""
+    falls back to the keyword argument. Labels, checks and the folding of repeated requests are
+    those of :func:`expand` (a request repeated with other ``takes`` gets the most asked for).
+    """
     specs: list[_Spec] = []
     for number, row in enumerate(rows, start=1):
         def cell(name: str, row: Mapping[str, Any] = row) -> Any:
@@ -204,10 +224,6 @@ def _values(given: Any, name: str) -> list[Any]:
     return values
 
 
-def _models_with(has: Callable[[ModelSpec], object]) -> str:
-    return ", ".join(m.id for m in MODELS.values() if has(m)) or "none"
-
-
 def _spec(
     prompt: str,
     model: str,
@@ -221,51 +237,16 @@ def _spec(
     webhook_url: str | None = None,
     webhook_events: Sequence[str] | None = None,
 ) -> _Spec:
-    """The request for one combination; whatever the model does not take is refused, as the
-    magic refuses it (the same catalogue fields: ``length_param``, ``format_param``, ...)."""
+    """The request for one combination; whatever the model does not take is refused, in the
+    catalog's words (the same message as the magic's and the shell's)."""
     if isinstance(takes, bool) or not isinstance(takes, int) or takes < 1:
         raise RequestValidationError("takes", takes, "must be a positive whole number")
     spec = MODELS.get(model)
     if spec is None:
         raise RequestValidationError("model", model, "must be one of " + ", ".join(MODELS))
-    merged = dict(params)
-
-    def put(option: str, name: str, value: Any) -> None:
-        if name in merged and merged[name] != value:
-            raise RequestValidationError(option, value, f"{name} is already set by params")
-        merged[name] = value
-
-    def refuse(option: str, value: Any, has: Callable[[ModelSpec], object]) -> RequestValidationError:
-        return RequestValidationError(
-            option, value, f"{spec.id} does not take it; models that do: {_models_with(has)}"
-        )
-
-    length_ms: int | None = None
-    if length is not None:
-        if spec.length_param is None:
-            raise refuse("length", length, lambda m: m.length_param)
-        try:
-            length_ms = parse_length(length)
-        except ValueError as e:
-            raise RequestValidationError("length", length, str(e)) from None
-        put("length", spec.length_param, length_ms)
-    if fmt is not None:
-        if spec.format_param is None:
-            raise refuse("format", fmt, lambda m: m.format_param)
-        put("format", spec.format_param, fmt)
-    if instrumental:
-        if spec.instrumental is None:
-            raise refuse("instrumental", True, lambda m: m.instrumental)
-        put("instrumental", *spec.instrumental)
-    if seed is not None:
-        seed_spec = spec.param(spec.seed_param) if spec.seed_param else None
-        if seed_spec is None:
-            raise refuse("seed", seed, lambda m: m.seed_param)
-        try:
-            value = seed_spec.parse(seed) if isinstance(seed, str) else seed
-        except ValueError as e:
-            raise RequestValidationError("seed", seed, str(e)) from None
-        put("seed", seed_spec.name, value)
+    merged = spec.params_for(length=length, format=fmt, instrumental=instrumental, seed=seed,
+                             params=params)
+    length_ms = merged.get(spec.length_param) if length is not None and spec.length_param else None
     request = MusicRequest(
         prompt, model, params=merged, webhook_url=webhook_url, webhook_events=webhook_events,
     )
@@ -273,33 +254,48 @@ def _spec(
     return _Spec(prompt, model, length_ms, fmt, shown, request, takes)
 
 
+def _identity(request: MusicRequest) -> str:
+    """What makes two requests the same job: their body with the prompt in normal form (the job
+    ledger's rule, so two items never share one ledger key)."""
+    body = request.to_json()
+    body["prompt"] = normalize_prompt(request.prompt)
+    return json.dumps(body, sort_keys=True, ensure_ascii=False)
+
+
 def _label(specs: Sequence[_Spec]) -> list[BatchItem]:
-    """Number the takes and name every item by what varies between them."""
-    takes_used: dict[str, int] = {}
-    numbered: list[tuple[_Spec, int]] = []
+    """Fold repeated requests into their first, number the takes and name every item by what
+    varies between them."""
+    distinct: dict[str, tuple[_Spec, list[str], int]] = {}
     for spec in specs:
-        key = json.dumps(spec.request.to_json(), sort_keys=True)
-        first = takes_used.get(key, 0)
-        takes_used[key] = first + spec.takes
-        numbered.extend((spec, first + n) for n in range(1, spec.takes + 1))
+        key = _identity(spec.request)
+        if key in distinct:
+            first, repeats, takes = distinct[key]
+            repeats.append(spec.prompt)
+            distinct[key] = (first, repeats, max(takes, spec.takes))
+        else:
+            distinct[key] = (spec, [], spec.takes)
+    numbered = [
+        (spec, take, tuple(repeats))
+        for spec, repeats, takes in distinct.values() for take in range(1, takes + 1)
+    ]
 
     def varies(values: Iterable[Any]) -> bool:
         return len({json.dumps(v, sort_keys=True, default=str) for v in values}) > 1
 
-    short = _short_forms([s.prompt for s, _ in numbered])
+    short = _short_forms([s.prompt for s, _, _ in numbered])
     param_keys = sorted(
-        name for name in {k for s, _ in numbered for k in s.params}
-        if varies(s.params.get(name) for s, _ in numbered)
+        name for name in {k for s, _, _ in numbered for k in s.params}
+        if varies(s.params.get(name) for s, _, _ in numbered)
     )
     show = {
-        "prompt": varies(s.prompt for s, _ in numbered),
-        "model": varies(s.model for s, _ in numbered),
-        "length": varies(s.length_ms for s, _ in numbered),
-        "format": varies(s.format for s, _ in numbered),
-        "take": varies(t for _, t in numbered),
+        "prompt": varies(s.prompt for s, _, _ in numbered),
+        "model": varies(s.model for s, _, _ in numbered),
+        "length": varies(s.length_ms for s, _, _ in numbered),
+        "format": varies(s.format for s, _, _ in numbered),
+        "take": varies(t for _, t, _ in numbered),
     }
     items: list[BatchItem] = []
-    for spec, take in numbered:
+    for spec, take, folded in numbered:
         parts: list[str] = []
         if show["prompt"]:
             parts.append(short[spec.prompt])
@@ -314,8 +310,36 @@ def _label(specs: Sequence[_Spec]) -> list[BatchItem]:
         )
         if show["take"]:
             parts.append(f"take {take}")
-        items.append(BatchItem(_SEPARATOR.join(parts) or short[spec.prompt], spec.request, take))
+        items.append(BatchItem(_SEPARATOR.join(parts) or short[spec.prompt], spec.request, take, folded))
     return items
+
+
+def folded_note(items: Iterable[BatchItem]) -> str | None:
+    """The one line a run prints when prompts were folded into an earlier one (see
+    :func:`expand`), naming them as written; ``None`` when every prompt is its own job.
+
+    >>> print(folded_note(expand(["calm piano", "calm  piano", "dark jazz"])))
+    1 prompt repeats an earlier one (up to spaces and Unicode form) and runs once: 'calm  piano'; \
+--takes N gives N takes of each prompt
+    """
+    # A prompt repeated in a sweep of models or lengths is folded once per combination: count it
+    # once, by its normal form.
+    repeats: dict[str, tuple[str, ...]] = {}
+    for item in items:
+        key = normalize_prompt(item.prompt)
+        if len(item.folded) > len(repeats.get(key, ())):
+            repeats[key] = item.folded
+    spellings = [p for folded in repeats.values() for p in folded]
+    if not spellings:
+        return None
+    count = len(spellings)
+    shown = ", ".join(repr(p if len(p) <= _NOTE_CHARS else p[: _NOTE_CHARS - 1] + "…")
+                      for p in spellings[:_NOTE_SHOWN])
+    if count > _NOTE_SHOWN:
+        shown += f" and {count - _NOTE_SHOWN} more"
+    said = ("1 prompt repeats an earlier one (up to spaces and Unicode form) and runs once" if count == 1
+            else f"{count} prompts repeat an earlier one (up to spaces and Unicode form) and run once")
+    return f"{said}: {shown}; --takes N gives N takes of each prompt"
 
 
 def _shown(value: Any) -> str:
