@@ -22,7 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_write", "current_umask", "shareable_mode"]
+__all__ = ["DEFAULT_OUTPUT_DIR", "atomic_write", "current_umask", "shareable_mode"]
+
+# Where audio and its metadata go unless told otherwise (the magic's output_dir, the shell's
+# --output-dir); here, with nothing heavy around it, so %load_ext can read it for free.
+DEFAULT_OUTPUT_DIR = "apiframe_outputs"
 
 _PROC_STATUS = "/proc/self/status"
 

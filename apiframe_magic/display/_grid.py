@@ -16,19 +16,20 @@ without a widget front end and no widget state is left behind. Where no rich fro
 
 from __future__ import annotations
 
-import asyncio
 import html
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.display import DisplayHandle, display
 
-from ..client import Job
-from ..jobs import BatchEntry, BatchItem, JobObserver
 from ._html import _BOX, _GREEN, _GREY, _RED, player_html, price_text, track_analysis_html
 from ._widgets import close_widgets
+
+if TYPE_CHECKING:
+    from ..client import Job
+    from ..jobs import BatchEntry, BatchItem, JobObserver
 
 __all__ = ["REDRAW_SECONDS", "BatchGrid", "batch_price"]
 
@@ -208,6 +209,8 @@ class BatchGrid:
 
     async def tick(self) -> None:
         """Keep the head's elapsed time and estimate moving between events."""
+        import asyncio
+
         while not self.finished:
             await asyncio.sleep(REDRAW_SECONDS)
             self._dirty = True

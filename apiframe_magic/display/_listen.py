@@ -23,14 +23,15 @@ import html
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.display import DisplayHandle, display
 
-from ..ledger import LedgerUnavailable
-from ..listening import GroupStats, ListenerRun, ListeningTest, Reveal, format_p
 from ._html import _BOX, _GREEN, _GREY, player_html
 from ._widgets import close_widgets
+
+if TYPE_CHECKING:
+    from ..listening import GroupStats, ListenerRun, ListeningTest, Reveal
 
 __all__ = ["DEFAULT_MIN_PLAY", "NEEDS_NOTEBOOK", "ListenView", "listen_reveal_html"]
 
@@ -261,6 +262,8 @@ class ListenView:
         """Record the current run under the name given (else ``listener N``); what to say."""
         number = len(self.test.runs)
         self.run.listener = " ".join(self.name.value.split()) or f"listener {number}"
+        from ..ledger import LedgerUnavailable
+
         count = self.run.judged
         try:
             self.run.submit()
@@ -304,6 +307,7 @@ class ListenView:
 
 def listen_reveal_html(reveal: Reveal, csv_path: str | os.PathLike[str] | None = None) -> str:
     """The static reveal: the verdict, what each clip was, the group tables and the pairs."""
+    from ..listening import format_p
 
     def table(head: Sequence[str], rows: Sequence[Sequence[str]], css: str) -> str:
         cell = "text-align:left;padding:1px 8px"

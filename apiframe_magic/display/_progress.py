@@ -8,25 +8,26 @@ the final state and the audio, embedded once, with no widget state left behind."
 
 from __future__ import annotations
 
-import asyncio
 import html
 import sys
 import time
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
 
 from IPython.display import HTML, DisplayHandle, display
 
-from ..client import Job
-from ..jobs import MusicResult
 from ._html import _BOX, _ORANGE, _RED, result_html, result_text, status_html
 from ._widgets import close_widgets
+
+if TYPE_CHECKING:
+    from ..client import Job
+    from ..jobs import MusicResult
 
 __all__ = ["ProgressView", "TextProgress", "WidgetProgress", "in_kernel", "make_progress_view"]
 
 # Long enough to see the bar turn green before the summary replaces it (only where a widget
-# front end can show it: in a kernel).
+# front end can show it, in a kernel, and only after a job ran: see WidgetProgress.hold_for).
 SUCCESS_HOLD_SECONDS = 0.5
-
 
 TICK_SECONDS = 0.5
 
@@ -74,6 +75,8 @@ class ProgressView(ABC):
 
     async def tick(self) -> None:
         """Keep the elapsed time moving between polls."""
+        import asyncio
+
         while True:
             await asyncio.sleep(TICK_SECONDS)
             self.render(tick=True)
@@ -139,12 +142,19 @@ class WidgetProgress(ProgressView):
         self.bar.value = self.percent if self.percent is not None else 0
         self.label.value = self._label_html()
 
+    def hold_for(self, result: MusicResult) -> float:
+        """Seconds the green bar stays before the summary replaces it: none for an answer from the
+        job ledger (no job ran, so there was no bar to follow, and a re-run must be instant) and
+        none outside a kernel; else :data:`SUCCESS_HOLD_SECONDS`."""
+        return 0.0 if result.from_ledger else self.hold_seconds
+
     def succeeded(self, result: MusicResult) -> None:
         self.status, self.percent = "COMPLETED", 100
         self.bar.bar_style = "success"
         self.render()
-        if self.hold_seconds:
-            time.sleep(self.hold_seconds)
+        hold = self.hold_for(result)
+        if hold:
+            time.sleep(hold)
         self.handle.update(
             {"text/plain": result_text(result), "text/html": result_html(result, self.embed_limit_bytes)},
             raw=True,

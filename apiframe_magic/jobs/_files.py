@@ -15,13 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import RequestValidationError
-from .._fs import atomic_write
+from .._fs import DEFAULT_OUTPUT_DIR, atomic_write
 from .._version import __version__
 from ..client import Job, MusicRequest, Track
 
 __all__ = ["DEFAULT_OUTPUT_DIR", "SaveTarget", "slugify", "track_duration", "write_sidecar"]
-
-DEFAULT_OUTPUT_DIR = "apiframe_outputs"
 
 
 @dataclass(frozen=True)
