@@ -441,7 +441,9 @@ def test_stopping_a_batch_keeps_every_job_id_and_a_rerun_resumes_them(tmp_path: 
         assert {r.job_id for r in ledger.pending()} == set(kept)
         line = batch.failure_line()
         assert line is not None and line.startswith("4 stopped: ")
-        assert all(f"job {j} can be resumed" in (e.reason or "") for e in batch.entries if (j := e.job_id))
+        assert all(f"still running on the server as job {j}" in (e.reason or "")
+                   for e in batch.entries if (j := e.job_id))
+        assert all(e.reason == "not submitted: nothing was charged" for e in batch.entries if not e.job_id)
 
         gate.open()
 

@@ -136,7 +136,7 @@ def test_the_budget_refuses_before_sending_and_cached_cells_stay_free(
 ) -> None:
     shell.run_line_magic("config", "MusicMagics.budget_credits = 15")
     run(shell, CELL)
-    with pytest.raises(MusicError, match="costs 10 credits and 10 of the budget of 15"):
+    with pytest.raises(MusicError, match="costs 10 credits and 5 of the budget of 15"):
         run(shell, "%%music --length 5s\nanother prompt\n")
     assert posts(sandbox) == 1
     run(shell, CELL)  # the ledger answers: no credits, no refusal

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._measure import CLIP_LEVEL, MEASUREMENT_KEYS, Measurements, measure
+from ._measure import CLIP_LEVEL, MEASUREMENT_KEYS, NEEDS_EXTRA, Measurements, extra_installed, measure
 from ._pictures import card_pictures, spectrogram_png, waveform_svg
 
 if TYPE_CHECKING:
@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 __all__ = [
     "CLIP_LEVEL",
     "MEASUREMENT_KEYS",
+    "NEEDS_EXTRA",
     "Measurements",
     "card_pictures",
+    "extra_installed",
     "measure",
     "plot_measurements",
     "spectrogram_png",

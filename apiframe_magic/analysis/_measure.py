@@ -31,9 +31,21 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["CLIP_LEVEL", "MEASUREMENT_KEYS", "Measurements", "decode", "measure"]
+__all__ = [
+    "CLIP_LEVEL", "MEASUREMENT_KEYS", "NEEDS_EXTRA", "Measurements", "decode", "extra_installed", "measure",
+]
 
 CLIP_LEVEL = 0.999
+
+NEEDS_EXTRA = "tempo and key need the analysis extra: pip install 'apiframe-magic[analysis]'"
+"""The note of a track measured without librosa (measuring it again with the extra fills them in)."""
+
+
+def extra_installed() -> bool:
+    """Whether the ``analysis`` extra (librosa) can be imported, without importing it."""
+    import importlib.util
+
+    return importlib.util.find_spec("librosa") is not None
 """A sample at or above this absolute value (of full scale, 1.0) counts as clipped."""
 
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -60,6 +72,12 @@ class Measurements:
     tempo_bpm: float | None = None
     key: str | None = None
     note: str | None = None
+
+    @property
+    def needs_extra(self) -> bool:
+        """Whether tempo and key are missing only because the ``analysis`` extra was not
+        installed when the track was measured (measuring again with it fills them in)."""
+        return self.tempo_bpm is None and self.key is None and NEEDS_EXTRA in (self.note or "")
 
     @property
     def empty(self) -> bool:
@@ -192,7 +210,8 @@ def _tempo_and_key(
     try:
         import librosa  # type: ignore[import-untyped, import-not-found, unused-ignore]  # an extra
     except ImportError:
-        return None, None  # without the extra there is nothing to say: the columns stay empty
+        notes.append(NEEDS_EXTRA)
+        return None, None
     import numpy as np
 
     mono = data.mean(axis=1)

@@ -4,7 +4,9 @@
 comments) or a ``.csv`` with a ``prompt`` column and optional ``model``, ``length``, ``format``,
 ``takes`` and ``params`` columns (:func:`~apiframe_magic.jobs.expand_rows`; the options fill in
 empty cells). Every item is checked before anything is sent: a mistake is one line on stderr and
-exit status 2.
+exit status 2. A prompt that repeats an earlier one (exactly, or up to spaces and Unicode form)
+with the same options is one job, run once, and a line on stderr says so; ``--takes N`` asks for
+N takes of each prompt.
 
 The jobs run through :func:`~apiframe_magic.jobs.run_batch` with the job ledger, so running the
 same command again pays only for what is not done: finished jobs are answered from the ledger,
@@ -26,6 +28,7 @@ import csv
 import io
 import json
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,16 +36,29 @@ from typing import Any, TextIO
 
 from .._aio import run_sync
 from .._exceptions import ApiframeError
+from .._csv import write_rows
 from .._fs import atomic_write
-from ..catalog import DEFAULT_MODEL, MODELS, ModelSpec
+from ..catalog import (
+    DEFAULT_MODEL,
+    MODELS,
+    ModelSpec,
+    OptionError,
+    parse_param_among,
+    price_bounds,
+    split_param,
+)
 from ..jobs import (
     DEFAULT_OUTPUT_DIR,
+    STOPPED,
     Backend,
     Batch,
     BatchEntry,
     BatchItem,
+    Budget,
+    RunContext,
     expand,
     expand_rows,
+    folded_note,
     open_ledger,
     resolve_backend,
     uses_sandbox,
@@ -71,6 +87,8 @@ INPUT_COLUMNS = ("prompt", "model", "length", "format", "takes", "params")
 RESULTS_NAME = "results.csv"
 # How often the terminal line refreshes its clock between changes.
 _TICK_SECONDS = 1.0
+# At most this often between changes (each redraw counts every job).
+_REDRAW_SECONDS = 0.1
 
 
 class UsageProblem(Exception):
@@ -100,7 +118,7 @@ def add_batch_command(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("-f", "--format",
                         help="output format for models that take one, e.g. mp3_high_quality")
     parser.add_argument("--takes", type=_positive_int, default=1, metavar="N",
-                        help="takes of each prompt (default 1)")
+                        help="takes of each prompt (default 1; a repeated prompt runs once)")
     parser.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                         help="a param of the model, repeatable, typed and checked before sending")
     parser.add_argument("-o", "--output-dir", default=DEFAULT_OUTPUT_DIR, metavar="DIR",
@@ -114,6 +132,9 @@ def add_batch_command(commands: Any) -> argparse.ArgumentParser:
                         help="seconds to wait for each job (default 600)")
     parser.add_argument("--ledger", metavar="PATH|off",
                         help="the job ledger (default $APIFRAME_LEDGER, else one in DIR); off: none")
+    parser.add_argument("--budget-credits", type=_positive_int, metavar="N",
+                        help="refuse, before anything is sent, jobs that would take this run past "
+                             "N credits (a batch that would is refused whole)")
     parser.add_argument("--slice", type=_slice, metavar="K/N",
                         help="run only every N-th item starting at K (0 <= K < N), for sharding")
     parser.add_argument("--dry-run", action="store_true",
@@ -183,21 +204,45 @@ def read_items(args: argparse.Namespace, warn: Any) -> list[BatchItem]:
         params = _params(args.param, [MODELS[model]])
         return expand(prompts, models=model, lengths=args.length, formats=args.format,
                       takes=args.takes, params=params)
-    except ApiframeError as exc:  # RequestValidationError: an option or cell a model does not take
+    except OptionError as exc:  # an option a model does not take: the message names the option
+        raise UsageProblem(_one_line(exc)) from None
+    except ApiframeError as exc:  # RequestValidationError: a cell a model does not take
         raise UsageProblem(f"{args.file}: {_one_line(exc)}") from None
 
 
 def _csv_rows(text: str, name: str, warn: Any) -> list[dict[str, str]]:
+    """The rows of a CSV of prompts, read strictly: a quote never closed (which would swallow
+    the rows after it into one prompt), a stray quote, a column named twice or a row with more
+    filled cells than the header has columns is a :class:`UsageProblem` naming the line."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    fields: list[str] | None = None
+    rows: list[dict[str, str]] = []
+    start = 1  # the line the record being read starts on
     try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        fields = [f.strip() for f in reader.fieldnames or ()]
-        if "prompt" not in fields:
-            raise UsageProblem(f"{name}: a CSV needs a prompt column; its columns are "
-                               + (", ".join(fields) or "none"))
-        reader.fieldnames = fields
-        rows = [dict(row) for row in reader]
+        for record in reader:
+            line, start = start, reader.line_num + 1
+            if not record:
+                continue
+            if fields is None:
+                fields = [f.strip() for f in record]
+                twice = sorted({f for f in fields if f and fields.count(f) > 1})
+                if twice:
+                    raise UsageProblem(f"{name}: line {line}: " + ", ".join(twice)
+                                       + " named twice in the header; keep one of each")
+                continue
+            if any(cell.strip() for cell in record[len(fields):]):
+                raise UsageProblem(f"{name}: line {line}: {len(record)} cells under a header of "
+                                   f"{len(fields)} (put a cell holding a comma in double quotes)")
+            cells = [*record[:len(fields)], *[""] * (len(fields) - len(record))]
+            rows.append(dict(zip(fields, cells, strict=True)))
     except csv.Error as exc:
-        raise UsageProblem(f"{name}: not a readable CSV: {exc}") from None
+        reason = ("a quoted cell starts here and is never closed (a missing \")"
+                  if "end of data" in str(exc) else f"not a readable CSV: {exc}")
+        raise UsageProblem(f"{name}: line {start}: {reason}") from None
+    fields = fields or []
+    if "prompt" not in fields:
+        raise UsageProblem(f"{name}: a CSV needs a prompt column; its columns are "
+                           + (", ".join(fields) or "none"))
     unknown = [f for f in fields if f not in INPUT_COLUMNS]
     if unknown:
         warn(f"{name}: ignoring columns {', '.join(unknown)} (read: {', '.join(INPUT_COLUMNS)})")
@@ -213,26 +258,17 @@ def _models_in(rows: Sequence[Mapping[str, Any]], default: str) -> list[ModelSpe
 
 
 def _params(items: Sequence[str], specs: Sequence[ModelSpec]) -> dict[str, Any]:
-    """``--param KEY=VALUE`` values, typed as the first of ``specs`` that takes ``KEY`` types them."""
+    """``--param KEY=VALUE`` values, typed and checked by the first of ``specs`` that takes ``KEY``
+    (the catalog's rule, as in the magic)."""
     params: dict[str, Any] = {}
-    for item in items:
-        name, sep, text = item.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise UsageProblem(f"--param {item}: write KEY=VALUE, e.g. --param n=3")
-        spec = next((s.param(name) for s in specs if s.param(name) is not None), None)
-        if spec is None:
-            takers = [m.id for m in MODELS.values() if m.param(name) is not None]
-            raise UsageProblem(
-                f"--param {name}: " + ", ".join(s.id for s in specs) + f" has no param {name}"
-                + (f"; models that do: {', '.join(takers)}" if takers else "")
-            )
-        if name in params:
-            raise UsageProblem(f"--param {name}: given twice")
-        try:
-            params[name] = spec.parse(text)
-        except ValueError as exc:
-            raise UsageProblem(f"--param {item}: {name} {exc}") from None
+    try:
+        for item in items:
+            name, text = split_param(item)
+            if name in params:
+                raise UsageProblem(f"--param {name}: given twice")
+            params[name] = parse_param_among(specs, name, text)
+    except OptionError as exc:
+        raise UsageProblem(_one_line(exc)) from None
     return params
 
 
@@ -260,15 +296,17 @@ def run_batch_command(args: argparse.Namespace, *, stdout: TextIO | None = None,
 
     try:
         every = read_items(args, warn)
+        folded = folded_note(every)
+        if folded is not None:
+            print(folded, file=err, flush=True)
         items = _sliced(every, args.slice)
         if not items:
-            raise UsageProblem(f"--slice {args.slice[0]}/{args.slice[1]}: no items in this slice "
-                               f"(the file has {len(every)})")
+            return _empty_slice(args, len(every), out, err)
         if args.dry_run:
             _print_dry_run(items, len(every), out, sandbox=uses_sandbox())
             return 0
         results = _results_path(args)
-        backend = resolve_backend()
+        backend = resolve_backend(args.ledger, args.output_dir, warn=warn)
     except UsageProblem as exc:
         print(f"error: {exc}", file=err, flush=True)
         return EXIT_USAGE
@@ -284,6 +322,26 @@ def run_batch_command(args: argparse.Namespace, *, stdout: TextIO | None = None,
     return _run(items, args, backend, results, out, err, warn)
 
 
+def _empty_slice(args: argparse.Namespace, total: int, out: TextIO, err: TextIO) -> int:
+    """A slice with no items (more slices than the file has items): nothing to do is success,
+    said in one line; a run that is not a dry run still writes its results CSV (the header only),
+    so every slice of a sweep has one."""
+    k, n = args.slice
+    line = (f"--slice {k}/{n}: nothing to do, the file has {total} "
+            f"{'item' if total == 1 else 'items'} and none falls in this slice")
+    if args.dry_run:
+        print(f"Dry run: nothing sent. {line}.", file=out, flush=True)
+        return 0
+    results = _results_path(args)
+    try:
+        write_results(results, Batch([]))
+    except OSError as exc:
+        print(f"error: cannot write the results to {results}: {exc}", file=err, flush=True)
+        return EXIT_FAILED
+    print(f"{line}; results: {results}", file=out, flush=True)
+    return 0
+
+
 def _results_path(args: argparse.Namespace) -> Path:
     if args.results:
         return Path(args.results)
@@ -296,16 +354,17 @@ def _run(items: list[BatchItem], args: argparse.Namespace, backend: Backend, res
     batch = Batch(items)
     ledger = open_ledger(args.ledger, args.output_dir, warn=warn)
     progress = _Progress(batch, err, tty=err.isatty())
+    context = RunContext(
+        service=backend.name, account=backend.account, output_dir=args.output_dir, ledger=ledger,
+        budget=Budget(args.budget_credits, where="in this run", setting="--budget-credits"),
+        timeout=args.timeout, warn=warn,
+    )
 
     async def main() -> None:
         ticker = asyncio.ensure_future(progress.tick()) if progress.tty else None
         try:
             async with backend.client() as client:
-                await batch.run(
-                    client, backend=backend.name, output_dir=args.output_dir, ledger=ledger,
-                    concurrency=args.concurrency, timeout=args.timeout,
-                    on_change=progress.changed, warn=warn,
-                )
+                await batch.run(client, context, concurrency=args.concurrency, on_change=progress.changed)
         finally:
             if ticker is not None:
                 ticker.cancel()
@@ -315,7 +374,7 @@ def _run(items: list[BatchItem], args: argparse.Namespace, backend: Backend, res
         run_sync(main())
     except KeyboardInterrupt:
         interrupted = True
-    except ApiframeError as exc:  # e.g. no client can be made: nothing was sent
+    except ApiframeError as exc:  # the budget refused the batch, or no client: nothing was sent
         progress.finish()
         print(f"error: {_one_line(exc)}", file=err, flush=True)
         return EXIT_USAGE
@@ -329,11 +388,13 @@ def _run(items: list[BatchItem], args: argparse.Namespace, backend: Backend, res
         print(f"error: cannot write the results to {results}: {exc}", file=err, flush=True)
         return EXIT_FAILED
     if interrupted:
-        kept = ("their job ids are kept in the job ledger; run the same command again to resume"
-                if ledger is not None else
-                "the ledger is off, so running the command again submits them again")
-        print(f"interrupted: {len(batch.stopped)} of {len(batch)} jobs stopped; {kept} "
-              f"(results so far: {results})", file=err, flush=True)
+        running = any(e.job_id for e in batch.stopped)
+        kept = "" if not running else (
+            "; their job ids are kept in the job ledger: run the same command again to collect them"
+            if ledger is not None else
+            "; the ledger is off: their job ids are in the results CSV only")
+        print(f"interrupted: {batch.stop_summary()}{kept} (results so far: {results})",
+              file=err, flush=True)
         return EXIT_INTERRUPTED
     tally = batch.tally()
     print(f"{tally['done']} of {len(batch)} jobs saved in {args.output_dir}, "
@@ -358,11 +419,10 @@ def result_rows(batch: Batch) -> list[dict[str, Any]]:
 
 
 def write_results(path: Path, batch: Batch) -> None:
-    """Write the results CSV all at once (a reader never sees half of it)."""
+    """Write the results CSV all at once (a reader never sees half of it); a text cell a
+    spreadsheet would run as a formula starts with ``'`` (the rule of :mod:`apiframe_magic._csv`)."""
     text = io.StringIO(newline="")
-    writer = csv.DictWriter(text, fieldnames=list(RESULT_COLUMNS), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(result_rows(batch))
+    write_rows(text, RESULT_COLUMNS, result_rows(batch))
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as file:
         file.write(text.getvalue().encode("utf-8"))
@@ -372,8 +432,7 @@ def _print_dry_run(items: Sequence[BatchItem], total: int, out: TextIO, *, sandb
     low = high = 0
     undocumented = 0
     for item in items:
-        cost = item.request.credit_cost
-        prices = (cost, cost) if cost is not None else item.request.spec.cost_range()
+        prices = price_bounds(item.request)
         if prices is None:
             undocumented += 1
             shown = "price not documented"
@@ -385,7 +444,8 @@ def _print_dry_run(items: Sequence[BatchItem], total: int, out: TextIO, *, sandb
     extra = f", plus {undocumented} jobs with no documented price" if undocumented else ""
     where = "the offline sandbox (no APIFRAME_API_KEY)" if sandbox else "the API"
     shard = f" (of {total} in the file)" if total != len(items) else ""
-    print(f"Dry run: nothing sent. {len(items)} jobs{shard} on {where} would cost "
+    jobs = "1 job" if len(items) == 1 else f"{len(items)} jobs"
+    print(f"Dry run: nothing sent. {jobs}{shard} on {where} would cost "
           f"{cost_text}{extra}; jobs already in the ledger cost nothing.", file=out, flush=True)
 
 
@@ -398,10 +458,14 @@ class _Progress:
     stream: TextIO
     tty: bool
     _shown: bool = False
+    _drawn_at: float = 0.0
 
     def changed(self, entry: BatchEntry) -> None:
+        if entry.status == STOPPED:
+            return  # an interrupt stops them all at once: the summary at the end tells them
         if self.tty:
-            self._redraw()
+            if time.monotonic() - self._drawn_at >= _REDRAW_SECONDS:  # a 10,000-job sweep: not per job
+                self._redraw()
         elif entry.ended:
             ended = sum(e.ended for e in self.batch.entries)
             what = entry.result.path if entry.result is not None else entry.reason
@@ -421,6 +485,7 @@ class _Progress:
         self.stream.write(f"\r{line}\x1b[K")
         self.stream.flush()
         self._shown = True
+        self._drawn_at = time.monotonic()
 
     def finish(self) -> None:
         """End the terminal line, so what follows starts on its own."""

@@ -73,7 +73,7 @@ class ApiframeClient:
         """
         from ..sandbox import SANDBOX_API_KEY, embedded_sandbox  # only here: the client needs no server
 
-        return cls(
+        client = cls(
             SANDBOX_API_KEY,
             embedded_sandbox().url,
             timeout=timeout,
@@ -81,6 +81,8 @@ class ApiframeClient:
             poll_interval=poll_interval,
             max_poll_interval=max_poll_interval,
         )
+        client.aio.is_sandbox = True
+        return client
 
     @property
     def base_url(self) -> str:
@@ -126,6 +128,11 @@ class ApiframeClient:
             raise RuntimeError("ApiframeClient cannot be called from inside its own callbacks")
         with self._lock:
             return run_sync(coro, loop=self._loop)
+
+    def run(self, work: Coroutine[Any, Any, _T]) -> _T:
+        """Run ``work``, a coroutine using :attr:`aio`, to completion, blocking: how the package's
+        blocking forms (``generate(client, ...)`` with this client) run their async code."""
+        return self._run(work)
 
     def submit(self, request: MusicRequest, *, idempotency_key: str | None = None) -> SubmittedJob:
         """See :meth:`AsyncApiframeClient.submit`."""

@@ -10,31 +10,44 @@ API, or the embedded sandbox) and holds no credentials.
 from __future__ import annotations
 
 from ._backend import Backend, resolve_backend, uses_sandbox
-from ._batch import Batch, BatchEntry, run_batch, start_batch
+from ._batch import DONE, FAILED, RUNNING, STOPPED, WAITING, Batch, BatchEntry, run_batch, start_batch
 from ._bookkeeping import Bookkeeping, account_identity
-from ._expand import BatchItem, expand, expand_rows
+from ._budget import Budget
+from ._context import RunContext
+from ._expand import BatchItem, expand, expand_rows, folded_note
 from ._files import DEFAULT_OUTPUT_DIR, SaveTarget, slugify, track_duration, write_sidecar
 from ._ledger_access import history, open_ledger
-from ._results import JobObserver, MusicResult, SavedTrack, rest_between_measurements
+from ._measure import measure_result, measuring_executor, rest_between_measurements
+from ._results import JobObserver, MusicResult, SavedTrack
 from ._run import MusicJob, generate, resume, submit
 
 __all__ = [
     "DEFAULT_OUTPUT_DIR",
+    "DONE",
+    "FAILED",
+    "RUNNING",
+    "STOPPED",
+    "WAITING",
     "Backend",
     "Batch",
     "BatchEntry",
     "BatchItem",
     "Bookkeeping",
+    "Budget",
     "JobObserver",
     "MusicJob",
     "MusicResult",
+    "RunContext",
     "SaveTarget",
     "SavedTrack",
     "account_identity",
     "expand",
     "expand_rows",
+    "folded_note",
     "generate",
     "history",
+    "measure_result",
+    "measuring_executor",
     "open_ledger",
     "resolve_backend",
     "rest_between_measurements",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from .._aio import run_sync
 from ..client import account_for_key, mask_key, resolve_api_key, resolve_base_url
+from ._files import DEFAULT_OUTPUT_DIR
 
 if TYPE_CHECKING:
     from ..client import AsyncApiframeClient
@@ -63,10 +65,12 @@ class Backend:
         from ..client import SANDBOX_MAX_POLL_INTERVAL, SANDBOX_POLL_INTERVAL, AsyncApiframeClient
 
         if self.sandbox:
-            return AsyncApiframeClient(
+            client = AsyncApiframeClient(
                 self.api_key, self.base_url, poll_interval=SANDBOX_POLL_INTERVAL,
                 max_poll_interval=SANDBOX_MAX_POLL_INTERVAL,
             )
+            client.is_sandbox = True
+            return client
         # No key argument: the client reads $APIFRAME_API_KEY itself, and keeps it to itself.
         return AsyncApiframeClient(base_url=self.base_url)
 
@@ -85,11 +89,31 @@ def uses_sandbox() -> bool:
     return resolve_api_key() is None
 
 
-def resolve_backend() -> Backend:
+def resolve_backend(
+    ledger: str | os.PathLike[str] | None = None,
+    output_dir: str | os.PathLike[str] = DEFAULT_OUTPUT_DIR,
+    *,
+    warn: Callable[[str], None] | None = None,
+) -> Backend:
     """``$APIFRAME_BASE_URL`` when ``$APIFRAME_API_KEY`` is set; otherwise start, or reuse, the
-    embedded sandbox in this process."""
+    embedded sandbox in this process.
+
+    The embedded sandbox keeps its jobs, credits and idempotency keys in a file next to the job
+    ledger (the one ``ledger``, a setting as :func:`open_ledger` reads it, and ``output_dir``
+    name), so that a job left on it by a stopped cell, a restarted kernel or an interrupted shell
+    run is collected by any later one. With the ledger off, it keeps them in memory only.
+    ``warn`` hears, in one line, when that file had to be moved aside."""
     if resolve_api_key() is not None:
         return Backend(resolve_base_url(), sandbox=False)
-    from ..sandbox import embedded_sandbox
+    from ..ledger import resolve_ledger_path
+    from ..sandbox import SANDBOX_STATE_NAME, embedded_sandbox
 
-    return Backend(embedded_sandbox().url, sandbox=True)
+    ledger_path = resolve_ledger_path(ledger, output_dir)
+    state = ledger_path.parent / SANDBOX_STATE_NAME if ledger_path is not None else None
+    if state is not None:
+        state.parent.mkdir(parents=True, exist_ok=True)
+    server = embedded_sandbox(state_path=state)
+    notice = getattr(server, "notice", None)
+    if notice and warn is not None:
+        warn(notice)
+    return Backend(server.url, sandbox=True)

@@ -27,10 +27,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
@@ -43,11 +42,13 @@ from .._exceptions import (
 )
 from .._public import public
 from ..analysis import plot_measurements
-from ..client import DEFAULT_RETRY_AFTER, Job, MusicRequest
-from ..ledger import MEASUREMENT_COLUMNS, Ledger
+from ..client import DEFAULT_RETRY_AFTER, ApiframeClient, Backoff, Job, MusicRequest
+from ..ledger import MEASUREMENT_COLUMNS
+from ._bookkeeping import Bookkeeping, decide
+from ._context import RunContext
 from ._expand import BatchItem
-from ._files import DEFAULT_OUTPUT_DIR
-from ._results import JobObserver, MusicResult, in_measuring_thread
+from ._measure import measure_off_loop
+from ._results import JobObserver, MusicResult
 from ._run import generate
 
 if TYPE_CHECKING:
@@ -74,6 +75,8 @@ __all__ = [
 DEFAULT_CONCURRENCY = 4
 # How many times a batch sends a submit again after an outage or a lost answer (with a ledger).
 SUBMIT_RETRIES = 5
+# The pause before each of those: 1, 2, 4, 8, 8 s, with jitter, so a fleet of jobs does not retry in step.
+SUBMIT_BACKOFF = Backoff(base=1.0, cap=8.0, jitter="equal")
 
 # What a BatchEntry can be. Lower case, so they never read as the service's job statuses.
 WAITING = "waiting"  # for a free slot, locally: nothing sent yet
@@ -149,8 +152,9 @@ class BatchEntry:
     def reason(self) -> str | None:
         """Why it failed (or stopped), in one line; ``None`` otherwise."""
         if self.status == STOPPED:
-            kept = f"; job {self.job_id} can be resumed" if self.job_id else ""
-            return "stopped before it finished" + kept
+            if self.job_id:
+                return f"still running on the server as job {self.job_id}: resume it to collect it"
+            return "not submitted: nothing was charged"
         if self.error is None:
             return None
         text = " ".join(str(self.error).split()) or type(self.error).__name__
@@ -271,7 +275,7 @@ class Batch(Sequence[MusicResult]):
         if entry.status == FAILED and entry.error is not None:
             raise entry.error
         if entry.status == STOPPED:
-            raise RuntimeError(f"{entry.label}: {entry.reason}")
+            raise RuntimeError(f"{entry.label}: stopped, {entry.reason}")
         raise RuntimeError(f"{entry.label}: still {entry.status}; batch.wait() waits for the rest")
 
     def __iter__(self) -> Iterator[MusicResult]:
@@ -323,6 +327,23 @@ class Batch(Sequence[MusicResult]):
         for entry in self.entries:
             counts[entry.status] = counts.get(entry.status, 0) + 1
         return counts
+
+    def stop_summary(self) -> str:
+        """What a stopped batch left, job by job as it is: how many are saved, how many are still
+        running on the server (their ids are in :attr:`job_ids` and in the job ledger), and how
+        many were never submitted (and cost nothing)."""
+        saved = sum(e.result is not None for e in self.entries)
+        running = [e for e in self.stopped if e.job_id]
+        unsent = sum(e.status == STOPPED and not e.job_id for e in self.entries)
+        failed = len(self.failed)
+        parts = [f"{saved} of {len(self)} saved"]
+        if running:
+            parts.append(f"{len(running)} still running on the server")
+        if unsent:
+            parts.append(f"{unsent} not submitted (nothing charged)")
+        if failed:
+            parts.append(f"{failed} failed")
+        return ", ".join(parts)
 
     def failure_line(self) -> str | None:
         """One line naming the jobs that failed or stopped (``None`` when none did), for a cell
@@ -406,35 +427,32 @@ class Batch(Sequence[MusicResult]):
     async def run(
         self,
         client: AsyncApiframeClient,
+        context: RunContext | None = None,
         *,
-        backend: str,
-        output_dir: str | os.PathLike[str] = DEFAULT_OUTPUT_DIR,
-        ledger: Ledger | None = None,
         concurrency: int | None = None,
-        timeout: float | None = 600.0,
         observer_for: Callable[[BatchItem], JobObserver | None] | None = None,
         on_change: Callable[[BatchEntry], None] | None = None,
-        warn: Callable[[str], None] | None = None,
-        measure: bool = True,
+        **settings: Any,
     ) -> Batch:
         """Run every item on ``client``; see :func:`run_batch`. Returns this batch."""
         _check_concurrency(concurrency)
         if self._ran:
             raise RuntimeError("this batch has run already: a batch runs once")
+        ctx = RunContext.of(context, **settings)
+        await _admit(client, self.entries, ctx)
         self._ran = True
         self._loop = asyncio.get_running_loop()
         self.started_at = time.monotonic()
 
-        changed = _notifier(on_change, warn)
+        changed = _notifier(on_change, ctx.say)
         try:
             self.concurrency = concurrency if concurrency is not None else await _account_limit(client)
             slots = asyncio.Semaphore(self.concurrency)
             gate = _Gate()
             self._tasks = [
                 asyncio.ensure_future(self._run_entry(
-                    entry, client, slots, gate, backend=backend, output_dir=output_dir, ledger=ledger,
-                    timeout=timeout, observer=observer_for(entry.item) if observer_for else None,
-                    changed=changed, warn=warn, measure=measure,
+                    entry, client, ctx, _EntryRun(slots, gate, changed,
+                                                  observer_for(entry.item) if observer_for else None),
                 ))
                 for entry in self.entries
             ]
@@ -448,83 +466,40 @@ class Batch(Sequence[MusicResult]):
         return self
 
     def _close(self, changed: Callable[[BatchEntry], None], error: Exception | None = None) -> None:
-        """End the batch: entries still open are ``"stopped"`` (or ``"failed"`` with ``error``)."""
+        """End the batch: entries still open are ``"stopped"`` (or ``"failed"`` with ``error``);
+        one whose audio is saved is ``"done"`` whatever stopped its measuring."""
         for entry in self.entries:
             if not entry.ended:
                 entry.error = error if error is not None else entry.error
-                self._end(entry, FAILED if error is not None else STOPPED, changed)
+                status = DONE if entry.result is not None else FAILED if error is not None else STOPPED
+                self._end(entry, status, changed)
         self.ended_at = time.monotonic()
         self._ended.set()
         if not self._ended_future.done():
             self._ended_future.set_result(None)
 
-    async def _run_entry(
-        self,
-        entry: BatchEntry,
-        client: AsyncApiframeClient,
-        slots: asyncio.Semaphore,
-        gate: _Gate,
-        *,
-        backend: str,
-        output_dir: str | os.PathLike[str],
-        ledger: Ledger | None,
-        timeout: float | None,
-        observer: JobObserver | None,
-        changed: Callable[[BatchEntry], None],
-        warn: Callable[[str], None] | None,
-        measure: bool = True,
-    ) -> None:
+    async def _run_entry(self, entry: BatchEntry, client: AsyncApiframeClient, ctx: RunContext,
+                         run: _EntryRun) -> None:
         try:
-            async with _Slot(slots) as slot:
+            async with _Slot(run.slots) as slot:
                 entry.status, entry.started_at = RUNNING, time.monotonic()
-                changed(entry)
-                watcher = _EntryObserver(entry, observer, slot, changed)
-                deadline = None if timeout is None else entry.started_at + timeout
-                failures = 0
-                while True:
-                    await gate.pass_()
-                    try:
-                        result = await generate(
-                            client, entry.request, backend=backend, output_dir=output_dir,
-                            timeout=timeout, observer=watcher, ledger=ledger, take=entry.take,
-                            label=entry.label, warn=warn, measure=False,
-                        )
-                        break
-                    except RateLimitError as exc:
-                        # Refused before any job existed (the client has already waited out
-                        # its own retries): wait as told, then submit again.
-                        pause = exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER
-                        if exc.job_id is not None or (
-                            deadline is not None and time.monotonic() + pause > deadline
-                        ):
-                            raise
-                        gate.hold(pause)
-                    except (ServerError, TransportError) as exc:
-                        # An outage or a lost answer before the job id was known: the submit is
-                        # sent again with the same Idempotency-Key (the ledger keeps it), so a
-                        # job the service did start is replayed, never paid twice. Without a
-                        # ledger the key is not kept, so it is not retried here.
-                        failures += 1
-                        pause = min(8.0, 0.5 * 2.0**failures)
-                        if exc.job_id is not None or ledger is None or failures > SUBMIT_RETRIES or (
-                            deadline is not None and time.monotonic() + pause > deadline
-                        ):
-                            raise
-                        await asyncio.sleep(pause)
+                run.changed(entry)
+                watcher = _EntryObserver(entry, run.observer, slot, run.changed)
+                result = await _submit_retrying(client, entry, ctx, run.gate, watcher)
             entry.result, entry.job_id = result, result.job_id
-            if measure and any(t.measurements is None for t in result.tracks):
+            if ctx.measure and any(t.measurements is None for t in result.tracks):
                 # Saved: a grid can show the player while the tracks are measured.
-                changed(entry)
-                await in_measuring_thread(result.measure, ledger=ledger)
-            self._end(entry, DONE, changed)
+                run.changed(entry)
+                await measure_off_loop(result, ctx.ledger, ctx.measure_with)
+            self._end(entry, DONE, run.changed)
         except asyncio.CancelledError:
-            self._end(entry, STOPPED, changed)
+            self._end(entry, DONE if entry.result is not None else STOPPED, run.changed)
             raise
         except Exception as exc:  # one job's failure, of any kind, is that job's alone
             entry.error = exc
             if isinstance(exc, ApiframeError) and exc.job_id is not None:
                 entry.job_id = exc.job_id
-            self._end(entry, FAILED, changed)
+            self._end(entry, FAILED, run.changed)
 
     @staticmethod
     def _end(entry: BatchEntry, status: str, changed: Callable[[BatchEntry], None]) -> None:
@@ -609,6 +584,62 @@ def _notifier(
     return changed
 
 
+@dataclass(frozen=True)
+class _EntryRun:
+    """What every job of one run shares (its slots and its 429 gate, who hears of changes), and
+    the observer of this one."""
+
+    slots: asyncio.Semaphore
+    gate: _Gate
+    changed: Callable[[BatchEntry], None]
+    observer: JobObserver | None
+
+
+async def _submit_retrying(
+    client: AsyncApiframeClient, entry: BatchEntry, ctx: RunContext, gate: _Gate, watcher: JobObserver
+) -> MusicResult:
+    """Generate one entry's job (measured later, by the batch), sending its submit again after
+    a 429 (when told) or an outage: a retry reuses the ledger's Idempotency-Key, so a job the
+    service did start is replayed, never paid twice. Without a ledger the key is not kept, so an
+    outage is not retried here."""
+    deadline = None if ctx.timeout is None or entry.started_at is None else entry.started_at + ctx.timeout
+    unmeasured = RunContext.of(ctx, measure=False)
+    failures = 0
+    while True:
+        await gate.pass_()
+        try:
+            return await generate(client, entry.item, unmeasured, observer=watcher)
+        except RateLimitError as exc:
+            # Refused before any job existed (the client has already waited out its own
+            # retries): wait as told, then submit again; every other job waits as long.
+            pause = exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER
+            if exc.job_id is not None or (deadline is not None and time.monotonic() + pause > deadline):
+                raise
+            gate.hold(pause)
+        except (ServerError, TransportError) as exc:
+            pause = SUBMIT_BACKOFF.delay(failures)
+            failures += 1
+            if exc.job_id is not None or ctx.ledger is None or failures > SUBMIT_RETRIES or (
+                deadline is not None and time.monotonic() + pause > deadline
+            ):
+                raise
+            await asyncio.sleep(pause)
+
+
+async def _admit(client: AsyncApiframeClient, entries: Sequence[BatchEntry], ctx: RunContext) -> None:
+    """Refuse the whole batch, before anything is sent, if the jobs it would submit (those the
+    ledger does not answer or resume) cost more than the budget has left."""
+    if ctx.budget is None or ctx.budget.limit is None:
+        return
+    book = Bookkeeping(ctx.ledger, ctx.say)
+    identity = ctx.account_of(client)
+    to_send = [
+        e.request for e in entries
+        if decide(book, e.request, identity=identity, take=e.take).action == "submit"
+    ]
+    ctx.budget.check(to_send)
+
+
 # How long an interrupted wait gives the jobs to record that they stopped.
 _STOP_GRACE = 0.4
 
@@ -632,22 +663,26 @@ async def _account_limit(client: AsyncApiframeClient) -> int:
 
 
 @public
-async def run_batch(
-    client: AsyncApiframeClient,
+def run_batch(
+    client: AsyncApiframeClient | ApiframeClient,
     items: Iterable[BatchItem],
+    context: RunContext | None = None,
     *,
-    backend: str,
-    output_dir: str | os.PathLike[str] = DEFAULT_OUTPUT_DIR,
-    ledger: Ledger | None = None,
     concurrency: int | None = None,
-    timeout: float | None = 600.0,
     observer_for: Callable[[BatchItem], JobObserver | None] | None = None,
     on_change: Callable[[BatchEntry], None] | None = None,
-    warn: Callable[[str], None] | None = None,
-    measure: bool = True,
-) -> Batch:
+    **settings: Any,
+) -> Coroutine[Any, Any, Batch] | Batch:
     """Run every item through :func:`~apiframe_magic.generate` on ``client``, concurrently, and
-    return the :class:`Batch` once every job has ended.
+    return the :class:`Batch` once every job has ended: awaited with an
+    :class:`~apiframe_magic.AsyncApiframeClient` (``batch = await run_batch(client, items)``),
+    blocking with an :class:`~apiframe_magic.ApiframeClient`.
+
+    ``context`` (a :class:`~apiframe_magic.RunContext`), or its fields as keywords
+    (``output_dir=``, ``ledger=``, ``budget=``, ``timeout=``, ``measure=``, ``warn=``), is shared
+    by every job. With a ``budget``, a batch whose jobs (those the ledger does not answer) would
+    cost more than is left is refused whole with :class:`~apiframe_magic.BudgetExceededError`
+    before anything is sent, and each job still passes the budget on its own.
 
     At most ``concurrency`` jobs run at once (else the account's ``maxConcurrentJobs`` from
     ``GET /v2/me``, or :data:`DEFAULT_CONCURRENCY` when it says nothing or cannot be read); the
@@ -660,35 +695,33 @@ async def run_batch(
     A job that fails (``FAILED``, a timeout, a download error, any error) is recorded on its
     entry and the others go on: the batch never raises for one job. ``observer_for(item)``
     gives each job an observer (a card of a grid); ``on_change(entry)`` hears every status
-    change; ``warn`` hears one line if the ledger fails. With ``measure`` (the default) each job
-    is measured once downloaded, on a worker thread, before its entry is done: ``on_change``
-    hears the entry once with its ``result`` while still ``"running"`` (a grid shows the player
-    at once), then ``"done"`` with the measurements. Cancelling it (Ctrl-C in
-    :func:`~apiframe_magic._aio.run_sync`) stops every job at once, each keeping its job id in
-    the ledger; to keep the :class:`Batch` too, make it first: ``batch = Batch(items)``, then
-    ``await batch.run(client, ...)``.
+    change; ``warn`` hears each problem once. With ``measure`` (the default) each job is
+    measured once downloaded, on an executor, before its entry is done: ``on_change`` hears the
+    entry once with its ``result`` while still ``"running"`` (a grid shows the player at once),
+    then ``"done"`` with the measurements. Cancelling it (Ctrl-C) stops every job at once, each
+    keeping its job id in the ledger; to keep the :class:`Batch` too, make it first:
+    ``batch = Batch(items)``, then ``await batch.run(client, ...)``.
     """
     batch = Batch(items)
-    return await batch.run(
-        client, backend=backend, output_dir=output_dir, ledger=ledger, concurrency=concurrency,
-        timeout=timeout, observer_for=observer_for, on_change=on_change, warn=warn, measure=measure,
-    )
+    if isinstance(client, ApiframeClient):
+        return client.run(batch.run(
+            client.aio, context, concurrency=concurrency, observer_for=observer_for,
+            on_change=on_change, **settings,
+        ))
+    return batch.run(client, context, concurrency=concurrency, observer_for=observer_for,
+                     on_change=on_change, **settings)
 
 
 @public
 def start_batch(
     connect: Callable[[], AsyncApiframeClient],
     items: Iterable[BatchItem],
+    context: RunContext | None = None,
     *,
-    backend: str,
-    output_dir: str | os.PathLike[str] = DEFAULT_OUTPUT_DIR,
-    ledger: Ledger | None = None,
     concurrency: int | None = None,
-    timeout: float | None = 600.0,
     observer_for: Callable[[BatchItem], JobObserver | None] | None = None,
     on_change: Callable[[BatchEntry], None] | None = None,
-    warn: Callable[[str], None] | None = None,
-    measure: bool = True,
+    **settings: Any,
 ) -> Batch:
     """Start :func:`run_batch` in the background and return its :class:`Batch` at once
     (``%%music --no-wait``): the jobs run on a thread of their own, with their own event loop,
@@ -696,32 +729,40 @@ def start_batch(
 
     ``connect()`` makes the client, on that thread (``Backend.client`` or
     ``AsyncApiframeClient.sandbox``); it is closed when the batch ends. ``observer_for``,
-    ``on_change`` and ``warn`` are called on that thread. ``batch.wait()`` blocks until the end,
-    ``await batch`` waits without blocking, ``batch.cancel()`` stops the jobs.
+    ``on_change`` and ``warn`` are called on that thread. The budget is checked for the whole
+    batch here, before this returns. ``batch.wait()`` blocks until the end, ``await batch``
+    waits without blocking, ``batch.cancel()`` stops the jobs.
     """
     _check_concurrency(concurrency)
+    ctx = RunContext.of(context, **settings)
     batch = Batch(items)
     loop = asyncio.new_event_loop()
     started = threading.Event()
+    admitted: list[BaseException] = []
 
     async def main() -> None:
         batch._loop = loop
-        started.set()
         try:
             client = connect()
         except Exception as exc:  # e.g. no API key: every job fails with it
-            batch._close(_notifier(on_change, warn), exc)
+            started.set()
+            batch._close(_notifier(on_change, ctx.say), exc)
             return
-        try:
-            async with client:
+        async with client:
+            try:
+                await _admit(client, batch.entries, ctx)
+            except BaseException as exc:
+                admitted.append(exc)
+                raise
+            finally:
+                started.set()
+            try:
                 await batch.run(
-                    client, backend=backend, output_dir=output_dir, ledger=ledger,
-                    concurrency=concurrency, timeout=timeout, observer_for=observer_for,
-                    on_change=on_change, warn=warn, measure=measure,
+                    client, ctx, concurrency=concurrency, observer_for=observer_for, on_change=on_change,
                 )
-        finally:
-            if not batch.done:  # run() never started (cancelled at once): end it all the same
-                batch._close(_notifier(on_change, warn))
+            finally:
+                if not batch.done:  # run() never started (cancelled at once): end it all the same
+                    batch._close(_notifier(on_change, ctx.say))
 
     def thread() -> None:
         asyncio.set_event_loop(loop)
@@ -737,4 +778,6 @@ def start_batch(
     batch._thread = threading.Thread(target=thread, name="apiframe-batch", daemon=True)
     batch._thread.start()
     started.wait()
+    if admitted:
+        raise admitted[0]
     return batch

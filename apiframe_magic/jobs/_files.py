@@ -19,7 +19,14 @@ from .._fs import DEFAULT_OUTPUT_DIR, atomic_write
 from .._version import __version__
 from ..client import Job, MusicRequest, Track
 
-__all__ = ["DEFAULT_OUTPUT_DIR", "SaveTarget", "slugify", "track_duration", "write_sidecar"]
+__all__ = [
+    "DEFAULT_OUTPUT_DIR",
+    "SaveTarget",
+    "TrackFile",
+    "slugify",
+    "track_duration",
+    "write_sidecar",
+]
 
 
 @dataclass(frozen=True)
@@ -130,40 +137,46 @@ def _track_json(job: Job, index: int) -> Mapping[str, Any]:
     return entry if isinstance(entry, Mapping) else {}
 
 
+@dataclass(frozen=True)
+class TrackFile:
+    """One downloaded track of a job, as its sidecar describes it: track ``index`` of ``count``,
+    saved at ``path`` as ``container`` (``"mp3"``/``"wav"``), ``size`` bytes, ``duration`` seconds."""
+
+    index: int
+    count: int
+    path: Path
+    container: str
+    duration: float | None
+    size: int
+
+
 def write_sidecar(
-    job: Job,
-    request: MusicRequest | None,
-    index: int,
-    count: int,
-    path: Path,
-    container: str,
-    duration: float | None,
-    elapsed: float,
-    backend: str,
-    size: int,
+    job: Job, request: MusicRequest | None, track: TrackFile, elapsed: float, service: str
 ) -> Path:
-    """Write the JSON sidecar of track ``index`` of ``count`` beside its audio (``<file>.json``),
-    atomically, and return its path. It never holds the key: nothing here has one."""
+    """Write the JSON sidecar of ``track`` beside its audio (``<file>.json``), atomically, and
+    return its path. ``service`` is where the job ran (``"sandbox"`` or the API's base URL; the
+    sidecar's ``backend`` key, kept for readers of older files). It never holds the key: nothing
+    here has one."""
     fmt = request.audio_format if request else None
     metadata = {
         "generator": f"apiframe-magic {__version__}",
-        "backend": backend,
+        "backend": service,
         "jobId": job.id,
-        "track": {"index": index, "of": count, **dict(_track_json(job, index))},
+        "track": {"index": track.index, "of": track.count, **dict(_track_json(job, track.index))},
         "request": request.to_json() if request else None,
         "job": dict(job.raw),
         "audio": {
-            "file": path.name,
-            "container": container,
+            "file": track.path.name,
+            "container": track.container,
             "outputFormat": fmt.name if fmt else None,
             "sampleRate": fmt.sample_rate if fmt else None,
-            "bytes": size,
-            "durationSeconds": duration,
+            "bytes": track.size,
+            "durationSeconds": track.duration,
         },
         "elapsedSeconds": round(elapsed, 3),
         "savedAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    metadata_path = path.with_suffix(path.suffix + ".json")
+    metadata_path = track.path.with_suffix(track.path.suffix + ".json")
     _write_json_atomic(metadata_path, metadata)
     return metadata_path
 

@@ -9,18 +9,12 @@ Each track carries what was measured in it (:class:`~apiframe_magic.analysis.Mea
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-import functools
-import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .._public import public
-from ..analysis import Measurements, card_pictures, measure
+from ..analysis import Measurements
 from ..client import Job, MusicRequest, Track
 
 if TYPE_CHECKING:
@@ -143,16 +137,16 @@ class MusicResult:
         return None if length is None else length / 1000
 
     def measure(self, *, extra: bool = True, ledger: Ledger | None = None) -> MusicResult:
-        """Measure every track not measured yet (see :func:`apiframe_magic.analysis.measure`;
-        ``extra``: tempo and key too, with the ``analysis`` extra) and record the measurements in
+        """Measure every track not measured yet, and fill in the tempo and key of tracks measured
+        before the ``analysis`` extra was installed (see :func:`apiframe_magic.analysis.measure`;
+        ``extra``: tempo and key too, with that extra), and record the measurements in
         ``ledger``, else in the ledger at :attr:`ledger_path`. Returns this result.
 
         It never fails: an undecodable file gets empty measurements with a note, and a ledger
         that cannot be written keeps the measurements on the result only."""
-        measured = measure_tracks(self, extra=extra)
-        if measured and self.job_id and (ledger is not None or self.ledger_path):
-            record_measurements(self, measured, ledger)
-        return self
+        from ._measure import measure_result
+
+        return measure_result(self, ledger=ledger, extra=extra)
 
     @property
     def paths(self) -> list[Path]:
@@ -188,85 +182,3 @@ class MusicResult:
         more = f" (+{len(self.tracks) - 1} more tracks)" if len(self.tracks) > 1 else ""
         return (f"<MusicResult {str(self.path)!r} {duration} {self.audio_format}{more}, "
                 f"job {self.job_id}>")
-
-
-# Decoding and analysing audio is CPU work in the kernel's own process. One thread does it for
-# every job: each more thread would be one more contender for the GIL with the kernel's main
-# thread, and the kernel must stay responsive while a batch's tracks are measured.
-_MEASURING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="apiframe-measure")
-
-
-async def in_measuring_thread(func: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
-    """``func(*args, **kwargs)`` on the thread that measures tracks, awaited (see
-    :func:`rest_between_measurements`)."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_MEASURING, functools.partial(_rested, func, args, kwargs))
-
-
-_REST_MAX = 0.5
-_measuring = {"rest": False, "ended": 0.0, "took": 0.0}  # the rest is read and written there only
-
-
-def rest_between_measurements(rest: bool) -> None:
-    """Whether the measuring thread rests, before each of back-to-back measurements, as long as
-    the previous one took (up to half a second).
-
-    The extension turns it on in IPython: decoding and analysis hold the GIL in long stretches of
-    C, and a kernel's main thread, which must win the GIL back every few milliseconds to answer
-    a cell, would otherwise wait in line behind them for as long as a batch's tracks are being
-    measured. A script has no one to answer and measures flat out (the default). A single
-    measurement, or one after a pause, always starts at once."""
-    _measuring["rest"] = rest
-
-
-def _rested(func: Callable[..., _T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> _T:
-    if _measuring["rest"]:
-        rest = min(_REST_MAX, _measuring["took"]) - (time.monotonic() - _measuring["ended"])
-        if rest > 0:
-            time.sleep(rest)
-    started = time.monotonic()
-    try:
-        return func(*args, **kwargs)
-    finally:
-        _measuring["ended"] = time.monotonic()
-        _measuring["took"] = _measuring["ended"] - started
-
-
-def measure_tracks(result: MusicResult, *, extra: bool = True) -> dict[int, Measurements]:
-    """Measure the tracks of ``result`` not measured yet, set their ``measurements``, and return
-    what was measured by track index (nothing is recorded anywhere)."""
-    measured = {
-        t.index: measure(t.path, requested_seconds=result.requested_seconds, extra=extra)
-        for t in result.tracks if t.measurements is None
-    }
-    for t in result.tracks:
-        if t.index in measured and not measured[t.index].empty:
-            card_pictures(t.path)  # made here, off the thread that draws the card
-    if measured:
-        result.tracks = tuple(
-            dataclasses.replace(t, measurements=measured[t.index]) if t.index in measured else t
-            for t in result.tracks
-        )
-    return measured
-
-
-def record_measurements(
-    result: MusicResult, measured: dict[int, Measurements], ledger: Ledger | None
-) -> None:
-    """Write ``measured`` (by track index) to ``ledger`` (else the one at ``result.ledger_path``);
-    a ledger that cannot be opened or written is left as it is: measuring never fails a job."""
-    from ..ledger import Ledger, LedgerUnavailable
-
-    opened = None
-    try:
-        if ledger is None and result.ledger_path:
-            ledger = opened = Ledger.open(result.ledger_path)
-        if ledger is None:
-            return
-        for index, measurements in measured.items():
-            ledger.measured(result.job_id, index, measurements.as_dict())
-    except (LedgerUnavailable, OSError):
-        return
-    finally:
-        if opened is not None:
-            opened.close()

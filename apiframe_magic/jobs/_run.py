@@ -2,9 +2,15 @@
 
 This is the part of a ``%%music`` run that has nothing to do with display, so one observer (a
 progress bar, a line of text, a cell of a grid) can follow each job while the job logic stays
-here. :func:`generate` runs a request end to end; :func:`resume` picks up a job by its id.
-Neither ever submits twice: once a job id exists, every later failure keeps and reports it
-(every :class:`~apiframe_magic.ApiframeError` raised after the submit has ``job_id`` set).
+here. :func:`generate` runs a request end to end; :func:`submit` sends it without waiting;
+:func:`resume` picks up a job by its id. Each takes the run's :class:`RunContext` (or its fields
+as keywords) and so goes through the same job ledger, budget and measuring as every other path.
+None ever submits twice: once a job id exists, every later failure keeps and reports it (every
+:class:`~apiframe_magic.ApiframeError` raised after the submit has ``job_id`` set).
+
+Each works with either client: given an :class:`~apiframe_magic.AsyncApiframeClient` it returns
+a coroutine to await; given a blocking :class:`~apiframe_magic.ApiframeClient` it blocks and
+returns the result.
 
 What is kept holds no credentials: a :class:`MusicResult` records where it came from by name,
 and a :class:`MusicJob` keeps a :class:`~apiframe_magic.jobs.Backend`, which looks the key
@@ -17,9 +23,9 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .._exceptions import (
     ApiframeError,
@@ -27,22 +33,27 @@ from .._exceptions import (
     DownloadError,
     JobCancelledError,
     JobFailedError,
+    NotFoundError,
     RateLimitError,
     ServerError,
 )
 from .._public import public
-from ..client import Job, MusicRequest
-from ..ledger import Ledger
-from ._bookkeeping import Bookkeeping, account_identity, decide, result_from_record
-from ._files import DEFAULT_OUTPUT_DIR, SaveTarget, track_duration, write_sidecar
+from ..client import ApiframeClient, AsyncApiframeClient, Job, MusicRequest
+from ._bookkeeping import Bookkeeping, decide, result_from_record
+from ._context import DEFAULT_TIMEOUT, RunContext
+from ._expand import BatchItem
+from ._files import DEFAULT_OUTPUT_DIR, SaveTarget, TrackFile, track_duration, write_sidecar
 from ._ledger_access import open_ledger
-from ._results import JobObserver, MusicResult, SavedTrack, in_measuring_thread, measure_tracks
+from ._measure import measure_off_loop
+from ._results import JobObserver, MusicResult, SavedTrack
 
 if TYPE_CHECKING:
-    from ..client import AsyncApiframeClient
     from ._backend import Backend
+    from ._budget import Hold
 
 __all__ = ["MusicJob", "generate", "resume", "submit"]
+
+_T = TypeVar("_T")
 
 @contextlib.contextmanager
 def _about_job(job_id: str) -> Iterator[None]:
@@ -55,206 +66,293 @@ def _about_job(job_id: str) -> Iterator[None]:
         raise
 
 
-@public
-async def generate(
-    client: AsyncApiframeClient,
-    request: MusicRequest,
-    *,
-    backend: str,
-    output_dir: str | os.PathLike[str] = DEFAULT_OUTPUT_DIR,
-    save: str | os.PathLike[str] | None = None,
-    timeout: float | None = 600.0,
-    observer: JobObserver | None = None,
-    ledger: Ledger | None = None,
-    take: int = 1,
-    fresh: bool = False,
-    label: str | None = None,
-    before_submit: Callable[[MusicRequest], None] | None = None,
-    warn: Callable[[str], None] | None = None,
-    measure: bool = True,
-) -> MusicResult:
-    """Submit ``request``, wait for it, download and save its audio with a JSON sidecar.
+def _blocking_or_not(
+    client: AsyncApiframeClient | ApiframeClient, work: Coroutine[Any, Any, _T]
+) -> Coroutine[Any, Any, _T] | _T:
+    """``work`` to await for an async client; its result, blocking, for a blocking one."""
+    if isinstance(client, ApiframeClient):
+        return client.run(work)
+    return work
 
-    ``backend`` is recorded in the metadata (``"sandbox"`` or the API's base URL). A ``save``
-    file name whose extension does not match the request's format is refused with
-    :class:`RequestValidationError` before anything is sent. Every :class:`ApiframeError`
-    raised after the submission carries the job's ``job_id``; the job is never submitted twice.
+
+def _async(client: AsyncApiframeClient | ApiframeClient) -> AsyncApiframeClient:
+    return client.aio if isinstance(client, ApiframeClient) else client
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """One job as asked for: which take of which request, saved where, labelled how."""
+
+    request: MusicRequest
+    save: str | os.PathLike[str] | None = None
+    take: int = 1
+    fresh: bool = False
+    label: str | None = None
+
+    @classmethod
+    def of(cls, request: MusicRequest | BatchItem, save: Any, take: int | None, fresh: bool) -> _Ask:
+        if isinstance(request, BatchItem):
+            return cls(request.request, save, take or request.take, fresh, request.label)
+        return cls(request, save, take or 1, fresh)
+
+
+@overload
+def generate(
+    client: AsyncApiframeClient, request: MusicRequest | BatchItem, context: RunContext | None = None,
+    *, save: str | os.PathLike[str] | None = None, take: int | None = None, fresh: bool = False,
+    observer: JobObserver | None = None, **settings: Any,
+) -> Coroutine[Any, Any, MusicResult]: ...
+
+
+@overload
+def generate(
+    client: ApiframeClient, request: MusicRequest | BatchItem, context: RunContext | None = None,
+    *, save: str | os.PathLike[str] | None = None, take: int | None = None, fresh: bool = False,
+    observer: JobObserver | None = None, **settings: Any,
+) -> MusicResult: ...
+
+
+@public
+def generate(
+    client: AsyncApiframeClient | ApiframeClient,
+    request: MusicRequest | BatchItem,
+    context: RunContext | None = None,
+    *,
+    save: str | os.PathLike[str] | None = None,
+    take: int | None = None,
+    fresh: bool = False,
+    observer: JobObserver | None = None,
+    **settings: Any,
+) -> Coroutine[Any, Any, MusicResult] | MusicResult:
+    """Submit ``request``, wait for it, download and save its audio with a JSON sidecar, and
+    measure it.
+
+    With an :class:`~apiframe_magic.AsyncApiframeClient` this returns a coroutine:
+    ``result = await generate(client, request)``; with a blocking
+    :class:`~apiframe_magic.ApiframeClient` it blocks and returns the :class:`MusicResult`.
+
+    ``context`` (a :class:`RunContext`), or its fields as keywords (``output_dir=``,
+    ``ledger=``, ``budget=``, ``timeout=``, ``measure=``, ``warn=``; ``backend=`` is read as
+    ``service=``), says where and how: ``service`` is recorded in the metadata (``"sandbox"`` or
+    the API's base URL; by default worked out from the client). A ``save`` file name whose
+    extension does not match the request's format is refused with
+    :class:`RequestValidationError` before anything is sent; so is a request the ``budget``
+    cannot pay for (:class:`~apiframe_magic.BudgetExceededError`). Every
+    :class:`ApiframeError` raised after the submission carries the job's ``job_id``; the job is
+    never submitted twice.
 
     With a ``ledger`` (:class:`~apiframe_magic.ledger.Ledger`), every step is written ahead and
-    nothing is paid for twice: take ``take`` of the same request (backend and account, model,
+    nothing is paid for twice: take ``take`` of the same request (service and account, model,
     prompt, params) saved before with intact files is answered from the ledger
     (``result.from_ledger``, 0 credits); one submitted but not saved is resumed, not
-    resubmitted. ``fresh`` asks for the first take never generated. ``before_submit`` is called
-    only when a request is really about to be sent (a budget check raises there); ``warn`` hears
-    one line if the ledger fails, after which the job goes on without it.
+    resubmitted. ``fresh`` asks for the first take never generated. A :class:`BatchItem` brings
+    its own take and label.
 
-    With ``measure`` (the default), every track not measured yet is measured once saved
-    (:meth:`MusicResult.measure`, on a worker thread, so other jobs on the loop go on) and the
-    measurements are recorded in the ledger; a result the ledger answers carries the ones it
-    stored. ``measure=False`` leaves that to the caller (the magic shows the player first).
+    With ``measure`` (the default), every track not measured yet is measured once saved (on an
+    executor, so other jobs on the loop go on) and the measurements are recorded in the ledger; a
+    result the ledger answers carries the ones it stored.
     """
+    ctx = RunContext.of(context, **settings)
+    ask = _Ask.of(request, save, take, fresh)
+    return _blocking_or_not(client, _generate(_async(client), ask, ctx, observer))
+
+
+async def _generate(
+    client: AsyncApiframeClient, ask: _Ask, ctx: RunContext, observer: JobObserver | None
+) -> MusicResult:
     started = time.monotonic()
-    book = Bookkeeping(ledger, warn)
-    answer = await _submit_or_answer(
-        client, request, backend=backend, output_dir=output_dir, save=save, book=book, take=take,
-        fresh=fresh, label=label, before_submit=before_submit, started=started,
-    )
+    book = Bookkeeping(ctx.ledger, ctx.say)
+    answer = await _submit_or_answer(client, ask, ctx, book, started)
     if isinstance(answer, MusicResult):
-        return await _measured(answer, book) if measure else answer
-    just_submitted = book.last_submitted == answer
-    with _about_job(answer):
+        return await _measured(answer, ctx, book)
+    job_id, hold = answer
+    just_submitted = hold is not None
+    with _about_job(job_id):
         if observer is not None:
-            observer.submitted(answer)
+            observer.submitted(job_id)
         result = await _finish(
-            client, answer, request, backend=backend, output_dir=output_dir, save=save,
-            timeout=timeout, observer=observer, started=started, book=book,
-            expected_seconds=book.typical_seconds(request) if just_submitted else None,
-            look_first=not just_submitted,
+            client, job_id, ask.request, ctx, book, _Watch(
+                observer, started, hold=hold, look_first=not just_submitted,
+                expected_seconds=book.typical_seconds(ask.request) if just_submitted else None,
+                save=ask.save,
+            ),
         )
-    return await _measured(result, book) if measure else result
+    return await _measured(result, ctx, book)
 
 
-async def _measured(result: MusicResult, book: Bookkeeping) -> MusicResult:
-    """``result`` with every track measured, recorded in the ledger; decoding and analysis run on
-    a worker thread so that the event loop (other jobs of a batch, a progress view) goes on."""
-    measured = await in_measuring_thread(measure_tracks, result)
-    book.measured(result, measured)
+async def _measured(result: MusicResult, ctx: RunContext, book: Bookkeeping) -> MusicResult:
+    """``result`` measured as the context says (the one place a generated result is measured)."""
+    if ctx.measure:
+        await measure_off_loop(result, book.ledger, ctx.measure_with)
     return result
 
 
+@overload
+def submit(
+    client: AsyncApiframeClient, request: MusicRequest | BatchItem, context: RunContext | None = None,
+    *, save: str | os.PathLike[str] | None = None, take: int | None = None, fresh: bool = False,
+    **settings: Any,
+) -> Coroutine[Any, Any, MusicResult | str]: ...
+
+
+@overload
+def submit(
+    client: ApiframeClient, request: MusicRequest | BatchItem, context: RunContext | None = None,
+    *, save: str | os.PathLike[str] | None = None, take: int | None = None, fresh: bool = False,
+    **settings: Any,
+) -> MusicResult | str: ...
+
+
 @public
-async def submit(
-    client: AsyncApiframeClient,
-    request: MusicRequest,
+def submit(
+    client: AsyncApiframeClient | ApiframeClient,
+    request: MusicRequest | BatchItem,
+    context: RunContext | None = None,
     *,
-    backend: str,
-    output_dir: str | os.PathLike[str] = DEFAULT_OUTPUT_DIR,
     save: str | os.PathLike[str] | None = None,
-    ledger: Ledger | None = None,
-    take: int = 1,
+    take: int | None = None,
     fresh: bool = False,
-    label: str | None = None,
-    before_submit: Callable[[MusicRequest], None] | None = None,
-    warn: Callable[[str], None] | None = None,
-) -> MusicResult | str:
-    """Submit without waiting (``%%music --no-wait``), through the ledger as :func:`generate`
-    does: the saved result when the ledger answers, else the job id (of a new job, or of the one
-    already submitted for this request), to :func:`resume` later."""
-    return await _submit_or_answer(
-        client, request, backend=backend, output_dir=output_dir, save=save,
-        book=Bookkeeping(ledger, warn), take=take, fresh=fresh, label=label,
-        before_submit=before_submit, started=time.monotonic(),
-    )
+    **settings: Any,
+) -> Coroutine[Any, Any, MusicResult | str] | MusicResult | str:
+    """Submit without waiting (``%%music --no-wait``), through the ledger and the budget as
+    :func:`generate` does: the saved result when the ledger answers, else the job id (of a new
+    job, or of the one already submitted for this request), to :func:`resume` later. Its credits
+    stay reserved in the ``budget`` (at the top of the price) until it is collected."""
+    ctx = RunContext.of(context, **settings)
+    ask = _Ask.of(request, save, take, fresh)
+
+    async def run() -> MusicResult | str:
+        answer = await _submit_or_answer(_async(client), ask, ctx, Bookkeeping(ctx.ledger, ctx.say),
+                                         time.monotonic())
+        return answer if isinstance(answer, MusicResult) else answer[0]
+
+    return _blocking_or_not(client, run())
 
 
 async def _submit_or_answer(
-    client: AsyncApiframeClient,
-    request: MusicRequest,
-    *,
-    backend: str,
-    output_dir: str | os.PathLike[str],
-    save: str | os.PathLike[str] | None,
-    book: Bookkeeping,
-    take: int,
-    fresh: bool,
-    label: str | None,
-    before_submit: Callable[[MusicRequest], None] | None,
-    started: float,
-) -> MusicResult | str:
-    """The saved result the ledger holds for ``request``, or the id of its job: one submitted
-    before (never pay twice), or one submitted now, written ahead in the ledger."""
-    SaveTarget.parse(save, output_dir).check_extension(request.audio_format.extension)
-    identity = account_identity(client, backend)
-    decision = decide(book, request, identity=identity, take=take, fresh=fresh)
+    client: AsyncApiframeClient, ask: _Ask, ctx: RunContext, book: Bookkeeping, started: float
+) -> MusicResult | tuple[str, Hold | None]:
+    """The saved result the ledger holds for ``ask``, or the id of its job: one submitted before
+    (never pay twice; no credits held), or one submitted now, written ahead in the ledger, with
+    the credits the budget holds for it."""
+    request = ask.request
+    SaveTarget.parse(ask.save, ctx.output_dir).check_extension(request.audio_format.extension)
+    identity = ctx.account_of(client)
+    decision = decide(book, request, identity=identity, take=ask.take, fresh=ask.fresh)
     if decision.action == "cached" and decision.record is not None:
         cached = result_from_record(decision.record, elapsed=time.monotonic() - started)
         cached.ledger_path = str(book.ledger.path) if book.ledger is not None else None
         return cached
     if decision.action == "resume" and decision.record is not None and decision.record.job_id:
-        return decision.record.job_id
-    if before_submit is not None:
-        before_submit(request)
+        return decision.record.job_id, None
+    hold = ctx.budget.reserve(request) if ctx.budget is not None else None
     earlier = decision.record
     record = earlier if earlier is not None and earlier.job_id is None \
         and earlier.idempotency_key == decision.idempotency_key else None
     if record is None and decision.fingerprint is not None and decision.idempotency_key is not None:
         print_, key = decision.fingerprint, decision.idempotency_key
         record = book.call(lambda ledger: ledger.begin(
-            fingerprint=print_, backend=identity, model=request.model, prompt=request.prompt,
+            fingerprint=print_, account=identity, service=ctx.service_of(client),
+            model=request.model, prompt=request.prompt,
             params=request.params, take=decision.take, request=request.to_json(),
-            idempotency_key=key, output_dir=output_dir, save=save, label=label,
+            idempotency_key=key, output_dir=ctx.output_dir, save=ask.save, label=ask.label,
             reserved=request.credit_cost,
         ))
     try:
         submitted = await client.submit(request, idempotency_key=decision.idempotency_key)
-    except APIStatusError as exc:
-        # A definite refusal: no job exists. (No answer at all, a 429 or a 5xx may pass: the row
-        # is left to be sent again with the same key, which replays any job it started.)
-        if record is not None and not isinstance(exc, (RateLimitError, ServerError)):
+    except BaseException as exc:
+        if hold is not None:
+            # No job came of it; a retry (same key, replayed) reserves again.
+            hold.release()
+        if isinstance(exc, APIStatusError) and record is not None \
+                and not isinstance(exc, (RateLimitError, ServerError)):
+            # A definite refusal: no job exists. (No answer at all, a 429 or a 5xx may pass: the
+            # row is left to be sent again with the same key, which replays any job it started.)
             refused, why = record, str(exc)
             book.call(lambda ledger: ledger.refused(refused.id, error=why))
         raise
     if record is not None:
         written = record
         book.call(lambda ledger: ledger.submitted(written.id, submitted.job_id))
-    book.last_submitted = submitted.job_id
-    return submitted.job_id
+    return submitted.job_id, hold
+
+
+@overload
+def resume(
+    client: AsyncApiframeClient, job_id: str, context: RunContext | None = None, *,
+    save: str | os.PathLike[str] | None = None, observer: JobObserver | None = None, **settings: Any,
+) -> Coroutine[Any, Any, MusicResult]: ...
+
+
+@overload
+def resume(
+    client: ApiframeClient, job_id: str, context: RunContext | None = None, *,
+    save: str | os.PathLike[str] | None = None, observer: JobObserver | None = None, **settings: Any,
+) -> MusicResult: ...
 
 
 @public
-async def resume(
-    client: AsyncApiframeClient,
+def resume(
+    client: AsyncApiframeClient | ApiframeClient,
     job_id: str,
+    context: RunContext | None = None,
     *,
-    backend: str,
-    output_dir: str | os.PathLike[str] | None = None,
     save: str | os.PathLike[str] | None = None,
-    timeout: float | None = 600.0,
     observer: JobObserver | None = None,
-    ledger: Ledger | None = None,
-    warn: Callable[[str], None] | None = None,
-    measure: bool = True,
-) -> MusicResult:
+    **settings: Any,
+) -> Coroutine[Any, Any, MusicResult] | MusicResult:
     """Wait for an existing job (submitted earlier, perhaps by an interrupted cell or a kernel
-    that died) and save it.
+    that died) and save it; awaited with an async client, blocking with a blocking one.
 
-    With a ``ledger`` that knows the job, its request is known and, unless ``output_dir`` or
-    ``save`` say otherwise, it is saved where its cell would have saved it. Every
-    :class:`ApiframeError` it raises carries ``job_id``. ``measure`` as for :func:`generate`."""
-    book = Bookkeeping(ledger, warn)
+    With a ledger that knows the job, its request is known and, unless ``output_dir`` or
+    ``save`` (given here, not in ``context``) say otherwise, it is saved where its cell would have
+    saved it. Every
+    :class:`ApiframeError` it raises carries ``job_id``. A job the service does not know
+    (:class:`~apiframe_magic.NotFoundError`) is marked so in the ledger, so that it is not
+    waited for again. Measuring as for :func:`generate`."""
+    given_dir = settings.get("output_dir")
+    ctx = RunContext.of(context, **settings)
+    return _blocking_or_not(client, _resume(_async(client), job_id, ctx, save, observer, given_dir))
+
+
+async def _resume(
+    client: AsyncApiframeClient, job_id: str, ctx: RunContext, save: str | os.PathLike[str] | None,
+    observer: JobObserver | None, given_dir: Any,
+) -> MusicResult:
+    book = Bookkeeping(ctx.ledger, ctx.say)
     record = book.call(lambda ledger: ledger.get(job_id))
     request = None
     if record is not None:
         with contextlib.suppress(ValueError, TypeError):
             request = MusicRequest.from_json(record.request)
-        if output_dir is None and save is None:
-            output_dir, save = record.output_dir, record.save
+        if given_dir is None and save is None:
+            ctx = RunContext.of(ctx, output_dir=record.output_dir or DEFAULT_OUTPUT_DIR)
+            save = record.save
     with _about_job(job_id):
         if observer is not None:
             observer.submitted(job_id)
-        result = await _finish(
-            client, job_id, request, backend=backend, output_dir=output_dir or DEFAULT_OUTPUT_DIR,
-            save=save, timeout=timeout, observer=observer, started=time.monotonic(), book=book,
-        )
-    return await _measured(result, book) if measure else result
+        watch = _Watch(observer, time.monotonic(), save=save)
+        result = await _finish(client, job_id, request, ctx, book, watch)
+    return await _measured(result, ctx, book)
+
+
+@dataclass
+class _Watch:
+    """How one wait goes: who hears about it, since when, and what the budget holds for it."""
+
+    observer: JobObserver | None
+    started: float
+    hold: Hold | None = None
+    look_first: bool = True
+    expected_seconds: float | None = None
+    save: str | os.PathLike[str] | None = None
 
 
 async def _finish(
-    client: AsyncApiframeClient,
-    job_id: str,
-    request: MusicRequest | None,
-    *,
-    backend: str,
-    output_dir: str | os.PathLike[str],
-    save: str | os.PathLike[str] | None,
-    timeout: float | None,
-    observer: JobObserver | None,
-    started: float,
-    book: Bookkeeping | None = None,
-    expected_seconds: float | None = None,
-    look_first: bool = True,
+    client: AsyncApiframeClient, job_id: str, request: MusicRequest | None, ctx: RunContext,
+    book: Bookkeeping, watch: _Watch,
 ) -> MusicResult:
-    book = book or Bookkeeping(None)
+    observer = watch.observer
 
     def progress(job: Job) -> None:
         book.status(job)
@@ -263,13 +361,21 @@ async def _finish(
 
     try:
         job = await client.wait(
-            job_id, timeout=timeout, on_progress=progress, expected_seconds=expected_seconds,
-            look_first=look_first,
+            job_id, timeout=ctx.timeout, on_progress=progress, expected_seconds=watch.expected_seconds,
+            look_first=watch.look_first,
         )
     except (JobFailedError, JobCancelledError) as exc:
         status = "CANCELLED" if isinstance(exc, JobCancelledError) else "FAILED"
         reason = exc.reason if isinstance(exc, JobFailedError) else None
         book.call(lambda ledger: ledger.failed(job_id, status=status, error=reason))
+        if watch.hold is not None:
+            watch.hold.release()  # the service refunds a failed job
+        raise
+    except NotFoundError as exc:
+        # The service does not know the job (another account's, or purged): mark it, so that no
+        # later run waits for it again, and say what to do in the one line the error makes.
+        book.call(lambda ledger: ledger.failed(job_id, error="not found on the service"))
+        exc.job_id = job_id
         raise
     if request is None:
         request = _request_from_job(job)
@@ -280,7 +386,7 @@ async def _finish(
         observer.downloading(job)
 
     expected = request.audio_format.extension if request else "mp3"
-    target = SaveTarget.parse(save, output_dir)
+    target = SaveTarget.parse(watch.save, ctx.output_dir)
     prompt = request.prompt if request else None
     numbered = len(tracks) > 1
     paths = [
@@ -294,20 +400,22 @@ async def _finish(
         client.download(track.audio_url, path, job_id=job_id)
         for track, path in zip(tracks, paths, strict=True)
     ))
-    elapsed = time.monotonic() - started
+    elapsed = time.monotonic() - watch.started
+    service = ctx.service_of(client)
     saved: list[SavedTrack] = []
     for index, (track, downloaded) in enumerate(zip(tracks, downloads, strict=True)):
         container = downloaded.container or expected
         duration = track_duration(downloaded.path, container, track, request)
-        metadata_path = write_sidecar(
-            job, request, index, len(tracks), downloaded.path, container, duration, elapsed, backend,
-            downloaded.size,
-        )
+        metadata_path = write_sidecar(job, request, TrackFile(
+            index, len(tracks), downloaded.path, container, duration, downloaded.size,
+        ), elapsed, service)
         saved.append(SavedTrack(
             index=index, path=downloaded.path, metadata_path=metadata_path, audio_format=container,
             duration=duration, size=downloaded.size, track=track,
         ))
-    result = MusicResult(job=job, request=request, tracks=tuple(saved), elapsed=elapsed, backend=backend)
+    result = MusicResult(job=job, request=request, tracks=tuple(saved), elapsed=elapsed, backend=service)
+    if watch.hold is not None:
+        watch.hold.settle(job.credit_cost)
     book.completed(result)
     return result
 
@@ -346,15 +454,17 @@ class MusicJob:
             return self.backend.call(lambda client: client.get_job(self.job_id))
 
     def result(
-        self, timeout: float | None = 600.0, observer: JobObserver | None = None, *, measure: bool = True
+        self, timeout: float | None = DEFAULT_TIMEOUT, observer: JobObserver | None = None, *,
+        measure: bool = True,
     ) -> MusicResult:
         """Wait for the job to finish, then download, save and (``measure``) measure it."""
 
         ledger = open_ledger(self.ledger_path, self.output_dir) if self.ledger_path else None
         try:
+            context = RunContext(service=self.backend.name, output_dir=self.output_dir, ledger=ledger,
+                                 timeout=timeout, measure=measure)
             result = self.backend.call(lambda client: resume(
-                client, self.job_id, backend=self.backend.name, output_dir=self.output_dir,
-                save=self.save, timeout=timeout, observer=observer, ledger=ledger, measure=measure,
+                client, self.job_id, context, save=self.save, observer=observer,
             ))
         finally:
             if ledger is not None:

@@ -11,7 +11,6 @@ into a :class:`Reveal`.
 
 from __future__ import annotations
 
-import csv
 import itertools
 import os
 import random
@@ -22,9 +21,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .._csv import read_rows, write_rows
 from .._public import public
-from ..jobs import Batch, MusicResult
-from ..ledger import PAIR, RATING, Ledger, LedgerUnavailable, RatingRecord
+from ..jobs import DEFAULT_OUTPUT_DIR, Batch, MusicResult
+from ..ledger import PAIR, RATING, Ledger, LedgerUnavailable, RatingRecord, resolve_ledger_path
 from ._stats import ALPHA, GroupStats, PairStats, format_p, group_stats, pairwise
 
 __all__ = ["CSV_COLUMNS", "Clip", "ListenerRun", "ListeningTest", "Reveal", "clip_name", "read_ratings_csv"]
@@ -243,7 +243,9 @@ class ListeningTest:
     Listeners take it in turn: ``run = test.listener("Ana")``, ``run.rate("A", 4)`` (or
     ``run.prefer(...)``), ``run.submit()``. Every listener's judgements pool in
     :attr:`judgements` and :meth:`reveal`; with a ``ledger`` they are also recorded there
-    (``apiframe_magic.history()`` then shows them) and it supplies the takes of plain results.
+    (``apiframe_magic.history()`` then shows them) and it supplies the takes of plain results:
+    a :class:`~apiframe_magic.ledger.Ledger`, a path to one, or ``True`` for the ledger the
+    results were recorded in (else the default one, as ``history()`` finds it).
     :meth:`to_csv` exports them.
     """
 
@@ -253,8 +255,9 @@ class ListeningTest:
         *,
         pairs: bool = False,
         seed: int | None = None,
-        ledger: Ledger | None = None,
+        ledger: Ledger | bool | str | os.PathLike[str] | None = None,
     ) -> None:
+        ledger = _ledger_for(source, ledger)
         found = _clips_of(source, ledger)
         if len(found) < 2:
             raise ValueError(
@@ -335,14 +338,13 @@ class ListeningTest:
 
     def to_csv(self, path: str | os.PathLike[str]) -> Path:
         """Write every judgement to a CSV file (:data:`CSV_COLUMNS`), creating its folder; the
-        path written. :func:`read_ratings_csv` reads it back."""
+        path written. :func:`read_ratings_csv` reads it back. A text cell a spreadsheet would run
+        as a formula (a listener named ``=HYPERLINK(...)``) starts with ``'`` (the rule of
+        :mod:`apiframe_magic._csv`, undone on reading)."""
         target = Path(path).expanduser()
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("w", newline="", encoding="utf-8") as file:
-            writer = csv.DictWriter(file, fieldnames=list(CSV_COLUMNS))
-            writer.writeheader()
-            for row in self.rows():
-                writer.writerow({k: "" if v is None else v for k, v in row.items()})
+            write_rows(file, CSV_COLUMNS, self.rows())
         return target
 
     def __repr__(self) -> str:
@@ -352,7 +354,8 @@ class ListeningTest:
 
 
 def read_ratings_csv(path: str | os.PathLike[str]) -> list[RatingRecord]:
-    """The judgements of a CSV file written by :meth:`ListeningTest.to_csv`."""
+    """The judgements of a CSV file written by :meth:`ListeningTest.to_csv`, each text as it was
+    typed (the ``'`` in front of a would-be formula removed)."""
 
     def number(text: str) -> int | None:
         return int(text) if text else None
@@ -365,7 +368,7 @@ def read_ratings_csv(path: str | os.PathLike[str]) -> list[RatingRecord]:
                 other_job_id=row["other_job_id"] or None, other_track=number(row["other_track"]),
                 created_at=row["created_at"] or None,
             )
-            for row in csv.DictReader(file)
+            for row in read_rows(file)
         ]
 
 
@@ -373,6 +376,27 @@ def _what(source: object) -> str:
     if isinstance(source, Batch):
         return "the batch"
     return "the result" if isinstance(source, MusicResult) else "the list"
+
+
+def _ledger_for(
+    source: Batch | MusicResult | Sequence[MusicResult], given: Ledger | bool | str | os.PathLike[str] | None
+) -> Ledger | None:
+    """The ledger ``given`` names: itself, ``None``/``False`` for none, a path, or ``True`` for the
+    one the results were recorded in, else the default one (a ledger that cannot be opened:
+    :class:`~apiframe_magic.ledger.LedgerUnavailable`; none at all: :class:`ValueError`)."""
+    if given is None or given is False:
+        return None
+    if isinstance(given, Ledger):
+        return given
+    if given is True:
+        results = source.results if isinstance(source, Batch) else (
+            [source] if isinstance(source, MusicResult) else list(source))
+        recorded = next((r.ledger_path for r in results if r.ledger_path), None)
+        path = Path(recorded) if recorded else resolve_ledger_path(None, DEFAULT_OUTPUT_DIR)
+        if path is None:
+            raise ValueError("ledger=True: the job ledger is off ($APIFRAME_LEDGER=off); pass ledger=PATH")
+        return Ledger.open(path)
+    return Ledger.open(given)
 
 
 def _clips_of(source: Batch | MusicResult | Sequence[MusicResult], ledger: Ledger | None) -> list[Clip]:

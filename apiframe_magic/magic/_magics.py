@@ -7,7 +7,6 @@ Failures end the cell with one line and no traceback (see :mod:`._messages`).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import sys
@@ -24,19 +23,16 @@ from traitlets import Bool, Enum, Float, Int, TraitError, Unicode, validate
 
 from .._exceptions import (
     ApiframeError,
-    BudgetExceededError,
     ConfigurationError,
     JobTimeoutError,
-    NotFoundError,
 )
+from .._fs import DEFAULT_OUTPUT_DIR
 from .._version import __version__
 from ..catalog import DEFAULT_MODEL, MODELS, OUTPUT_FORMATS
-from ..client import MusicRequest
 from ..display import (
     NEEDS_NOTEBOOK,
     BatchGrid,
     ListenView,
-    ProgressView,
     batch_price,
     dry_run_bundle,
     history_bundle,
@@ -47,22 +43,7 @@ from ..display import (
     register_formatters,
     sandbox_notice,
 )
-from ..jobs import (
-    DEFAULT_OUTPUT_DIR,
-    Backend,
-    Batch,
-    MusicJob,
-    MusicResult,
-    generate,
-    resolve_backend,
-    resume,
-    start_batch,
-    submit,
-    uses_sandbox,
-)
-from ..ledger import Ledger, LedgerUnavailable, history_rows, resolve_ledger_path
-from ..listening import ListeningTest
-from ._messages import HELP, MusicError, MusicInterrupted, explain, interrupted_message
+from ._messages import MusicError, MusicInterrupted, explain, interrupted_message, manual
 from ._options import (
     BatchCommand,
     ListenCommand,
@@ -70,7 +51,6 @@ from ._options import (
     MusicDefaults,
     MusicLineCommand,
     batch_items,
-    cell_options_help,
     check_length,
     check_model,
     music_cell_arguments,
@@ -79,8 +59,13 @@ from ._options import (
     parse_music_line,
 )
 
+# The job machinery (httpx, the sandbox, the ledger, numpy) is imported by the methods that use
+# it, so %load_ext stays light (tests/magic/test_light_load.py).
 if TYPE_CHECKING:
-    from ..client import AsyncApiframeClient, ModelInfo
+    from ..client import AsyncApiframeClient, ModelInfo, MusicRequest
+    from ..display import ProgressView
+    from ..jobs import Backend, Batch, Budget, MusicResult, RunContext
+    from ..ledger import Ledger
 
 T = TypeVar("T")
 
@@ -193,7 +178,7 @@ class MusicMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self._started = datetime.now(timezone.utc)
-        self._spent_here = 0  # credits of this kernel's jobs, for a budget without a ledger
+        self._kernel_budget: Budget | None = None
         self._ledger: Ledger | None = None
         self._ledger_path: Path | None = None
         self._ledger_warned: set[str] = set()
@@ -231,6 +216,8 @@ class MusicMagics(Magics):
 
         With no APIFRAME_API_KEY set, runs against the embedded offline sandbox.
         """
+        from ..jobs import generate  # the job machinery (httpx): when a cell runs
+
         command = parse_music_cell(line, cell or "", self.defaults())
         if isinstance(command, BatchCommand):
             self._batch(command)
@@ -243,16 +230,13 @@ class MusicMagics(Magics):
         if command.no_wait:
             self._submit_only(backend, command)
             return
-        ledger = self._open_ledger()
+        context = self._context(backend, timeout=command.timeout)
         view = make_progress_view(self.progress, command.request.prompt, self.embed_limit_bytes)
         result = self._follow(backend, view, command.out, command.request, lambda client: generate(
-            client, command.request, backend=backend.name, output_dir=self.output_dir,
-            save=command.save, timeout=command.timeout, observer=view, ledger=ledger,
-            take=command.take, fresh=command.fresh, before_submit=self._keep_budget, warn=self._warn,
-            measure=False,
+            client, command.request, context, save=command.save, take=command.take,
+            fresh=command.fresh, observer=view, measure=False,
         ))
-        self._measure_and_show(result, ledger)
-        self._count(result)
+        self._measure_and_show(result, context)
         if command.out:
             self.user_ns[command.out] = result
 
@@ -262,7 +246,7 @@ class MusicMagics(Magics):
         """Look after music jobs: ``%music status``, ``%music resume JOB_ID``, ``%music help``."""
         command = parse_music_line(line)
         if command.action == "help":
-            print(f"{HELP}\n\n%%music {cell_options_help()}")
+            print(manual(self.class_traits(config=True)))
         elif command.action == "status":
             self._status()
         elif command.action == "models":
@@ -282,6 +266,10 @@ class MusicMagics(Magics):
 
     def _batch(self, command: BatchCommand) -> None:
         """Many jobs from one cell: concurrent, in a live grid, through the ledger."""
+        import asyncio
+
+        from ..jobs import Batch, folded_note, start_batch
+
         prompts: Any = command.prompts
         if prompts is None:
             name = command.prompts_var or ""
@@ -289,6 +277,9 @@ class MusicMagics(Magics):
                 raise UsageError(f"--prompts {name}: no such variable in this notebook.")
             prompts = self.user_ns[name]
         items = batch_items(command, prompts)
+        note = folded_note(items)
+        if note:
+            print(note)
         if command.dry_run:
             bodies = "\n".join(f"{i.label}: {json.dumps(i.request.to_json(), ensure_ascii=False)}"
                                for i in items)
@@ -297,17 +288,18 @@ class MusicMagics(Magics):
             return
         backend = self._backend()
         self._announce(backend)
-        ledger = self._open_ledger()
+        context = self._context(backend, output_dir=command.save, timeout=command.timeout)
         live = self.progress == "widget" or (self.progress == "auto" and in_kernel())
         grid = BatchGrid(items, live=live, embed_limit_bytes=self.embed_limit_bytes)
-        output_dir = command.save or self.output_dir
         if command.no_wait:
-            batch = start_batch(
-                backend.client, items, backend=backend.name, output_dir=output_dir, ledger=ledger,
-                concurrency=command.concurrency, timeout=command.timeout,
-                observer_for=grid.observer_for, on_change=grid.on_change, warn=self._warn,
-                measure=self.measure,
-            )
+            try:
+                batch = start_batch(
+                    backend.client, items, context, concurrency=command.concurrency,
+                    observer_for=grid.observer_for, on_change=grid.on_change,
+                )
+            except ApiframeError as e:  # the budget refused the batch whole: nothing was sent
+                grid.finish()
+                raise MusicError(explain(e, None, backend)) from None
             if command.out:
                 self.user_ns[command.out] = batch
             where = f"{command.out}.wait()" if command.out else "%music resume"
@@ -324,10 +316,8 @@ class MusicMagics(Magics):
             ticker = asyncio.ensure_future(grid.tick())
             try:
                 return await batch.run(
-                    client, backend=backend.name, output_dir=output_dir, ledger=ledger,
-                    concurrency=command.concurrency, timeout=command.timeout,
-                    observer_for=grid.observer_for, on_change=grid.on_change, warn=self._warn,
-                    measure=self.measure,
+                    client, context, concurrency=command.concurrency,
+                    observer_for=grid.observer_for, on_change=grid.on_change,
                 )
             finally:
                 ticker.cancel()
@@ -336,18 +326,21 @@ class MusicMagics(Magics):
             backend.call(run)
         except KeyboardInterrupt:
             grid.finish()
-            submitted = len(batch.job_ids)
-            kept = f"; {command.out}.job_ids lists them" if command.out else ""
-            line = (f"{submitted} submitted job(s) keep running on the server{kept}. Collect them "
-                    "by running this cell again, or with %music resume (nothing is paid twice)"
-                    if submitted else "stopped before any job was submitted; nothing was charged")
+            running = sum(1 for e in batch.stopped if e.job_id)
+            kept = f" ({command.out}.job_ids lists them)" if command.out else ""
+            collect = (f"; collect the {running} still running{kept} by running this cell again, or "
+                       "with %music resume (nothing is paid twice)" if running else "")
+            line = f"stopped: {batch.stop_summary()}{collect}"
             if self.show_traceback:
                 print(f"Interrupted: {line}")
                 raise
             raise MusicInterrupted(line) from None
+        except ApiframeError as e:  # the budget refused the batch whole: nothing was sent
+            grid.finish()
+            if self.show_traceback:
+                raise
+            raise MusicError(explain(e, None, backend)) from None
         grid.finish()
-        for entry in batch.entries:
-            self._count(entry.result)
         problem = batch.failure_line()
         if problem:
             raise MusicError(problem)
@@ -358,32 +351,38 @@ class MusicMagics(Magics):
     ) -> MusicResult:
         """Wait for one job and save it: where ``save``/``output_dir`` say, else where the ledger
         says its cell would have saved it, else the output folder."""
+        from ..jobs import resume
+
         backend = self._backend()
         self._announce(backend)
-        ledger = self._open_ledger()
+        context = self._context(backend, timeout=timeout)
+        ledger = context.ledger
         known = ledger is not None and save is None and output_dir is None and _knows(ledger, job_id)
         view = make_progress_view(self.progress, None, self.embed_limit_bytes)
         result = self._follow(backend, view, out, None, lambda client: resume(
-            client, job_id, backend=backend.name,
-            output_dir=None if known else (output_dir or self.output_dir), save=save,
-            timeout=timeout or self.timeout, observer=view, ledger=ledger, warn=self._warn,
-            measure=False,
+            client, job_id, context, save=save, observer=view, measure=False,
+            output_dir=None if known else (output_dir or self.output_dir),
         ))
-        self._measure_and_show(result, ledger)
+        self._measure_and_show(result, context)
         return result
 
-    def _measure_and_show(self, result: MusicResult, ledger: Ledger | None) -> None:
-        """Once the player is shown: measure the tracks not measured yet, record them in the
-        ledger, and show the measurements and pictures under the card (the player is left alone,
-        so one already playing goes on). Never fails the cell: a problem is one warning."""
-        if not self.measure or all(t.measurements is not None for t in result.tracks):
-            return  # off, or answered by the ledger with what it measured (the card shows it)
-        try:
-            result.measure(ledger=ledger)
-        except Exception as e:  # measuring is a bonus; the track is saved whatever happens here
-            self._warn(f"could not measure {result.path}: {type(e).__name__}: {e}")
+    def _measure_and_show(self, result: MusicResult, context: RunContext) -> None:
+        """Once the player is shown: measure the tracks that need it (as every path does, with
+        :func:`~apiframe_magic.jobs.measure_result`), and show the measurements and pictures under
+        the card (the player is left alone, so one already playing goes on). Never fails the
+        cell: a problem is one warning."""
+        from ..jobs import measure_result
+
+        if not context.measure:
             return
-        display(measurements_bundle(result), raw=True)
+        before = [t.measurements for t in result.tracks]
+        try:
+            measure_result(result, ledger=context.ledger)
+        except Exception as e:  # measuring is a bonus; the track is saved whatever happens here
+            context.say(f"could not measure {result.path}: {type(e).__name__}: {e}")
+            return
+        if [t.measurements for t in result.tracks] != before:
+            display(measurements_bundle(result), raw=True)
 
     def _resume_pending(self, command: MusicLineCommand) -> None:
         """``%music resume`` with no id: every job the ledger has submitted and not saved, each
@@ -394,7 +393,7 @@ class MusicMagics(Magics):
                              "(%config MusicMagics.ledger); give a JOB_ID.")
         account = self._backend().account
         # Only this service's and account's jobs: another's would answer 404 here.
-        records = self._call_ledger(ledger, lambda: ledger.pending(backend=account)) or []
+        records = self._call_ledger(ledger, lambda: ledger.pending(account=account)) or []
         if not records:
             print("No pending jobs for this service and account: every one in the ledger is saved "
                   "or ended.")
@@ -404,24 +403,19 @@ class MusicMagics(Magics):
             assert record.job_id is not None
             try:
                 self._resume(record.job_id, None, command.timeout, None)
-            except MusicError as e:
+            except MusicError:  # said in its own line; a job the service does not know is marked ended
                 failures += 1
-                if isinstance(e.__cause__, NotFoundError):
-                    # A job the service no longer knows (a sandbox gone with its kernel) is over.
-                    self._forget(ledger, record.job_id)
         if failures:
             raise MusicError(f"{failures} of {len(records)} pending jobs could not be collected (see above).")
 
-    def _forget(self, ledger: Ledger, job_id: str) -> None:
-        """Mark a job the service no longer knows (a sandbox gone with its kernel) as ended."""
-        self._call_ledger(ledger, lambda: ledger.failed(job_id, error="not found on the service"))
-
     def _pending(self) -> None:
+        from ..ledger import history_rows
+
         ledger = self._open_ledger()
         if ledger is None:
             raise UsageError(_LEDGER_OFF.format(what="%music pending"))
         account = self._backend().account
-        records = self._call_ledger(ledger, lambda: ledger.pending(backend=account)) or []
+        records = self._call_ledger(ledger, lambda: ledger.pending(account=account)) or []
         others = (self._call_ledger(ledger, lambda: len(ledger.pending())) or 0) - len(records)
         title = "Pending jobs (%music resume collects them)"
         display(history_bundle(history_rows(records), title=title), raw=True)
@@ -430,6 +424,8 @@ class MusicMagics(Magics):
                   f"(another APIFRAME_API_KEY / APIFRAME_BASE_URL, or the offline sandbox).")
 
     def _history(self, command: MusicLineCommand) -> None:
+        from ..ledger import history_rows
+
         ledger = self._open_ledger()
         if ledger is None:
             raise UsageError(_LEDGER_OFF.format(what="%music history"))
@@ -453,6 +449,9 @@ class MusicMagics(Magics):
     def _listen(self, command: ListenCommand) -> None:
         """``%music listen VAR``: a blind listening test of VAR's tracks, judged in widgets, its
         judgements recorded in the kernel's ledger."""
+        from ..jobs import Batch, MusicResult
+        from ..listening import ListeningTest
+
         if command.var not in self.user_ns:
             raise UsageError(f"%music listen {command.var}: no such variable in this notebook.")
         source = self.user_ns[command.var]
@@ -489,20 +488,24 @@ class MusicMagics(Magics):
     def _open_ledger(self) -> Ledger | None:
         """The ledger of the current settings, opened once and kept; ``None`` when it is off or
         unusable (said once per file: cells then run without the cache)."""
+        from ..jobs import open_ledger
+        from ..ledger import resolve_ledger_path
+
         path = resolve_ledger_path(self.ledger or None, self.output_dir)
         if path != self._ledger_path or self._ledger is None or self._ledger.closed:
             if self._ledger is not None:
                 self._ledger.close()
             self._ledger, self._ledger_path = None, path
             if path is not None and str(path) not in self._ledger_warned:
-                try:
-                    self._ledger = Ledger.open(path)
-                except LedgerUnavailable as e:
+                # A corrupt file is moved aside and what it held recovered into a new one.
+                self._ledger = open_ledger(self.ledger or None, self.output_dir, warn=self._warn)
+                if self._ledger is None:
                     self._ledger_warned.add(str(path))
-                    self._warn(f"the job ledger is off for this kernel: {e}")
         return self._ledger
 
     def _call_ledger(self, ledger: Ledger, read: Callable[[], T]) -> T | None:
+        from ..ledger import LedgerUnavailable
+
         try:
             return read()
         except LedgerUnavailable as e:
@@ -510,42 +513,38 @@ class MusicMagics(Magics):
             self._ledger = None
             return None
 
-    def _spent(self, since: datetime) -> int:
-        """Credits spent on this service and account since ``since`` (the ledger's count, which
-        other kernels add to; without a ledger, this kernel's own)."""
+    def _budget(self) -> Budget:
+        """This kernel's budget: one for the kernel's life, so that every cell, batch and
+        ``--no-wait`` job counts against the same credits; its limit follows the setting."""
+        from ..jobs import Budget
+
+        if self._kernel_budget is None:
+            self._kernel_budget = Budget(None, where="in this kernel", setting="MusicMagics.budget_credits")
+        self._kernel_budget.limit = self.budget_credits or None
+        return self._kernel_budget
+
+    def _context(
+        self, backend: Backend, *, output_dir: str | None = None, timeout: float | None = None
+    ) -> RunContext:
+        """The settings of one cell's run, built once: every job of the cell goes through the same
+        ledger and budget, and each problem is told once per cell."""
+        from ..jobs import RunContext
+
+        return RunContext(
+            service=backend.name, account=backend.account, output_dir=output_dir or self.output_dir,
+            ledger=self._open_ledger(), budget=self._budget(), timeout=timeout or self.timeout,
+            measure=self.measure, warn=self._warn,
+        )
+
+    def _spent_today(self) -> int | None:
+        """Credits spent today on this service and account, as the ledger counts them (other
+        kernels and runs included); ``None`` without a ledger."""
+        midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
         ledger = self._open_ledger()
-        account = self._backend().account
         if ledger is None:
-            return self._spent_here
-        spent = self._call_ledger(ledger, lambda: ledger.spent(backend=account, since=since))
-        return spent if spent is not None else self._spent_here
-
-    def _keep_budget(self, request: MusicRequest) -> None:
-        """Refuse ``request`` before it is sent if it would take this kernel past the budget."""
-        budget = self.budget_credits
-        if not budget:
-            return
-        cost = request.credit_cost
-        if cost is None:
-            prices = request.spec.cost_range()
-            cost = prices[1] if prices else None
-        spent = self._spent(self._started)
-        if cost is None:
-            raise BudgetExceededError(
-                f"{request.model} has no published price, so the budget of {budget} credits "
-                f"(MusicMagics.budget_credits) cannot be kept; nothing was sent.",
-                cost=None, spent=spent, budget=budget,
-            )
-        if spent + cost > budget:
-            raise BudgetExceededError(
-                f"this job costs {cost} credits and {spent} of the budget of {budget} "
-                f"(MusicMagics.budget_credits) are spent in this kernel; nothing was sent.",
-                cost=cost, spent=spent, budget=budget,
-            )
-
-    def _count(self, result: MusicResult | None) -> None:
-        if result is not None and not result.from_ledger:
-            self._spent_here += result.credits or 0
+            return None
+        account = self._backend().account
+        return self._call_ledger(ledger, lambda: ledger.spent(account=account, since=midnight))
 
     def _models(self) -> None:
         """List every model: this package's specs, merged with ``GET /v2/models`` when it answers."""
@@ -564,8 +563,13 @@ class MusicMagics(Magics):
             sandbox_notice(backend)
 
     def _backend(self) -> Backend:
+        from ..jobs import resolve_backend, rest_between_measurements
+
+        # Every job path starts here: measuring then keeps this shell responsive (set here, not at
+        # %load_ext, which imports none of the jobs layer).
+        rest_between_measurements(True)
         try:
-            return resolve_backend()
+            return resolve_backend(self.ledger or None, self.output_dir, warn=self._warn)
         except ConfigurationError as e:
             raise UsageError(str(e)) from None
 
@@ -579,6 +583,10 @@ class MusicMagics(Magics):
     ) -> MusicResult:
         """Run one job under ``view``. The job id survives every way this can end: on failure or
         interrupt after submission, ``out`` (if given) holds a :class:`MusicJob` to resume."""
+        import asyncio
+
+        from ..jobs import MusicJob
+
 
         async def run(client: AsyncApiframeClient) -> MusicResult:
             ticker = asyncio.ensure_future(view.tick())
@@ -622,18 +630,22 @@ class MusicMagics(Magics):
         return result
 
     def _dry_run(self, command: MusicCommand) -> None:
+        from ..jobs import uses_sandbox
+
         label = "the offline sandbox" if uses_sandbox() else "the Apiframe API"
         display(dry_run_bundle(command.request, label), raw=True)
         if command.out:
             self.user_ns[command.out] = command.request
 
     def _submit_only(self, backend: Backend, command: MusicCommand) -> None:
-        ledger = self._open_ledger()
+        from ..jobs import MusicJob, MusicResult, submit
+
+        context = self._context(backend)
+        ledger = context.ledger
         try:
             answer = backend.call(lambda client: submit(
-                client, command.request, backend=backend.name, output_dir=self.output_dir,
-                save=command.save, ledger=ledger, take=command.take, fresh=command.fresh,
-                before_submit=self._keep_budget, warn=self._warn,
+                client, command.request, context, save=command.save, take=command.take,
+                fresh=command.fresh,
             ))
         except ApiframeError as e:
             message = explain(e, None, backend)
@@ -666,10 +678,10 @@ class MusicMagics(Magics):
                 lines.append(f"plan: {account.plan}")
         except ApiframeError as e:
             lines.append(f"credits: unavailable ({explain(e, None, backend)})")
-        midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
         budget = f" of a budget of {self.budget_credits}" if self.budget_credits else ""
-        lines.append(f"spent in this kernel: {self._spent(self._started)} credits{budget}; "
-                     f"today: {self._spent(midnight)}")
+        today = self._spent_today()
+        lines.append(f"spent in this kernel: {self._budget().spent} credits{budget}"
+                     + (f"; today: {today}" if today is not None else ""))
         ledger = self._open_ledger()
         lines.append(f"job ledger: {ledger.path if ledger is not None else 'off'}")
         if backend.sandbox:
@@ -685,6 +697,8 @@ class MusicMagics(Magics):
 
 def _knows(ledger: Ledger, job_id: str) -> bool:
     """Whether the ledger has this job (then a resume saves it where its cell would have)."""
+    from ..ledger import LedgerUnavailable
+
     try:
         return ledger.get(job_id) is not None
     except LedgerUnavailable:

@@ -7,7 +7,9 @@ unless ``%config MusicMagics.show_traceback = True``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import textwrap
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from .._exceptions import (
     ApiframeError,
@@ -19,18 +21,18 @@ from .._exceptions import (
     JobError,
     JobFailedError,
     JobTimeoutError,
+    NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     TransportError,
 )
-from ..jobs import (
-    Backend,
-)
+from ._options import SUBCOMMANDS, cell_options_help, line_options_help
 
 if TYPE_CHECKING:
-    pass
+    from ..jobs import Backend
 
-__all__ = ["HELP", "MusicError", "MusicInterrupted", "explain", "interrupted_message"]
+__all__ = ["MusicError", "MusicInterrupted", "explain", "interrupted_message", "manual"]
+
 
 class MusicError(Exception):
     """A ``%%music`` run failed for a reason outside the cell's text. Shown as one line."""
@@ -77,6 +79,11 @@ def explain(error: ApiframeError, job_id: str | None, backend: Backend) -> str:
     if isinstance(error, RateLimitError):
         return (f"Apiframe is rate limiting and retries ran out ({error.message}). "
                 f"Wait a minute and run the cell again.{resume_hint}")
+    if isinstance(error, NotFoundError) and (job_id or error.job_id):
+        gone = job_id or error.job_id
+        return (f"{backend.label} does not know job {gone} (a job of another key, or one it has "
+                f"purged): the job ledger marks it ended, so nothing waits for it again. Run the cell "
+                f"again to submit the request anew.")
     if isinstance(error, JobFailedError):
         return f"Job {error.job_id} failed: {error.reason or 'no reason given'}. Its credits are refunded."
     if isinstance(error, JobTimeoutError):
@@ -93,20 +100,37 @@ def explain(error: ApiframeError, job_id: str | None, backend: Backend) -> str:
     return f"Apiframe error{where}: {error}.{resume_hint}"
 
 
-HELP = """\
-%%music [options]            generate a track; the cell body is the prompt (%%music? lists options);
-                             for suno, producer and mureka, lyrics follow a line of ---
-%music status                the version, which service is used, the masked key, and credits
-%music models                every music model with its params, tracks per job and prices
-%music resume JOB_ID [--out VAR] [--save PATH]
-                             wait for a job submitted earlier (e.g. an interrupted cell) and save it
-%music listen VAR [--pairs] [--listener NAME] [--min-play SECONDS] [--seed N] [--csv PATH] [--out T]
-                             a blind listening test of a batch's (or a list of results') tracks:
-                             shuffled as A, B, ..., rated 1 to 5 (or --pairs: A or B?) by listeners
-                             in turn, then revealed with mean ratings, win rates and a sign test;
-                             the judgements go to the job ledger (history() shows them)
-%music help                  this text (also %music --help, %music -h)
+_CELL_SUMMARY = (
+    "%%music [options]", "generate a track; the cell body is the prompt (for suno, producer and mureka, "
+                         "lyrics follow a line of ---); many prompts or takes make a batch",
+)
+_WIDTH = 100
 
-Settings: %config MusicMagics  (output_dir, default_length, default_format, default_model,
-          timeout, embed_limit_mb, progress, show_traceback)
-Without APIFRAME_API_KEY, everything runs against the embedded offline sandbox."""
+
+def manual(settings: Mapping[str, Any]) -> str:
+    """The whole manual of ``%%music`` and ``%music``, as ``%music help`` prints it and ``%music?``
+    and ``%%music?`` show it: the commands (:data:`~._options.SUBCOMMANDS`), the options (the
+    ``argument`` declarations of :mod:`._options`) and the ``settings``, the ``%config``-able traits
+    of ``MusicMagics`` (``MusicMagics.class_traits(config=True)``) with their help strings."""
+    commands = [_CELL_SUMMARY, *((c.usage, c.summary) for c in SUBCOMMANDS)]
+    indent = max(len(usage) for usage, _ in commands) + 2
+    listed = "\n".join(
+        textwrap.fill(summary, _WIDTH, initial_indent=usage.ljust(indent), subsequent_indent=" " * indent)
+        for usage, summary in commands
+    )
+    return "\n\n".join((
+        listed,
+        f"%%music {cell_options_help()}",
+        f"%music {line_options_help()}",
+        _settings_help(settings),
+        "Without APIFRAME_API_KEY, everything runs against the embedded offline sandbox.",
+    ))
+
+
+def _settings_help(settings: Mapping[str, Any]) -> str:
+    """Each setting with its default and its help string, as ``%config MusicMagics`` names them."""
+    lines = ["settings (%config MusicMagics.NAME = VALUE; %config MusicMagics shows them all):"]
+    for name, trait in sorted(settings.items()):
+        lines.append(f"  {name} = {trait.default_value_repr()}")
+        lines.append(textwrap.fill(trait.help, _WIDTH, initial_indent=" " * 6, subsequent_indent=" " * 6))
+    return "\n".join(lines)
