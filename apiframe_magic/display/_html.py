@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.display import display
 
 from ..analysis import Measurements, card_pictures
-from ..catalog import ModelSpec, format_length
+from ..catalog import ModelSpec, format_length, price_bounds
 from ..client import Job, MusicRequest
 from ..jobs import Backend, MusicResult, SavedTrack
 
@@ -83,22 +83,23 @@ def dry_run_bundle(request: MusicRequest, backend_label: str) -> dict[str, str]:
 
 
 def price_text(request: MusicRequest) -> str:
-    """What a job will cost, in words: ``11 credits for 2 tracks``, ``20 credits for a 1m track``."""
+    """What a job will cost, in words: ``11 credits for 2 tracks``, ``20 credits for a 1m track``
+    (the numbers are the catalog's :func:`~apiframe_magic.catalog.price_bounds`)."""
     spec = request.spec
-    cost = request.credit_cost
+    prices = price_bounds(request)
     count = request.track_count
     what = f"{count} tracks" if count > 1 else "1 track"
-    if cost is not None:
+    if prices is None:
+        return f"an undocumented number of credits for {what} ({spec.id} has no published price)"
+    low, high = prices
+    if low == high:
         length = format_length(request.music_length_ms) if request.music_length_ms else None
         if length and count == 1:
-            return f"{cost} credits for a {length} track"
-        return f"{cost} credits for {what}"
-    prices = spec.cost_range()
-    if prices is not None and spec.length_param is not None:
-        return f"{prices[0]} to {prices[1]} credits (no --length: the model picks the length)"
-    if prices is not None:
-        return f"{prices[0]} to {prices[1]} credits for {what}"
-    return f"an undocumented number of credits for {what} ({spec.id} has no published price)"
+            return f"{low} credits for a {length} track"
+        return f"{low} credits for {what}"
+    if spec.length_param is not None and request.music_length_ms is None:
+        return f"{low} to {high} credits (no --length: the model picks the length)"
+    return f"{low} to {high} credits for {what}"
 
 
 def player_html(path: Path, embed_limit_bytes: int, *, fill: bool = False) -> str:

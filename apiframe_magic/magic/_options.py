@@ -46,6 +46,8 @@ from ..catalog import (
     ModelSpec,
     format_length,
     parse_length,
+    parse_param_among,
+    split_param,
 )
 from ..client import MusicRequest
 from ..jobs import SaveTarget
@@ -427,19 +429,15 @@ def batch_items(command: BatchCommand, prompts: Any) -> list[Any]:
 
 
 def _param_pair(item: str) -> tuple[str, str]:
-    name, sep, text = item.partition("=")
-    if not sep or not name.strip():
-        raise UsageError(f"--param {item}: write KEY=VALUE.")
-    return name.strip(), text
+    try:
+        return split_param(item)
+    except RequestValidationError as e:
+        raise UsageError(f"{e}.") from None
 
 
 def _typed(models: tuple[str, ...], name: str, text: str) -> Any:
-    """``text`` typed by the first model of the batch that has param ``name``."""
-    for model in models:
-        param = MODELS[model].param(name)
-        if param is not None:
-            return _param_value(MODELS[model], f"{name}={text}")[1]
-    raise UsageError(f"--param {name}: none of {', '.join(models)} has it.")
+    """``text`` typed and checked by the first model of the batch that has param ``name``."""
+    return parse_param_among([MODELS[m] for m in models], name, text)
 
 
 def parse_music_line(line: str) -> MusicLineCommand:
@@ -627,80 +625,43 @@ def _split_lyrics(body: str) -> tuple[str, str | None]:
     return prompt, lyrics
 
 
-def _models_with(has: Callable[[ModelSpec], object]) -> str:
-    return ", ".join(m.id for m in MODELS.values() if has(m)) or "none"
-
-
 def _model_params(
     spec: ModelSpec, args: argparse.Namespace, defaults: MusicDefaults
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """The params the options ask of ``spec``'s model, and which option set each one.
+    """The params the options ask of ``spec``'s model (mapped and checked by the catalog's
+    :meth:`~apiframe_magic.catalog.ModelSpec.params_for`), and which ``--param`` set each key.
 
     An option the model does not take is refused; ``%config`` defaults apply only to models that
-    take them (a default length means nothing to Suno).
+    take them (a default length means nothing to Suno), and never over a ``--param``.
     """
-    params: dict[str, Any] = {}
+    given: dict[str, Any] = {}
     set_by: dict[str, str] = {}
-
-    def put(name: str, value: Any, option: str) -> None:
-        params[name] = value
-        set_by[name] = option
-
-    def refuse(option: str, has: Callable[[ModelSpec], object]) -> UsageError:
-        return UsageError(f"{option}: {spec.id} does not take it; models that do: {_models_with(has)}.")
-
-    if args.length is not None or (defaults.length and spec.length_param):
-        option = "--length" if args.length is not None else "MusicMagics.default_length"
-        text = args.length if args.length is not None else defaults.length
-        if spec.length_param is None:
-            raise refuse("--length", lambda m: m.length_param)
-        try:
-            put(spec.length_param, parse_length(text or ""), option)
-        except ValueError as e:
-            raise UsageError(f"{option}: {e}") from None
-    if args.format is not None or (defaults.format and spec.format_param):
-        if spec.format_param is None:
-            raise refuse("--format", lambda m: m.format_param)
-        option = "--format" if args.format is not None else "MusicMagics.default_format"
-        put(spec.format_param, args.format or defaults.format, option)
-    if args.instrumental:
-        if spec.instrumental is None:
-            raise refuse("--instrumental", lambda m: m.instrumental)
-        put(*spec.instrumental, "--instrumental")
-    if args.seed is not None:
-        seed = spec.param(spec.seed_param) if spec.seed_param else None
-        if seed is None:
-            raise refuse("--seed", lambda m: m.seed_param)
-        try:
-            put(seed.name, seed.parse(args.seed), "--seed")
-        except ValueError as e:
-            raise UsageError(f"--seed {args.seed}: {e}.") from None
     for item in args.param or ():
         name, value = _param_value(spec, item)
         if name in set_by:
             raise UsageError(f"--param {item}: {name} is already set by {set_by[name]}.")
-        put(name, value, f"--param {name}")
+        given[name] = value
+        set_by[name] = f"--param {name}"
+    length, fmt, spelled = args.length, args.format, {}
+    if length is None and defaults.length and spec.length_param and spec.length_param not in given:
+        length, spelled["length"] = defaults.length, "MusicMagics.default_length"
+    if fmt is None and defaults.format and spec.format_param and spec.format_param not in given:
+        fmt, spelled["format"] = defaults.format, "MusicMagics.default_format"
+    try:
+        params = spec.params_for(length=length, format=fmt, instrumental=args.instrumental,
+                                 seed=args.seed, params=given, spelled=spelled)
+    except RequestValidationError as e:
+        raise UsageError(f"{e}.") from None
     return params, set_by
 
 
 def _param_value(spec: ModelSpec, item: str) -> tuple[str, Any]:
-    """``KEY=VALUE`` typed by the model's spec; one ``UsageError`` naming what is allowed."""
-    name, sep, text = item.partition("=")
-    name = name.strip()
-    if not sep or not name:
-        raise UsageError(f"--param {item}: write KEY=VALUE, e.g. --param {spec.params[0].name}=...")
-    param = spec.param(name)
-    if param is None:
-        raise UsageError(
-            f"--param {name}: {spec.id} has no param {name}; it takes {', '.join(spec.param_names)}."
-        )
+    """``KEY=VALUE`` typed and checked by the model's spec; one ``UsageError`` naming the param."""
     try:
-        value = param.parse(text)
-    except ValueError as e:
-        raise UsageError(f"--param {item}: {name} {e}.") from None
-    if (why := param.check(value)) is not None:
-        raise UsageError(f"--param {item}: {name} {why}.")
-    return name, value
+        name, text = split_param(item)
+        return name, spec.parse_param(name, text)
+    except RequestValidationError as e:
+        raise UsageError(f"{e}.") from None
 
 
 def _explain(
