@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.display import display
 
-from ..analysis import Measurements, card_pictures
 from ..catalog import ModelSpec, format_length, price_bounds
-from ..client import Job, MusicRequest
-from ..jobs import Backend, MusicResult, SavedTrack
 
 if TYPE_CHECKING:
-    from ..client import ModelInfo
+    from ..analysis import Measurements
+    from ..client import Job, ModelInfo, MusicRequest
+    from ..jobs import Backend, MusicResult, SavedTrack
 
 __all__ = ["describe", "dry_run_bundle", "history_bundle", "measurements_bundle", "measurements_html",
            "models_bundle", "pictures_html", "player_html", "price_text", "result_html", "result_text",
@@ -190,6 +189,8 @@ def pictures_html(path: Path) -> str:
     """A small waveform (inline SVG) and spectrogram (PNG) of the file, about 3 KB in all; ``""``
     when it cannot be read. The pictures are made once per file (see
     :func:`~apiframe_magic.analysis.card_pictures`)."""
+    from ..analysis import card_pictures  # numpy: only once a track is shown
+
     svg, png = card_pictures(path)
     if not svg and not png:
         return ""

@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from IPython.core.error import UsageError
@@ -49,19 +49,23 @@ from ..catalog import (
     parse_param_among,
     split_param,
 )
-from ..client import MusicRequest
-from ..jobs import SaveTarget
+
+if TYPE_CHECKING:
+    from ..client import MusicRequest
 
 __all__ = [
+    "SUBCOMMANDS",
     "BatchCommand",
     "ListenCommand",
     "MusicCommand",
     "MusicDefaults",
     "MusicLineCommand",
+    "Subcommand",
     "batch_items",
     "cell_options_help",
     "check_length",
     "check_model",
+    "line_options_help",
     "music_cell_arguments",
     "music_line_arguments",
     "parse_music_cell",
@@ -136,12 +140,38 @@ _CELL_ARGUMENTS = (
              help="Show the exact request JSON and its credit cost; submit nothing."),
 )
 
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One ``%music`` subcommand: its name, what follows the name, and what it does in one line.
+    :data:`SUBCOMMANDS` is the one list of them: parsing, ``%music help`` and ``%music?`` read it."""
+
+    name: str
+    summary: str
+    arguments: str = ""
+
+    @property
+    def usage(self) -> str:
+        return f"%music {self.name} {self.arguments}".rstrip()
+
+
+SUBCOMMANDS = (
+    Subcommand("status", "the version, which service is used, the masked key, credits and spending"),
+    Subcommand("models", "every music model with its params, tracks per job and prices"),
+    Subcommand("pending", "jobs submitted and not saved yet, from any kernel (the job ledger)"),
+    Subcommand("resume", "wait for a job submitted earlier and save it (no JOB_ID: every pending job)",
+               "JOB_ID"),
+    Subcommand("history", "the jobs of the ledger, newest first (TEXT: those whose prompt contains it)",
+               "[TEXT]"),
+    Subcommand("listen", "a blind listening test of a batch's (or a list of results') tracks, rated by "
+                         "listeners in turn, then revealed with ratings, win rates and a sign test",
+               "VAR"),
+    Subcommand("help", "this text (also %music --help, %music -h)"),
+)
+
 _LINE_ARGUMENTS = (
     argument("action", nargs="?", default="help", metavar="ACTION",
-             help="status: version, backend, masked key, credits and spending. models: every model. "
-                  "pending: jobs submitted and not saved yet, from any kernel. resume [JOB_ID]: wait "
-                  "for a job (or every pending one) and save it. history [TEXT]: the jobs of the ledger. "
-                  "listen VAR: a blind listening test of a batch's tracks. help: this text."),
+             help="One of " + ", ".join(c.name for c in SUBCOMMANDS) + " (see the list above)."),
     argument("job_id", nargs="?", metavar="JOB_ID",
              help="With resume: the job to resume (none: every pending job). With history: text the "
                   "prompt contains. With listen: the variable holding a batch or a list of results."),
@@ -283,6 +313,8 @@ def parse_music_cell(
 ) -> MusicCommand | BatchCommand:
     """Parse a ``%%music`` cell into a validated :class:`MusicCommand` (one job) or
     :class:`BatchCommand` (many), or raise ``UsageError``."""
+    from ..client import MusicRequest  # httpx: when a cell runs, not at %load_ext
+
     defaults = defaults or MusicDefaults()
     args = _parse(_cell_signature, line, "%%music")
     if _is_batch(args):
@@ -446,7 +478,7 @@ def parse_music_line(line: str) -> MusicLineCommand:
     if args.help:
         return MusicLineCommand("help")
     action = args.action.lower()
-    actions = ("status", "models", "pending", "resume", "history", "listen", "help")
+    actions = tuple(c.name for c in SUBCOMMANDS)
     if action not in actions:
         raise UsageError(f"%music {args.action}: unknown action; use {', '.join(actions)}.")
     listening = (args.pairs, args.listener, args.min_play, args.seed, args.csv)
@@ -504,14 +536,27 @@ def _parse_listen(args: argparse.Namespace) -> ListenCommand:
 
 def cell_options_help() -> str:
     """The option list of ``%%music`` as ``%%music?`` shows it (from the declarations above)."""
-    text: str = _cell_signature.parser.format_help()
-    start = text.find("options:")
-    return text[start:].rstrip() if start >= 0 else text.rstrip()
+    return _options_help(_cell_signature)
+
+
+def line_options_help() -> str:
+    """The arguments and options of ``%music`` (from the declarations above)."""
+    return _options_help(_line_signature)
+
+
+def _options_help(signature: Callable[..., None]) -> str:
+    """argparse's help for ``signature``, from its argument list on (no usage, no description)."""
+    text: str = signature.parser.format_help()  # type: ignore[attr-defined]
+    start = min((i for i in (text.find("positional arguments:"), text.find("options:")) if i >= 0),
+                default=0)
+    return text[start:].rstrip()
 
 
 def check_length(text: str, model: str = DEFAULT_MODEL) -> int:
     """The milliseconds of a length such as ``30s``, within ``model``'s range; else ``ValueError``
     with one line saying why (without naming the option, which the caller knows)."""
+    from ..client import MusicRequest
+
     ms = parse_length(text)
     try:
         MusicRequest("length check", model=model, music_length_ms=ms)
@@ -579,6 +624,8 @@ def _check_prompt_is_not_options(first_line: str) -> None:
 
 def _check_save(save: str, audio_format: AudioFormat, format_source: str) -> None:
     """Refuse ``--save NAME.EXT`` when EXT is not what ``audio_format`` produces."""
+    from ..jobs import SaveTarget
+
     if "\x00" in save:
         raise UsageError("--save: a path cannot contain a NUL character.")
     try:
