@@ -31,6 +31,7 @@ from apiframe_magic.ledger import (
     PROCESSING,
     QUEUED,
     Ledger,
+    NewJob,
     RatingRecord,
     TrackRecord,
     fingerprint,
@@ -58,11 +59,11 @@ def one_job(ledger: Ledger, n: int, track: TrackRecord) -> str:
     params = {"music_length_ms": 30_000, "output_format": "mp3_high_quality"}
     prompt = f"an upbeat synthwave track with a driving bassline, take {n}"
     fp = fingerprint(account="sandbox", model="elevenlabs-music", prompt=prompt, params=params, take=1)
-    record = ledger.begin(
+    record = ledger.begin(NewJob(
         fingerprint=fp, account="sandbox", model="elevenlabs-music", prompt=prompt, params=params, take=1,
         request={"prompt": prompt, "model": "elevenlabs-music", "elevenlabsParams": params},
         idempotency_key=idempotency_key(fp), output_dir="apiframe_outputs", reserved=10,
-    )
+    ))
     job_id = f"job-{n:08d}"
     ledger.submitted(record.id, job_id)
     ledger.status(job_id, QUEUED)
@@ -143,7 +144,7 @@ def cached_answer(folder: Path) -> None:
 def history_table(folder: Path) -> None:
     """Reading the history of a ledger of 10,000 saved, measured jobs (some rated) as a pandas
     DataFrame, against pandas reading the same rows of the jobs table with one query."""
-    import pandas
+    import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
     path = folder / "history.sqlite3"
     track = TrackRecord(0, str(folder / "track.mp3"), 720_000, "0" * 64, 30.0, "https://cdn/x.mp3", None,

@@ -37,6 +37,7 @@ from apiframe_magic.ledger import (
     JobRecord,
     Ledger,
     LedgerUnavailable,
+    NewJob,
     RatingRecord,
     TrackRecord,
     fingerprint,
@@ -76,7 +77,7 @@ def begin(
     """Write a request ahead of its POST, as the job runner does."""
     params = {"music_length_ms": 30_000}
     fp = fingerprint(account=account, model=model, prompt=prompt, params=params, take=take)
-    return ledger.begin(
+    return ledger.begin(NewJob(
         fingerprint=fp,
         account=account,
         model=model,
@@ -88,7 +89,7 @@ def begin(
         reserved=reserved,
         output_dir=output_dir,
         label=label,
-    )
+    ))
 
 
 def run_job(ledger: Ledger, prompt: str, job_id: str, *, credits: int = 10, **kwargs: Any) -> JobRecord:
@@ -199,9 +200,10 @@ def test_a_sandbox_job_is_written_ahead_of_every_step_and_the_key_is_never_store
     with Ledger.open(path) as ledger, ApiframeClient(
         CANARY_KEY, sandbox.url, poll_interval=0.05, max_poll_interval=0.2
     ) as client:
-        record = ledger.begin(fingerprint=fp, account="sandbox", model=request.model, prompt=request.prompt,
-                              params=dict(request.params), take=1, request=body, idempotency_key=key,
-                              output_dir=str(tmp_path / "out"), reserved=10)
+        record = ledger.begin(NewJob(fingerprint=fp, account="sandbox", model=request.model,
+                                     prompt=request.prompt, params=dict(request.params), take=1,
+                                     request=body, idempotency_key=key,
+                                     output_dir=str(tmp_path / "out"), reserved=10))
         assert (record.status, record.job_id) == (REQUESTED, None)
         assert ledger.lookup(fp) == record  # on disk before anything was sent
 
@@ -375,11 +377,16 @@ def test_history_frame_with_pandas_is_a_dataframe(ledger: Ledger) -> None:
 def test_begin_refuses_what_is_not_a_request(ledger: Ledger) -> None:
     args: dict[str, Any] = {"fingerprint": "f" * 64, "account": "sandbox", "model": "m", "prompt": "p",
                             "params": {}, "take": 1, "request": {}, "idempotency_key": "afm-x"}
-    for bad in ({"take": 0}, {"idempotency_key": "k" * 256}, {"idempotency_key": "clé"}, {"fingerprint": ""}):
+    for bad in ({"take": 0}, {"take": True}, {"idempotency_key": "k" * 256}, {"idempotency_key": "clé"},
+                {"fingerprint": ""}, {"account": ""}, {"model": ""}):
         with pytest.raises(ValueError):
-            ledger.begin(**{**args, **bad})
+            NewJob(**{**args, **bad})
     with pytest.raises(TypeError, match="params"):
-        ledger.begin(**{**args, "params": {"x": object()}})
+        ledger.begin(NewJob(**{**args, "params": {"x": object()}}))
+    with pytest.raises(TypeError, match="request"):
+        ledger.begin(NewJob(**{**args, "request": {"x": float("nan")}}))
+    with pytest.raises(TypeError, match="NewJob"):
+        ledger.begin(NewJob(**args), label="extra")
     with pytest.raises(ValueError, match="FAILED or CANCELLED"):
         ledger.failed("job", status="SAVED", error=None)
     assert ledger.history() == []

@@ -7,8 +7,8 @@ default :data:`DEFAULT_LEDGER_NAME` in the output folder; ``APIFRAME_LEDGER`` na
 
 * **before the POST**, the request: its :func:`fingerprint` (account: which service and whose
   key, model, normalised prompt, params, take), the whole body and the ``Idempotency-Key`` derived from the
-  fingerprint (:meth:`Ledger.begin`). A request whose answer was lost is sent again with the same
-  key, and the service replays the job rather than charging for a new one;
+  fingerprint, as one :class:`NewJob` (:meth:`Ledger.begin`). A request whose answer was lost is
+  sent again with the same key, and the service replays the job rather than charging for a new one;
 * **as soon as the 202 arrives**, the job id (:meth:`Ledger.submitted`), so a job survives a
   kernel restart and :meth:`Ledger.pending` lists it for resuming, from any process;
 * **each status change**, with the times it was submitted, started and completed, and the
@@ -57,6 +57,7 @@ from ._records import (
     STATUSES,
     SUBMITTED,
     JobRecord,
+    NewJob,
     RatingRecord,
     TrackRecord,
     file_sha256,
@@ -90,6 +91,7 @@ __all__ = [
     "JobRecord",
     "Ledger",
     "LedgerUnavailable",
+    "NewJob",
     "RatingRecord",
     "TrackRecord",
     "file_sha256",

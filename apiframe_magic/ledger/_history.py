@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ._records import PAIR, RATING, JobRecord, RatingRecord
 
@@ -14,6 +14,7 @@ __all__ = [
     "HISTORY_COLUMNS",
     "MEASUREMENT_COLUMNS",
     "Judgements",
+    "StoredJob",
     "history_frame",
     "history_row",
     "history_rows",
@@ -60,37 +61,42 @@ class Judgements:
         }
 
 
-def history_row(
-    *,
-    prompt: str,
-    model: str,
-    take: int,
-    status: str,
-    credits: int | None,
-    length: float | None,
-    files: Iterable[str],
-    when: str,
-    job_id: str | None,
-    label: str | None,
-    params: dict[str, Any],
-    measured: Mapping[str, Any] | None,
-    judged: Judgements,
-) -> dict[str, Any]:
-    """One row of the table (see :func:`history_rows`), from a job's stored values: ``length``
-    and ``measured`` are its first track's, ``files`` the paths of all its tracks."""
-    measured = measured or {}
+class StoredJob(TypedDict):
+    """What the ledger holds about one job that its row of the table shows (see
+    :func:`history_rows`): ``length`` and ``measured`` are its first track's, ``files`` the paths
+    of all its tracks, ``when`` its submission time (its request's when never submitted)."""
+
+    prompt: str
+    model: str
+    take: int
+    status: str
+    credits: int | None
+    length: float | None
+    files: Iterable[str]
+    when: str
+    job_id: str | None
+    label: str | None
+    params: dict[str, Any]
+    measured: Mapping[str, Any] | None
+
+
+def history_row(stored: StoredJob, judged: Judgements) -> dict[str, Any]:
+    """One row of the table (see :func:`history_rows`), from a job's ``stored`` values and what
+    listening tests made of it."""
+    measured = stored["measured"] or {}
+    job_id = stored["job_id"]
     return {
-        "prompt": prompt,
-        "model": model,
-        "take": take,
-        "status": status,
-        "credits": credits,
-        "length": length,
-        "file": "\n".join(files) or None,
-        "when": when,
+        "prompt": stored["prompt"],
+        "model": stored["model"],
+        "take": stored["take"],
+        "status": stored["status"],
+        "credits": stored["credits"],
+        "length": stored["length"],
+        "file": "\n".join(stored["files"]) or None,
+        "when": stored["when"],
         "job_id": job_id,
-        "label": label,
-        "params": params,
+        "label": stored["label"],
+        "params": stored["params"],
         **{name: measured.get(name) for name in MEASUREMENT_COLUMNS},
         **judged.columns(job_id),
     }
@@ -122,12 +128,16 @@ def history_rows(
     for record in records:
         first = record.tracks[0] if record.tracks else None
         rows.append(history_row(
-            prompt=record.prompt, model=record.model, take=record.take, status=record.status,
-            credits=record.credits, length=first.duration if first else None,
-            files=(track.path for track in record.tracks),
-            when=record.submitted_at or record.created_at, job_id=record.job_id,
-            label=record.label, params=dict(record.params),
-            measured=first.measurements if first else None, judged=judged,
+            {
+                "prompt": record.prompt, "model": record.model, "take": record.take,
+                "status": record.status, "credits": record.credits,
+                "length": first.duration if first else None,
+                "files": (track.path for track in record.tracks),
+                "when": record.submitted_at or record.created_at, "job_id": record.job_id,
+                "label": record.label, "params": dict(record.params),
+                "measured": first.measurements if first else None,
+            },
+            judged,
         ))
     return rows
 

@@ -10,6 +10,7 @@ import hashlib
 import os
 import stat
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -28,6 +29,7 @@ __all__ = [
     "STATUSES",
     "SUBMITTED",
     "JobRecord",
+    "NewJob",
     "RatingRecord",
     "TrackRecord",
     "file_sha256",
@@ -51,6 +53,7 @@ STATUSES = (REQUESTED, SUBMITTED, QUEUED, PROCESSING, COMPLETED, FAILED, CANCELL
 FINISHED_STATUSES = frozenset({FAILED, CANCELLED, SAVED})
 
 _CHUNK = 1 << 20
+_KEY_MAX = 255  # the longest Idempotency-Key the service takes
 
 
 def utc_now() -> str:
@@ -158,6 +161,55 @@ class TrackRecord:
             return file_sha256(self.path) == self.sha256
         except OSError:
             return False
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A request about to be sent, as :meth:`Ledger.begin` writes it ahead of its POST: the
+    columns of a new row of the ledger.
+
+    ``fingerprint`` is the request's :func:`fingerprint`, made with ``account`` (whose account
+    pays: ``"sandbox"``, or the API's base URL with a short hash of the key). ``service`` is who
+    answers it (``"sandbox"`` or the API's base URL), by default the account's base URL.
+    ``request`` is the whole body about to be POSTed, never with the API key, and
+    ``idempotency_key`` the header sent with it, so a request whose answer never arrived can be
+    sent again with the same key and the service replays the job instead of charging twice.
+    ``take`` numbers the takes of one request from 1. ``reserved`` is its expected credit cost,
+    counted by :meth:`Ledger.spent` until the real cost is known. ``output_dir``, ``save`` and
+    ``label`` are what a resumed job needs to be saved where its cell would have saved it, and
+    named.
+
+    Raises :class:`ValueError` for what is not a request: no fingerprint, account or model, a
+    ``take`` that is not a positive integer, an ``idempotency_key`` that is not 1 to 255 ASCII
+    characters. (``params`` and ``request`` must be JSON data: :meth:`Ledger.begin` says so when
+    it writes them.)
+    """
+
+    fingerprint: str
+    account: str
+    model: str
+    prompt: str
+    params: Mapping[str, Any]
+    take: int
+    request: Mapping[str, Any]
+    idempotency_key: str
+    service: str = ""
+    output_dir: str | os.PathLike[str] | None = None
+    save: str | os.PathLike[str] | None = None
+    label: str | None = None
+    reserved: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.fingerprint or not self.account or not self.model:
+            raise ValueError("a new job needs a fingerprint, an account and a model")
+        take = self.take
+        if isinstance(take, bool) or not isinstance(take, int) or take < 1:
+            raise ValueError(f"take must be a positive integer, not {take!r}")
+        key = self.idempotency_key
+        if not key or len(key) > _KEY_MAX or not key.isascii():
+            raise ValueError(f"idempotency_key must be 1 to {_KEY_MAX} ASCII characters")
+        if not self.service:
+            object.__setattr__(self, "service", service_of(self.account))
 
 
 @dataclass(frozen=True)

@@ -47,10 +47,10 @@ from ._records import (
     SAVED,
     SUBMITTED,
     JobRecord,
+    NewJob,
     RatingRecord,
     TrackRecord,
     iso_utc,
-    service_of,
     service_time,
     utc_now,
 )
@@ -62,7 +62,6 @@ __all__ = ["DEFAULT_TIMEOUT", "Ledger"]
 DEFAULT_TIMEOUT = 10.0
 """Seconds a write waits for another process's write lock before giving up."""
 
-_KEY_MAX = 255
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_CORRUPT, _SQLITE_NOTADB = 5, 6, 8, 11, 26
 _SQLITE_READONLY_DBMOVED = 1032  # the file was renamed or deleted under the connection
 # How far along a job is; a status never moves back (a late poll answer is ignored).
@@ -206,43 +205,22 @@ class Ledger:
     # Writes, in the order of a job's life
     # ----------------------------------------------------------------------------------------
 
-    def begin(
-        self,
-        *,
-        fingerprint: str,
-        account: str | None = None,
-        service: str | None = None,
-        model: str,
-        prompt: str,
-        params: Mapping[str, Any],
-        take: int,
-        request: Mapping[str, Any],
-        idempotency_key: str,
-        output_dir: str | os.PathLike[str] | None = None,
-        save: str | os.PathLike[str] | None = None,
-        label: str | None = None,
-        reserved: int | None = None,
-        backend: str | None = None,
-    ) -> JobRecord:
-        """Record a request before it is sent (status ``REQUESTED``); return its record.
+    def begin(self, job: NewJob | None = None, /, **fields: Any) -> JobRecord:
+        """Record ``job``, a request about to be sent (its fields are the columns of the new row),
+        with status ``REQUESTED``; return its record.
 
-        ``account`` is the identity its fingerprint was made with; ``service`` who answers it
-        (``"sandbox"`` or the API's base URL), by default the account's base URL. ``request`` is
-        the whole body about to be POSTed and ``idempotency_key`` the header sent with it, so a
-        request whose answer never arrived can be sent again with the same key and the service
-        replays the job instead of charging twice. ``reserved`` is its expected credit cost,
-        counted by :meth:`spent` until the real cost is known. ``backend`` is the deprecated
-        name of ``account``.
+        Raises :class:`TypeError` when its ``params`` or ``request`` are not JSON data.
+
+        ``begin(fingerprint=..., account=..., ...)``, the fields of a :class:`NewJob` given as
+        keywords (and ``backend=`` for ``account=``), is deprecated but still works for one
+        release, with a :class:`DeprecationWarning`.
         """
-        account = _account_argument(account, backend, "begin")
-        if not fingerprint or not account or not model:
-            raise ValueError("begin needs a fingerprint, an account and a model")
-        if isinstance(take, bool) or not isinstance(take, int) or take < 1:
-            raise ValueError(f"take must be a positive integer, not {take!r}")
-        if not idempotency_key or len(idempotency_key) > _KEY_MAX or not idempotency_key.isascii():
-            raise ValueError(f"idempotency_key must be 1 to {_KEY_MAX} ASCII characters")
-        params_json = _to_json(params, "params")
-        request_json = _to_json(request, "request")
+        if job is None:
+            job = _new_job(fields)
+        elif fields:
+            raise TypeError("Ledger.begin takes a NewJob, not keywords besides it")
+        params_json = _to_json(job.params, "params")
+        request_json = _to_json(job.request, "request")
         now = utc_now()
         with self._transaction(write=True) as connection:
             cursor = connection.execute(
@@ -253,10 +231,10 @@ class Ledger:
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
-                    fingerprint, account, service or service_of(account), model, prompt,
-                    params_json, take, request_json,
-                    idempotency_key, REQUESTED, reserved, _fspath(output_dir), _fspath(save), label,
-                    now, now,
+                    job.fingerprint, job.account, job.service, job.model, job.prompt,
+                    params_json, job.take, request_json,
+                    job.idempotency_key, REQUESTED, job.reserved, _fspath(job.output_dir),
+                    _fspath(job.save), job.label, now, now,
                 ),
             )
             (record,) = _select(connection, "WHERE id = ?", (cursor.lastrowid,))
@@ -560,10 +538,13 @@ class Ledger:
         for row_id, prompt, model_, take, status, credits, when, job_id, label, params in jobs:
             length, measured = first.get(row_id, (None, None))
             rows.append(history_row(
-                prompt=prompt, model=model_, take=take, status=status, credits=credits,
-                length=length, files=files.get(row_id, ()), when=when, job_id=job_id, label=label,
-                params=json.loads(params),
-                measured=None if measured is None else json.loads(measured), judged=judged,
+                {
+                    "prompt": prompt, "model": model_, "take": take, "status": status,
+                    "credits": credits, "length": length, "files": files.get(row_id, ()),
+                    "when": when, "job_id": job_id, "label": label, "params": json.loads(params),
+                    "measured": None if measured is None else json.loads(measured),
+                },
+                judged,
             ))
         return rows
 
@@ -741,17 +722,32 @@ def _migrated_copy(connection: sqlite3.Connection) -> sqlite3.Connection:
     return memory
 
 
-def _account_argument(account: str | None, backend: str | None, method: str) -> str | None:
-    """``account``, or the deprecated ``backend`` given in its place (for one release)."""
+def _account_argument(
+    account: str | None, backend: str | None, method: str, *, stacklevel: int = 3
+) -> str | None:
+    """``account``, or the deprecated ``backend`` given in its place (for one release); the
+    warning is about the frame ``stacklevel`` up (3: the caller of ``Ledger.<method>``)."""
     if backend is None:
         return account
     warnings.warn(
         f"Ledger.{method}(backend=...) is deprecated: the argument is now account=",
-        DeprecationWarning, stacklevel=3,
+        DeprecationWarning, stacklevel=stacklevel,
     )
     if account is not None and account != backend:
         raise TypeError(f"Ledger.{method} got both account={account!r} and backend={backend!r}")
     return backend
+
+
+def _new_job(fields: dict[str, Any]) -> NewJob:
+    """The :class:`NewJob` of the deprecated keywords of ``Ledger.begin(fingerprint=..., ...)``."""
+    warnings.warn(
+        "Ledger.begin(fingerprint=..., ...) is deprecated: pass the job as one value, "
+        "Ledger.begin(NewJob(fingerprint=..., ...))",
+        DeprecationWarning, stacklevel=3,
+    )
+    account = _account_argument(fields.pop("account", None), fields.pop("backend", None), "begin",
+                                stacklevel=4)
+    return NewJob(account=account or "", **fields)
 
 
 def _history_filter(

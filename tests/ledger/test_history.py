@@ -12,6 +12,7 @@ from apiframe_magic.ledger import (
     DEFAULT_LEDGER_NAME,
     HISTORY_COLUMNS,
     Ledger,
+    NewJob,
     RatingRecord,
     TrackRecord,
     fingerprint,
@@ -27,10 +28,10 @@ def job(ledger: Ledger, n: int, *, account: str = "sandbox", model: str = "m", t
     prompt = f"Café take {n}" if n % 2 else f"piano take {n}"
     params = {"music_length_ms": 1000 * n, "nested": {"b": 1, "a": [n]}}
     fp = fingerprint(account=account, model=model, prompt=prompt, params=params, take=1)
-    record = ledger.begin(
+    record = ledger.begin(NewJob(
         fingerprint=fp, account=account, model=model, prompt=prompt, params=params, take=1,
         request={"prompt": prompt}, idempotency_key=idempotency_key(fp), label=f"L{n}" if n % 3 else None,
-    )
+    ))
     if status == "REQUESTED":
         return
     ledger.submitted(record.id, f"job-{n}")

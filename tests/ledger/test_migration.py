@@ -1,10 +1,13 @@
 """Schema 3: a job names its service and its account (the old ``backend`` column, split in
-two), migrated in place; the old ``backend=`` arguments still work, with a DeprecationWarning."""
+two), migrated in place; the old ``backend=`` arguments, and ``Ledger.begin``'s old keywords, still
+work, with a DeprecationWarning."""
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +15,7 @@ from apiframe_magic.ledger import (
     DEFAULT_LEDGER_NAME,
     SCHEMA_VERSION,
     Ledger,
+    NewJob,
     fingerprint,
     idempotency_key,
 )
@@ -75,12 +79,19 @@ def test_the_old_backend_argument_still_works_with_a_deprecation_warning(tmp_pat
         with pytest.warns(DeprecationWarning, match="account="):
             fp = fingerprint(backend=REAL, model="m", prompt="p", params={}, take=1)
         assert fp == fingerprint(account=REAL, model="m", prompt="p", params={}, take=1)
-        with pytest.warns(DeprecationWarning, match=r"Ledger.begin\(backend=...\)"):
+        with pytest.warns(DeprecationWarning) as caught:
             record = ledger.begin(
                 fingerprint=fp, backend=REAL, model="m", prompt="p", params={}, take=1, request={},
                 idempotency_key=idempotency_key(fp), reserved=20,
             )
+        assert any("Ledger.begin(backend=...)" in str(w.message) for w in caught)
+        assert {w.filename for w in caught} == {__file__}  # each warning points at the caller
         assert (record.account, record.service) == (REAL, "https://api.apiframe.ai")
+        with pytest.warns(DeprecationWarning), pytest.raises(TypeError, match="both"):
+            ledger.begin(
+                fingerprint=fp, account="sandbox", backend=REAL, model="m", prompt="p", params={},
+                take=1, request={}, idempotency_key=idempotency_key(fp),
+            )
         ledger.submitted(record.id, "job-1")
         with pytest.warns(DeprecationWarning):
             assert [r.job_id for r in ledger.pending(backend=REAL)] == ["job-1"]
@@ -97,9 +108,32 @@ def test_the_old_backend_argument_still_works_with_a_deprecation_warning(tmp_pat
 def test_begin_records_the_service_given(tmp_path: Path) -> None:
     with Ledger.open(tmp_path / DEFAULT_LEDGER_NAME) as ledger:
         fp = fingerprint(account="acct", model="m", prompt="p", params={}, take=1)
-        record = ledger.begin(
+        record = ledger.begin(NewJob(
             fingerprint=fp, account="acct", service="https://eu.example", model="m", prompt="p",
             params={}, take=1, request={}, idempotency_key=idempotency_key(fp),
-        )
+        ))
         assert (record.account, record.service) == ("acct", "https://eu.example")
         assert ledger.lookup(fp) == record
+    job = NewJob(fingerprint=fp, account=REAL, model="m", prompt="p", params={}, take=1, request={},
+                 idempotency_key=idempotency_key(fp))
+    assert job.service == "https://api.apiframe.ai"  # by default, the account's base URL
+
+
+def test_the_old_keywords_of_begin_still_work_with_a_deprecation_warning(tmp_path: Path) -> None:
+    fp = fingerprint(account="acct", model="m", prompt="p", params={"n": 1}, take=2)
+    fields: dict[str, Any] = {
+        "fingerprint": fp, "account": "acct", "service": None, "model": "m", "prompt": "p",
+        "params": {"n": 1}, "take": 2, "request": {"prompt": "p"}, "idempotency_key": idempotency_key(fp),
+        "output_dir": Path("out"), "save": "tune.mp3", "label": "intro", "reserved": 20,
+    }
+    with Ledger.open(tmp_path / DEFAULT_LEDGER_NAME) as ledger:
+        with pytest.warns(DeprecationWarning, match=r"NewJob") as caught:
+            old = ledger.begin(**fields)
+        assert [w.filename for w in caught] == [__file__]
+        new = ledger.begin(NewJob(**fields))
+        with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="account"):
+            ledger.begin(**{**fields, "account": None})
+    moments = ("id", "created_at", "updated_at")
+    assert {k: v for k, v in asdict(old).items() if k not in moments} \
+        == {k: v for k, v in asdict(new).items() if k not in moments}
+    assert (new.service, new.output_dir, new.save, new.reserved) == ("acct", "out", "tune.mp3", 20)

@@ -21,7 +21,14 @@ from typing import Any
 import pytest
 
 from apiframe_magic.client import MusicRequest
-from apiframe_magic.ledger import DEFAULT_LEDGER_NAME, Ledger, TrackRecord, fingerprint, idempotency_key
+from apiframe_magic.ledger import (
+    DEFAULT_LEDGER_NAME,
+    Ledger,
+    NewJob,
+    TrackRecord,
+    fingerprint,
+    idempotency_key,
+)
 from apiframe_magic.ledger._schema import MIGRATIONS
 
 NOBODY = ("--reuid=65534", "--regid=65534", "--clear-groups")
@@ -95,10 +102,10 @@ def saved_job(path: Path, folder: Path) -> None:
     fp = fingerprint(account="sandbox", model=REQUEST.model, prompt=REQUEST.prompt,
                      params=REQUEST.params, take=1)
     with Ledger.open(path) as ledger:
-        record = ledger.begin(
+        record = ledger.begin(NewJob(
             fingerprint=fp, account="sandbox", model=REQUEST.model, prompt=REQUEST.prompt,
             params=REQUEST.params, take=1, request=REQUEST.to_json(), idempotency_key=idempotency_key(fp),
-        )
+        ))
         ledger.submitted(record.id, "job-1")
         ledger.completed("job-1", credits=10, tracks=[TrackRecord.from_file(0, audio, duration=5.0)])
     path.chmod(0o644)

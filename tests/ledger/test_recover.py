@@ -14,6 +14,7 @@ from apiframe_magic.ledger import (
     DEFAULT_LEDGER_NAME,
     Ledger,
     LedgerUnavailable,
+    NewJob,
     RatingRecord,
     TrackRecord,
     fingerprint,
@@ -31,10 +32,10 @@ def fill(path: Path) -> None:
     with Ledger.open(path) as ledger:
         for n in range(JOBS):
             fp = fp_of(n)
-            record = ledger.begin(
+            record = ledger.begin(NewJob(
                 fingerprint=fp, account="sandbox", model="m", prompt=f"job {n} " + "x" * 200, params={},
                 take=1, request={"n": n}, idempotency_key=idempotency_key(fp),
-            )
+            ))
             ledger.submitted(record.id, f"job-{n}")
             track = TrackRecord(0, f"/nowhere/{n}.mp3", 3, "0" * 64, 5.0, None, None, {"peak_dbfs": -1.0})
             ledger.completed(f"job-{n}", credits=10, tracks=[track])
@@ -79,12 +80,14 @@ def test_the_readable_jobs_of_a_corrupt_ledger_are_recovered(tmp_path: Path) -> 
         assert all(r.status == "SAVED" and len(r.tracks) == 1 for r in records)
         assert records[0].tracks[0].measurements == {"peak_dbfs": -1.0}
         # A recovered job answers its request again: found by its fingerprint, not paid again.
-        newest = int(records[0].job_id.split("-")[1])
+        newest_id = records[0].job_id
+        assert newest_id is not None
+        newest = int(newest_id.split("-")[1])
         found = ledger.lookup(fp_of(newest))
         assert found is not None and found.job_id == f"job-{newest}" and found.credits == 10
         assert [r.job_id for r in ledger.ratings()] == ["job-1"]
         # Oldest first in the old file, oldest first in the new one.
-        numbers = [int(r.job_id.split("-")[1]) for r in records]
+        numbers = [int(str(r.job_id).split("-")[1]) for r in records]
         assert numbers == sorted(numbers, reverse=True)
 
 

@@ -12,6 +12,7 @@ from apiframe_magic.ledger import (
     COMPLETED,
     DEFAULT_LEDGER_NAME,
     Ledger,
+    NewJob,
     TrackRecord,
     fingerprint,
     idempotency_key,
@@ -26,10 +27,10 @@ REQUEST = MusicRequest("a short test tune", music_length_ms=5_000)
 def begin(ledger: Ledger, job_id: str, request: MusicRequest = REQUEST, take: int = 1) -> None:
     fp = fingerprint(account="sandbox", model=request.model, prompt=request.prompt,
                      params=request.params, take=take)
-    record = ledger.begin(
+    record = ledger.begin(NewJob(
         fingerprint=fp, account="sandbox", model=request.model, prompt=request.prompt,
         params=request.params, take=take, request=request.to_json(), idempotency_key=idempotency_key(fp),
-    )
+    ))
     ledger.submitted(record.id, job_id)
 
 
