@@ -217,7 +217,7 @@ def test_an_interrupt_exits_130_and_running_again_pays_for_no_job_twice(
 
     assert proc.returncode == 130, stderr
     last = stderr.strip().splitlines()[-1]
-    assert "run the same command again to resume" in last
+    assert last.startswith("interrupted: 0 of ") and "run the same command again to collect them" in last
     rows = read_rows(tmp_path / "apiframe_outputs" / "results.csv")
     assert rows[0]["status"] == "stopped" and rows[0]["job_id"]
 

@@ -203,8 +203,10 @@ def test_stop_button_on_a_batch_keeps_every_job_id_and_resume_collects_them(kern
     assert reply.status == "error", "an interrupted batch fails, so Run All stops there"
     (line,) = reply.shown_error
     assert re.fullmatch(
-        r"Interrupted: [1-3] submitted job\(s\) keep running on the server; b\.job_ids lists them\. "
-        r"Collect them by running this cell again, or with %music resume \(nothing is paid twice\)",
+        r"Interrupted: stopped: [0-2] of 3 saved, [1-3] still running on the server"
+        r"(, [1-2] not submitted \(nothing charged\))?; collect the [1-3] still running "
+        r"\(b\.job_ids lists them\) by running this cell again, or with %music resume "
+        r"\(nothing is paid twice\)",
         line,
     ), line
     assert reply.of("stream") == [] and not NOISE.search(str(reply.error))

@@ -39,7 +39,9 @@ from .._exceptions import (
 )
 from .._public import public
 from ..client import ApiframeClient, AsyncApiframeClient, Job, MusicRequest
+from ..ledger import NewJob
 from ._bookkeeping import Bookkeeping, decide, result_from_record
+from ._budget import price_top
 from ._context import DEFAULT_TIMEOUT, RunContext
 from ._expand import BatchItem
 from ._files import DEFAULT_OUTPUT_DIR, SaveTarget, TrackFile, track_duration, write_sidecar
@@ -251,13 +253,13 @@ async def _submit_or_answer(
         and earlier.idempotency_key == decision.idempotency_key else None
     if record is None and decision.fingerprint is not None and decision.idempotency_key is not None:
         print_, key = decision.fingerprint, decision.idempotency_key
-        record = book.call(lambda ledger: ledger.begin(
+        record = book.call(lambda ledger: ledger.begin(NewJob(
             fingerprint=print_, account=identity, service=ctx.service_of(client),
             model=request.model, prompt=request.prompt,
             params=request.params, take=decision.take, request=request.to_json(),
             idempotency_key=key, output_dir=ctx.output_dir, save=ask.save, label=ask.label,
-            reserved=request.credit_cost,
-        ))
+            reserved=price_top(request),
+        )))
     try:
         submitted = await client.submit(request, idempotency_key=decision.idempotency_key)
     except BaseException as exc:
