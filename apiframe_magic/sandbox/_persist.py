@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "APPLICATION_ID", "SANDBOX_STATE_NAME", "SCHEMA_VERSION", "SandboxStore", "StoredJob",
-    "account_of",
+    "APPLICATION_ID", "SANDBOX_STATE_NAME", "SCHEMA_VERSION", "SandboxStore", "StoreUnavailable",
+    "StoredJob", "account_of",
 ]
 
 # The embedded sandbox's file, kept next to the job ledger's.
@@ -106,6 +106,11 @@ class StoredJob:
     finished: float | None = None
     webhook_status: str | None = None
     rev: int = 0
+
+
+class StoreUnavailable(Exception):
+    """The state file failed mid-way (locked by another process for too long, a full disk):
+    the sandbox's database is down, and the request gets the service's ``503``."""
 
 
 class _Unusable(Exception):
@@ -201,27 +206,36 @@ class SandboxStore:
             if connection is None or connection.in_transaction:
                 yield
                 return
-            connection.execute("BEGIN IMMEDIATE")
+            with _failing():
+                connection.execute("BEGIN IMMEDIATE")
             try:
                 yield
             except BaseException:
                 if connection.in_transaction:
                     connection.rollback()
                 raise
-            connection.commit()
+            with _failing():
+                connection.commit()
 
     def _execute(self, sql: str, parameters: tuple[Any, ...] = ()) -> sqlite3.Cursor | None:
         if self._connection is None:
             return None
-        return self._connection.execute(sql, parameters)
+        with _failing():
+            return self._connection.execute(sql, parameters)
+
+    def _rows(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
+        cursor = self._execute(sql, parameters)
+        if cursor is None:
+            return []
+        with _failing():
+            return cursor.fetchall()
 
     # -- accounts -----------------------------------------------------------------------------
 
     def credits(self, account: str) -> int | None:
         """The account's balance, ``None`` for an account never charged or set."""
-        cursor = self._execute("SELECT credits FROM accounts WHERE account = ?", (account,))
-        row = None if cursor is None else cursor.fetchone()
-        return None if row is None else int(row[0])
+        rows = self._rows("SELECT credits FROM accounts WHERE account = ?", (account,))
+        return int(rows[0][0]) if rows else None
 
     def set_credits(self, account: str, credits: int) -> None:
         self._execute(
@@ -253,20 +267,12 @@ class SandboxStore:
 
     def jobs_since(self, rev: int) -> list[StoredJob]:
         """Jobs written (by any process) after revision ``rev``, oldest revision first."""
-        cursor = self._execute(
-            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE rev > ? ORDER BY rev", (rev,))
-        if cursor is None:
-            return []
-        return [StoredJob(seq, id_, account, created, json.loads(facts), *rest)
-                for seq, id_, account, created, facts, *rest in cursor.fetchall()]
+        rows = self._rows(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE rev > ? ORDER BY rev", (rev,))
+        return [_job_of(row) for row in rows]
 
     def job(self, job_id: str) -> StoredJob | None:
-        cursor = self._execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
-        row = None if cursor is None else cursor.fetchone()
-        if row is None:
-            return None
-        seq, id_, account, created, facts, *rest = row
-        return StoredJob(seq, id_, account, created, json.loads(facts), *rest)
+        rows = self._rows(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        return _job_of(rows[0]) if rows else None
 
     def start_job(self, job_id: str, started: float) -> bool:
         """Record when a waiting job took its slot; ``False`` if another process already did."""
@@ -282,14 +288,18 @@ class SandboxStore:
             "WHERE id = ? AND final_status IS NULL", (status, finished, job_id))
 
     def rendered(self, job_id: str, done: float, problem: str | None) -> None:
-        """Record when the job's audio was ready, or why it could not be made."""
-        self._changed(
-            f"UPDATE jobs SET render_done = ?, render_error = ?, rev = {_NEXT_REV} WHERE id = ?",
-            (done, problem, job_id))
+        """Record when the job's audio was ready, or why it could not be made. Best effort (it
+        runs on a worker thread, with nobody to answer): without it, other processes count the
+        audio ready at the job's deadline."""
+        with contextlib.suppress(StoreUnavailable):
+            self._changed(f"UPDATE jobs SET render_done = ?, render_error = ?, rev = {_NEXT_REV} "
+                          "WHERE id = ?", (done, problem, job_id))
 
     def set_webhook_status(self, job_id: str, status: str | None) -> None:
-        self._changed(f"UPDATE jobs SET webhook_status = ?, rev = {_NEXT_REV} WHERE id = ?",
-                      (status, job_id))
+        """Record how the job's webhooks went; best effort, as :meth:`rendered`."""
+        with contextlib.suppress(StoreUnavailable):
+            self._changed(f"UPDATE jobs SET webhook_status = ?, rev = {_NEXT_REV} WHERE id = ?",
+                          (status, job_id))
 
     def _changed(self, sql: str, parameters: tuple[Any, ...]) -> bool:
         cursor = self._execute(sql, parameters)
@@ -299,11 +309,10 @@ class SandboxStore:
 
     def recall(self, account: str, key: str) -> tuple[str, str] | None:
         """``(fingerprint, job_id)`` stored under the account's key."""
-        cursor = self._execute(
+        rows = self._rows(
             "SELECT fingerprint, job_id FROM idempotency WHERE account = ? AND key = ?",
             (account, key))
-        row = None if cursor is None else cursor.fetchone()
-        return None if row is None else (str(row[0]), str(row[1]))
+        return (str(rows[0][0]), str(rows[0][1])) if rows else None
 
     def remember(self, account: str, key: str, fingerprint: str, job_id: str,
                  created: float) -> None:
@@ -322,6 +331,25 @@ class _Foreign(Exception):
 
 class _Newer(Exception):
     """The sandbox's file, from a newer version of apiframe-magic."""
+
+
+def _job_of(row: Any) -> StoredJob:
+    """A row as a :class:`StoredJob`; unreadable facts come back empty (the reader skips it)."""
+    seq, id_, account, created, facts, *rest = row
+    try:
+        loaded = json.loads(facts)
+    except (TypeError, ValueError):
+        loaded = {}
+    return StoredJob(seq, id_, account, created, loaded if isinstance(loaded, dict) else {}, *rest)
+
+
+@contextlib.contextmanager
+def _failing() -> Iterator[None]:
+    """SQLite's errors mid-way, as :class:`StoreUnavailable`."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"the sandbox's state file cannot be used just now ({exc})") from exc
 
 
 def _connect(target: str | Path) -> sqlite3.Connection:

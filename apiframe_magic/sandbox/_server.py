@@ -33,6 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..catalog import MODELS, OUTPUT_FORMATS, validate_body
 from ._faults import Faults, FaultValueError
+from ._persist import StoreUnavailable
 from ._state import (
     MAX_CONCURRENT_JOBS,
     OVER_LIMIT_MODES,
@@ -261,6 +262,9 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             # The client hung up (often on purpose, e.g. a timeout test); nothing to answer.
             self.close_connection = True
+        except StoreUnavailable as exc:
+            # The state file is the sandbox's database: down, so the service's 503, retried.
+            self._send_json(Reply(503, {"error": f"Service temporarily unavailable: {exc}"}), method)
         except Exception:
             traceback.print_exc(file=sys.stderr)
             self._send_json(Reply(500, {"error": "Internal server error"}), method)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import heapq
 import html
@@ -51,7 +52,7 @@ from typing import Any, Literal, Protocol, get_args
 from .._webhooks import sign_webhook
 from ..catalog import MAX_LENGTH_MS, MIN_LENGTH_MS, MODELS, WEBHOOK_EVENTS, ModelSpec
 from ._faults import DEFAULT_FAIL_MESSAGE, DEFAULT_SLOW_SECONDS, Faults
-from ._persist import SandboxStore, StoredJob, account_of
+from ._persist import SandboxStore, StoredJob, StoreUnavailable, account_of
 
 __all__ = [
     "IDEMPOTENCY_TTL_SECONDS",
@@ -494,7 +495,7 @@ class SandboxState:
             if job.rendering:
                 self._render_pool.submit(self._render, job)
             if job.webhook_url:
-                threading.Thread(target=self._deliver_webhooks, args=(job,),
+                threading.Thread(target=self._webhook_thread, args=(job,),
                                  name=f"sandbox-webhook-{job_id[:8]}", daemon=True).start()
         return Reply(202, {"jobId": job_id, "status": "QUEUED"})
 
@@ -868,6 +869,11 @@ class SandboxState:
                     return None
                 # Slots free when a deadline passes, which nothing announces: look again soon.
                 self._lock.wait(timeout=0.1)
+
+    def _webhook_thread(self, job: _Job) -> None:
+        # A state file failing mid-way ends the deliveries; requests report it as a 503.
+        with contextlib.suppress(StoreUnavailable):
+            self._deliver_webhooks(job)
 
     def _deliver_webhooks(self, job: _Job) -> None:
         attempts: list[bool] = []

@@ -15,13 +15,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from apiframe_magic.sandbox import SANDBOX_STATE_NAME, SandboxServer, _server, embedded_sandbox
+from apiframe_magic.sandbox import (
+    SANDBOX_STATE_NAME,
+    SandboxServer,
+    _persist,
+    _server,
+    embedded_sandbox,
+)
 from apiframe_magic.sandbox.__main__ import build_parser
 from tests.conftest import CANARY_KEY
 
@@ -147,6 +154,21 @@ def test_credits_are_charged_once_and_a_failed_jobs_refund_carries_over(
         assert third.credits_for(KEY) == 500 - COST  # refunded once, not once per server
 
 
+def test_a_job_left_waiting_for_a_slot_starts_when_the_one_before_it_ended(
+    client: httpx.Client, state: Path,
+) -> None:
+    with SandboxServer(job_seconds=0.3, max_concurrent_jobs=1, state_path=state) as first:
+        ids = [job_id_of(submit(client, first)) for _ in range(2)]
+        assert poll(client, first, ids[1])["status"] == "QUEUED"
+    time.sleep(0.8)  # both run times end while no server runs
+
+    with SandboxServer(job_seconds=0.3, max_concurrent_jobs=1, state_path=state) as second:
+        jobs = [poll(client, second, job_id) for job_id in ids]
+        assert [j["status"] for j in jobs] == ["COMPLETED", "COMPLETED"]
+        ended = [datetime.fromisoformat(j["completedAt"].replace("Z", "+00:00")) for j in jobs]
+        assert (ended[1] - ended[0]).total_seconds() >= 0.3 - 0.002
+
+
 def test_two_servers_on_one_file_at_once_share_jobs_credits_and_keys(
     client: httpx.Client, state: Path,
 ) -> None:
@@ -204,6 +226,23 @@ def test_a_file_from_a_newer_version_is_left_alone_and_jobs_kept_in_memory(
         assert server.notice is not None and "newer" in server.notice
         assert finished(client, server, job_id_of(submit(client, server)))["status"] == "COMPLETED"
     assert state.read_bytes() == before
+
+
+def test_a_state_file_locked_too_long_answers_503_and_charges_nothing(
+    monkeypatch: pytest.MonkeyPatch, client: httpx.Client, state: Path,
+) -> None:
+    monkeypatch.setattr(_persist, "BUSY_TIMEOUT_SECONDS", 0.2)
+    with SandboxServer(job_seconds=0.3, state_path=state) as server:
+        holder = sqlite3.connect(state, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another process writing, and writing, and writing
+        try:
+            refused = submit(client, server)
+            assert refused.status_code == 503 and "locked" in refused.json()["error"]
+        finally:
+            holder.rollback()
+            holder.close()
+        assert finished(client, server, job_id_of(submit(client, server)))["status"] == "COMPLETED"
+        assert server.credits_for(KEY) == 1000 - COST and server.jobs_created == 1
 
 
 def test_the_state_file_never_holds_the_api_key(client: httpx.Client, state: Path) -> None:
