@@ -35,9 +35,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .._aio import run_sync
-from .._exceptions import ApiframeError
 from .._csv import write_rows
+from .._exceptions import ApiframeError
 from .._fs import atomic_write
+from .._terminal import printable
 from ..catalog import (
     DEFAULT_MODEL,
     MODELS,
@@ -50,17 +51,17 @@ from ..catalog import (
 from ..jobs import (
     DEFAULT_OUTPUT_DIR,
     STOPPED,
-    Backend,
     Batch,
     BatchEntry,
     BatchItem,
     Budget,
     RunContext,
+    Service,
     expand,
     expand_rows,
     folded_note,
     open_ledger,
-    resolve_backend,
+    resolve_service,
     uses_sandbox,
 )
 
@@ -277,7 +278,7 @@ def _sliced(items: list[BatchItem], part: tuple[int, int] | None) -> list[BatchI
 
 
 def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
+    return printable(" ".join(str(error).split()) or type(error).__name__)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,13 +293,13 @@ def run_batch_command(args: argparse.Namespace, *, stdout: TextIO | None = None,
     err = stderr if stderr is not None else sys.stderr
 
     def warn(line: str) -> None:
-        print(f"warning: {line}", file=err, flush=True)
+        print(f"warning: {printable(line)}", file=err, flush=True)
 
     try:
         every = read_items(args, warn)
         folded = folded_note(every)
         if folded is not None:
-            print(folded, file=err, flush=True)
+            print(printable(folded), file=err, flush=True)
         items = _sliced(every, args.slice)
         if not items:
             return _empty_slice(args, len(every), out, err)
@@ -306,9 +307,9 @@ def run_batch_command(args: argparse.Namespace, *, stdout: TextIO | None = None,
             _print_dry_run(items, len(every), out, sandbox=uses_sandbox())
             return 0
         results = _results_path(args)
-        backend = resolve_backend(args.ledger, args.output_dir, warn=warn)
+        service = resolve_service(args.ledger, args.output_dir, warn=warn)
     except UsageProblem as exc:
-        print(f"error: {exc}", file=err, flush=True)
+        print(f"error: {printable(exc)}", file=err, flush=True)
         return EXIT_USAGE
     except ApiframeError as exc:  # ConfigurationError: a bad APIFRAME_BASE_URL
         print(f"error: {_one_line(exc)}", file=err, flush=True)
@@ -316,10 +317,10 @@ def run_batch_command(args: argparse.Namespace, *, stdout: TextIO | None = None,
     except KeyboardInterrupt:
         print("interrupted before anything was sent", file=err, flush=True)
         return EXIT_INTERRUPTED
-    if backend.sandbox:
-        print(f"APIFRAME_API_KEY is not set: using the offline sandbox at {backend.base_url} "
+    if service.sandbox:
+        print(f"APIFRAME_API_KEY is not set: using the offline sandbox at {service.base_url} "
               "(procedural audio composed here, not the AI model)", file=err, flush=True)
-    return _run(items, args, backend, results, out, err, warn)
+    return _run(items, args, service, results, out, err, warn)
 
 
 def _empty_slice(args: argparse.Namespace, total: int, out: TextIO, err: TextIO) -> int:
@@ -349,13 +350,13 @@ def _results_path(args: argparse.Namespace) -> Path:
     return Path(args.output_dir) / name
 
 
-def _run(items: list[BatchItem], args: argparse.Namespace, backend: Backend, results: Path,
+def _run(items: list[BatchItem], args: argparse.Namespace, service: Service, results: Path,
          out: TextIO, err: TextIO, warn: Any) -> int:
     batch = Batch(items)
     ledger = open_ledger(args.ledger, args.output_dir, warn=warn)
     progress = _Progress(batch, err, tty=err.isatty())
     context = RunContext(
-        service=backend.name, account=backend.account, output_dir=args.output_dir, ledger=ledger,
+        service=service.name, account=service.account, output_dir=args.output_dir, ledger=ledger,
         budget=Budget(args.budget_credits, where="in this run", setting="--budget-credits"),
         timeout=args.timeout, warn=warn,
     )
@@ -363,7 +364,7 @@ def _run(items: list[BatchItem], args: argparse.Namespace, backend: Backend, res
     async def main() -> None:
         ticker = asyncio.ensure_future(progress.tick()) if progress.tty else None
         try:
-            async with backend.client() as client:
+            async with service.client() as client:
                 await batch.run(client, context, concurrency=args.concurrency, on_change=progress.changed)
         finally:
             if ticker is not None:
@@ -393,7 +394,7 @@ def _run(items: list[BatchItem], args: argparse.Namespace, backend: Backend, res
             "; their job ids are kept in the job ledger: run the same command again to collect them"
             if ledger is not None else
             "; the ledger is off: their job ids are in the results CSV only")
-        print(f"interrupted: {batch.stop_summary()}{kept} (results so far: {results})",
+        print(printable(f"interrupted: {batch.stop_summary()}{kept} (results so far: {results})"),
               file=err, flush=True)
         return EXIT_INTERRUPTED
     tally = batch.tally()
@@ -401,7 +402,7 @@ def _run(items: list[BatchItem], args: argparse.Namespace, backend: Backend, res
           f"{batch.credits} credits spent; results: {results}", file=out, flush=True)
     line = batch.failure_line()
     if line is not None:
-        print(line, file=err, flush=True)
+        print(printable(line), file=err, flush=True)
         return EXIT_FAILED
     return 0
 
@@ -439,7 +440,7 @@ def _print_dry_run(items: Sequence[BatchItem], total: int, out: TextIO, *, sandb
         else:
             low, high = low + prices[0], high + prices[1]
             shown = f"{prices[0]} credits" if prices[0] == prices[1] else f"{prices[0]}-{prices[1]} credits"
-        print(f"{item.label}\t{item.model}\ttake {item.take}\t{shown}", file=out)
+        print(f"{printable(item.label)}\t{item.model}\ttake {item.take}\t{shown}", file=out)
     cost_text = f"{low} credits" if low == high else f"{low} to {high} credits"
     extra = f", plus {undocumented} jobs with no documented price" if undocumented else ""
     where = "the offline sandbox (no APIFRAME_API_KEY)" if sandbox else "the API"
@@ -469,7 +470,7 @@ class _Progress:
         elif entry.ended:
             ended = sum(e.ended for e in self.batch.entries)
             what = entry.result.path if entry.result is not None else entry.reason
-            print(f"[{ended}/{len(self.batch)}] {entry.status}: {entry.label}: {what}",
+            print(printable(f"[{ended}/{len(self.batch)}] {entry.status}: {entry.label}: {what}"),
                   file=self.stream, flush=True)
 
     async def tick(self) -> None:

@@ -22,7 +22,7 @@ from ..catalog import ModelSpec, format_length, price_bounds
 if TYPE_CHECKING:
     from ..analysis import Measurements
     from ..client import Job, ModelInfo, MusicRequest
-    from ..jobs import Backend, MusicResult, SavedTrack
+    from ..jobs import MusicResult, SavedTrack, Service
 
 __all__ = ["describe", "dry_run_bundle", "history_bundle", "measurements_bundle", "measurements_html",
            "models_bundle", "pictures_html", "player_html", "price_text", "result_html", "result_text",
@@ -53,7 +53,7 @@ def describe(result: MusicResult) -> dict[str, str]:
     return fields
 
 
-def sandbox_notice(backend: Backend) -> None:
+def sandbox_notice(service: Service) -> None:
     """Say plainly that this run uses the offline sandbox, and how to use the real service."""
     text = (
         "Offline sandbox: procedural audio composed on this machine, not by the AI model. "
@@ -68,14 +68,14 @@ def sandbox_notice(backend: Backend) -> None:
     display({"text/plain": text, "text/html": markup}, raw=True)
 
 
-def dry_run_bundle(request: MusicRequest, backend_label: str) -> dict[str, str]:
+def dry_run_bundle(request: MusicRequest, service_label: str) -> dict[str, str]:
     """The exact request body and its credit cost, as a display bundle."""
     body = json.dumps(request.to_json(), indent=2, ensure_ascii=False)
     price = price_text(request)
     text = f"Dry run: nothing submitted. POST /v2/music/generate would cost {price}.\n{body}"
     markup = (
         f'<div class="apiframe-dry-run" style="{_BOX}"><b>Dry run</b>: nothing submitted. '
-        f"<code>POST /v2/music/generate</code> to {html.escape(backend_label)} would cost "
+        f"<code>POST /v2/music/generate</code> to {html.escape(service_label)} would cost "
         f"<b>{html.escape(price)}</b>.<pre>{html.escape(body)}</pre></div>"
     )
     return {"text/plain": text, "text/html": markup}

@@ -3,13 +3,12 @@
 This is the part of a ``%%music`` run that has nothing to do with display, so one observer (a
 progress bar, a line of text, a card of a grid) can follow each job while the job logic stays
 here. :func:`generate` runs a request; :func:`resume` picks up a job by its id; a
-:class:`MusicJob` is a handle on one not collected yet. :class:`Backend` says which service (the
+:class:`MusicJob` is a handle on one not collected yet. :class:`Service` says which service (the
 API, or the embedded sandbox) and holds no credentials.
 """
 
 from __future__ import annotations
 
-from ._backend import Backend, resolve_backend, uses_sandbox
 from ._batch import DONE, FAILED, RUNNING, STOPPED, WAITING, Batch, BatchEntry, run_batch, start_batch
 from ._bookkeeping import Bookkeeping, account_identity
 from ._budget import Budget
@@ -20,6 +19,7 @@ from ._ledger_access import history, open_ledger
 from ._measure import measure_result, measuring_executor, rest_between_measurements
 from ._results import JobObserver, MusicResult, SavedTrack
 from ._run import MusicJob, generate, resume, submit
+from ._service import Backend, Service, resolve_backend, resolve_service, uses_sandbox
 
 __all__ = [
     "DEFAULT_OUTPUT_DIR",
@@ -40,6 +40,7 @@ __all__ = [
     "RunContext",
     "SaveTarget",
     "SavedTrack",
+    "Service",
     "account_identity",
     "expand",
     "expand_rows",
@@ -50,6 +51,7 @@ __all__ = [
     "measuring_executor",
     "open_ledger",
     "resolve_backend",
+    "resolve_service",
     "rest_between_measurements",
     "resume",
     "run_batch",

@@ -196,7 +196,7 @@ def result_from_record(record: JobRecord, *, elapsed: float) -> MusicResult:
         raw={"id": record.job_id, "status": "COMPLETED"},
     )
     return MusicResult(job=job, request=request, tracks=tuple(tracks), elapsed=elapsed,
-                       backend=record.service, from_ledger=True)
+                       service=record.service, from_ledger=True)
 
 
 def _as_saved(path: Path) -> Path:

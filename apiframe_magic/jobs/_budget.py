@@ -130,6 +130,8 @@ class Budget:
             self._held -= hold.credits
             self._charged += max(0, charged)
 
+    # Both are called with the lock held: they read the counts without taking it again.
+
     def _refusal(self, what: str, cost: int, spent: int) -> BudgetExceededError:
         limit = self.limit or 0
         return BudgetExceededError(
@@ -142,7 +144,7 @@ class Budget:
         limit = self.limit or 0
         return BudgetExceededError(
             f"{models} has no published price, so the budget of {limit} credits ({self.setting}) "
-            f"cannot be kept; nothing was sent.", cost=None, spent=self.spent, budget=limit,
+            f"cannot be kept; nothing was sent.", cost=None, spent=self._charged + self._held, budget=limit,
         )
 
     def __repr__(self) -> str:

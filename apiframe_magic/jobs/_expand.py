@@ -181,7 +181,7 @@ def _row_params(value: Any, number: int) -> Mapping[str, Any]:
         try:
             value = json.loads(value)
         except ValueError:
-            value = None
+            pass  # not JSON: the error below names the text as given
     if not isinstance(value, Mapping):
         raise RequestValidationError(
             f"rows[{number}].params", value, 'must be a JSON object, e.g. {"n": 3}'

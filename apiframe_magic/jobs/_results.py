@@ -94,14 +94,15 @@ class MusicResult:
     saved before, its files are intact, and nothing was submitted or paid for this time; its
     tracks carry the measurements the ledger stored. ``ledger_path`` is the ledger it was
     recorded in (a path, so a pickled result stays a plain value), where :meth:`measure`
-    records what it measures.
+    records what it measures. ``service`` is where the job ran: ``"sandbox"`` or the API's base
+    URL.
     """
 
     job: Job
     request: MusicRequest | None
     tracks: tuple[SavedTrack, ...]
     elapsed: float
-    backend: str
+    service: str
     from_ledger: bool = False
     ledger_path: str | None = field(default=None, repr=False)
 
@@ -172,7 +173,18 @@ class MusicResult:
 
     @property
     def sandbox(self) -> bool:
-        return self.backend == "sandbox"
+        return self.service == "sandbox"
+
+    @property
+    def backend(self) -> str:
+        """Deprecated name of :attr:`service` (where the job ran)."""
+        return self.service
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Results pickled (or %store-d) before ``backend`` was named ``service``.
+        if "backend" in state:
+            state.setdefault("service", state.pop("backend"))
+        self.__dict__.update(state)
 
     def audio_bytes(self) -> bytes:
         return self.path.read_bytes()

@@ -13,7 +13,7 @@ a coroutine to await; given a blocking :class:`~apiframe_magic.ApiframeClient` i
 returns the result.
 
 What is kept holds no credentials: a :class:`MusicResult` records where it came from by name,
-and a :class:`MusicJob` keeps a :class:`~apiframe_magic.jobs.Backend`, which looks the key
+and a :class:`MusicJob` keeps a :class:`~apiframe_magic.jobs.Service`, which looks the key
 up when it makes a client, so pickling either (or ``%store``) never writes the API key.
 """
 
@@ -50,8 +50,8 @@ from ._measure import measure_off_loop
 from ._results import JobObserver, MusicResult, SavedTrack
 
 if TYPE_CHECKING:
-    from ._backend import Backend
     from ._budget import Hold
+    from ._service import Service
 
 __all__ = ["MusicJob", "generate", "resume", "submit"]
 
@@ -415,7 +415,7 @@ async def _finish(
             index=index, path=downloaded.path, metadata_path=metadata_path, audio_format=container,
             duration=duration, size=downloaded.size, track=track,
         ))
-    result = MusicResult(job=job, request=request, tracks=tuple(saved), elapsed=elapsed, backend=service)
+    result = MusicResult(job=job, request=request, tracks=tuple(saved), elapsed=elapsed, service=service)
     if watch.hold is not None:
         watch.hold.settle(job.credit_cost)
     book.completed(result)
@@ -445,7 +445,7 @@ class MusicJob:
 
     job_id: str
     request: MusicRequest | None
-    backend: Backend = field(repr=False)
+    service: Service = field(repr=False)
     output_dir: str = DEFAULT_OUTPUT_DIR
     save: str | None = None
     ledger_path: str | None = field(default=None, repr=False)
@@ -453,7 +453,7 @@ class MusicJob:
     def status(self) -> Job:
         """The job as the server sees it now."""
         with _about_job(self.job_id):
-            return self.backend.call(lambda client: client.get_job(self.job_id))
+            return self.service.call(lambda client: client.get_job(self.job_id))
 
     def result(
         self, timeout: float | None = DEFAULT_TIMEOUT, observer: JobObserver | None = None, *,
@@ -463,9 +463,10 @@ class MusicJob:
 
         ledger = open_ledger(self.ledger_path, self.output_dir) if self.ledger_path else None
         try:
-            context = RunContext(service=self.backend.name, output_dir=self.output_dir, ledger=ledger,
-                                 timeout=timeout, measure=measure)
-            result = self.backend.call(lambda client: resume(
+            context = RunContext(service=self.service.name, account=self.service.account,
+                                 output_dir=self.output_dir, ledger=ledger, timeout=timeout,
+                                 measure=measure)
+            result = self.service.call(lambda client: resume(
                 client, self.job_id, context, save=self.save, observer=observer,
             ))
         finally:
@@ -474,6 +475,17 @@ class MusicJob:
         if result.request is None and self.request is not None:
             result.request = self.request
         return result
+
+    @property
+    def backend(self) -> Service:
+        """Deprecated name of :attr:`service`."""
+        return self.service
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Handles pickled (or %store-d) before ``backend`` was named ``service``.
+        if "backend" in state:
+            state.setdefault("service", state.pop("backend"))
+        self.__dict__.update(state)
 
     def __repr__(self) -> str:
         return (f"<MusicJob {self.job_id} not collected yet: "

@@ -64,7 +64,7 @@ from ._options import (
 if TYPE_CHECKING:
     from ..client import AsyncApiframeClient, ModelInfo, MusicRequest
     from ..display import ProgressView
-    from ..jobs import Backend, Batch, Budget, MusicResult, RunContext
+    from ..jobs import Batch, Budget, MusicResult, RunContext, Service
     from ..ledger import Ledger
 
 T = TypeVar("T")
@@ -225,14 +225,14 @@ class MusicMagics(Magics):
         if command.dry_run:
             self._dry_run(command)
             return
-        backend = self._backend()
-        self._announce(backend)
+        service = self._service()
+        self._announce(service)
         if command.no_wait:
-            self._submit_only(backend, command)
+            self._submit_only(service, command)
             return
-        context = self._context(backend, timeout=command.timeout)
+        context = self._context(service, timeout=command.timeout)
         view = make_progress_view(self.progress, command.request.prompt, self.embed_limit_bytes)
-        result = self._follow(backend, view, command.out, command.request, lambda client: generate(
+        result = self._follow(service, view, command.out, command.request, lambda client: generate(
             client, command.request, context, save=command.save, take=command.take,
             fresh=command.fresh, observer=view, measure=False,
         ))
@@ -286,20 +286,20 @@ class MusicMagics(Magics):
             print(f"Dry run: nothing submitted. {len(items)} jobs would cost {batch_price(items)}.\n"
                   f"{bodies}")
             return
-        backend = self._backend()
-        self._announce(backend)
-        context = self._context(backend, output_dir=command.save, timeout=command.timeout)
+        service = self._service()
+        self._announce(service)
+        context = self._context(service, output_dir=command.save, timeout=command.timeout)
         live = self.progress == "widget" or (self.progress == "auto" and in_kernel())
         grid = BatchGrid(items, live=live, embed_limit_bytes=self.embed_limit_bytes)
         if command.no_wait:
             try:
                 batch = start_batch(
-                    backend.client, items, context, concurrency=command.concurrency,
+                    service.client, items, context, concurrency=command.concurrency,
                     observer_for=grid.observer_for, on_change=grid.on_change,
                 )
             except ApiframeError as e:  # the budget refused the batch whole: nothing was sent
                 grid.finish()
-                raise MusicError(explain(e, None, backend)) from None
+                raise MusicError(explain(e, None, service)) from None
             if command.out:
                 self.user_ns[command.out] = batch
             where = f"{command.out}.wait()" if command.out else "%music resume"
@@ -323,7 +323,7 @@ class MusicMagics(Magics):
                 ticker.cancel()
 
         try:
-            backend.call(run)
+            service.call(run)
         except KeyboardInterrupt:
             grid.finish()
             running = sum(1 for e in batch.stopped if e.job_id)
@@ -339,7 +339,7 @@ class MusicMagics(Magics):
             grid.finish()
             if self.show_traceback:
                 raise
-            raise MusicError(explain(e, None, backend)) from None
+            raise MusicError(explain(e, None, service)) from None
         grid.finish()
         problem = batch.failure_line()
         if problem:
@@ -353,13 +353,13 @@ class MusicMagics(Magics):
         says its cell would have saved it, else the output folder."""
         from ..jobs import resume
 
-        backend = self._backend()
-        self._announce(backend)
-        context = self._context(backend, timeout=timeout)
+        service = self._service()
+        self._announce(service)
+        context = self._context(service, timeout=timeout)
         ledger = context.ledger
         known = ledger is not None and save is None and output_dir is None and _knows(ledger, job_id)
         view = make_progress_view(self.progress, None, self.embed_limit_bytes)
-        result = self._follow(backend, view, out, None, lambda client: resume(
+        result = self._follow(service, view, out, None, lambda client: resume(
             client, job_id, context, save=save, observer=view, measure=False,
             output_dir=None if known else (output_dir or self.output_dir),
         ))
@@ -391,7 +391,7 @@ class MusicMagics(Magics):
         if ledger is None:
             raise UsageError("%music resume with no job id needs the job ledger, which is off "
                              "(%config MusicMagics.ledger); give a JOB_ID.")
-        account = self._backend().account
+        account = self._service().account
         # Only this service's and account's jobs: another's would answer 404 here.
         records = self._call_ledger(ledger, lambda: ledger.pending(account=account)) or []
         if not records:
@@ -414,7 +414,7 @@ class MusicMagics(Magics):
         ledger = self._open_ledger()
         if ledger is None:
             raise UsageError(_LEDGER_OFF.format(what="%music pending"))
-        account = self._backend().account
+        account = self._service().account
         records = self._call_ledger(ledger, lambda: ledger.pending(account=account)) or []
         others = (self._call_ledger(ledger, lambda: len(ledger.pending())) or 0) - len(records)
         title = "Pending jobs (%music resume collects them)"
@@ -434,12 +434,12 @@ class MusicMagics(Magics):
         )) or []
         unseen = None
         if command.reconcile:
-            backend = self._backend()
+            service = self._service()
             known = {r.job_id for r in self._call_ledger(ledger, lambda: ledger.history(limit=None)) or []}
             try:
-                page = backend.call(lambda client: client.list_jobs(limit=100))
+                page = service.call(lambda client: client.list_jobs(limit=100))
             except ApiframeError as e:
-                raise MusicError(explain(e, None, backend)) from e
+                raise MusicError(explain(e, None, service)) from e
             unseen = [job for job in page.jobs if job.id not in known]
         display(history_bundle(history_rows(records), unseen), raw=True)
 
@@ -524,14 +524,14 @@ class MusicMagics(Magics):
         return self._kernel_budget
 
     def _context(
-        self, backend: Backend, *, output_dir: str | None = None, timeout: float | None = None
+        self, service: Service, *, output_dir: str | None = None, timeout: float | None = None
     ) -> RunContext:
         """The settings of one cell's run, built once: every job of the cell goes through the same
         ledger and budget, and each problem is told once per cell."""
         from ..jobs import RunContext
 
         return RunContext(
-            service=backend.name, account=backend.account, output_dir=output_dir or self.output_dir,
+            service=service.name, account=service.account, output_dir=output_dir or self.output_dir,
             ledger=self._open_ledger(), budget=self._budget(), timeout=timeout or self.timeout,
             measure=self.measure, warn=self._warn,
         )
@@ -543,39 +543,39 @@ class MusicMagics(Magics):
         ledger = self._open_ledger()
         if ledger is None:
             return None
-        account = self._backend().account
+        account = self._service().account
         return self._call_ledger(ledger, lambda: ledger.spent(account=account, since=midnight))
 
     def _models(self) -> None:
         """List every model: this package's specs, merged with ``GET /v2/models`` when it answers."""
-        backend = self._backend()
+        service = self._service()
         try:
-            listed = backend.call(lambda client: client.models())
+            listed = service.call(lambda client: client.models())
             served: dict[str, ModelInfo] | None = {m.id: m for m in listed}
         except ApiframeError:
             served = None
         display(models_bundle(list(MODELS.values()), served), raw=True)
 
-    def _announce(self, backend: Backend) -> None:
+    def _announce(self, service: Service) -> None:
         """Show the sandbox notice the first time this shell uses the sandbox."""
-        if backend.sandbox and self.shell not in _SANDBOX_ANNOUNCED:
+        if service.sandbox and self.shell not in _SANDBOX_ANNOUNCED:
             _SANDBOX_ANNOUNCED.add(self.shell)
-            sandbox_notice(backend)
+            sandbox_notice(service)
 
-    def _backend(self) -> Backend:
-        from ..jobs import resolve_backend, rest_between_measurements
+    def _service(self) -> Service:
+        from ..jobs import resolve_service, rest_between_measurements
 
         # Every job path starts here: measuring then keeps this shell responsive (set here, not at
         # %load_ext, which imports none of the jobs layer).
         rest_between_measurements(True)
         try:
-            return resolve_backend(self.ledger or None, self.output_dir, warn=self._warn)
+            return resolve_service(self.ledger or None, self.output_dir, warn=self._warn)
         except ConfigurationError as e:
             raise UsageError(str(e)) from None
 
     def _follow(
         self,
-        backend: Backend,
+        service: Service,
         view: ProgressView,
         out: str | None,
         request: MusicRequest | None,
@@ -599,12 +599,12 @@ class MusicMagics(Magics):
             if out and view.job_id:
                 ledger = self._ledger
                 self.user_ns[out] = MusicJob(
-                    view.job_id, request, backend, output_dir=self.output_dir,
+                    view.job_id, request, service, output_dir=self.output_dir,
                     ledger_path=str(ledger.path) if ledger is not None else None,
                 )
 
         try:
-            result = backend.call(run)
+            result = service.call(run)
         except KeyboardInterrupt:
             keep_handle()
             view.failed(interrupted_message(view.job_id), interrupted=True)
@@ -620,7 +620,7 @@ class MusicMagics(Magics):
             raise MusicInterrupted(line) from None
         except ApiframeError as e:
             keep_handle()
-            message = explain(e, view.job_id, backend)
+            message = explain(e, view.job_id, service)
             # A timeout ends the wait, not the job: the view must not call it failed.
             view.failed(message, title="still running" if isinstance(e, JobTimeoutError) else None)
             if self.show_traceback:
@@ -637,18 +637,18 @@ class MusicMagics(Magics):
         if command.out:
             self.user_ns[command.out] = command.request
 
-    def _submit_only(self, backend: Backend, command: MusicCommand) -> None:
+    def _submit_only(self, service: Service, command: MusicCommand) -> None:
         from ..jobs import MusicJob, MusicResult, submit
 
-        context = self._context(backend)
+        context = self._context(service)
         ledger = context.ledger
         try:
-            answer = backend.call(lambda client: submit(
+            answer = service.call(lambda client: submit(
                 client, command.request, context, save=command.save, take=command.take,
                 fresh=command.fresh,
             ))
         except ApiframeError as e:
-            message = explain(e, None, backend)
+            message = explain(e, None, service)
             if self.show_traceback:
                 raise
             raise MusicError(message) from e
@@ -658,7 +658,7 @@ class MusicMagics(Magics):
                 self.user_ns[command.out] = answer
             return
         job_id = answer
-        job = MusicJob(job_id, command.request, backend, output_dir=self.output_dir, save=command.save,
+        job = MusicJob(job_id, command.request, service, output_dir=self.output_dir, save=command.save,
                        ledger_path=str(ledger.path) if ledger is not None else None)
         if command.out:
             self.user_ns[command.out] = job
@@ -666,30 +666,30 @@ class MusicMagics(Magics):
         print(f"Submitted job {job_id} (not waiting). Collect it with {where}")
 
     def _status(self) -> None:
-        backend = self._backend()
+        service = self._service()
 
         lines = [
-            f"apiframe-magic {__version__}", f"backend: {backend.label}", f"key: {backend.masked_key}"
+            f"apiframe-magic {__version__}", f"service: {service.label}", f"key: {service.masked_key}"
         ]
         try:
-            account = backend.call(lambda client: client.me())
+            account = service.call(lambda client: client.me())
             lines.append(f"credits: {account.credits if account.credits is not None else '?'}")
             if account.plan:
                 lines.append(f"plan: {account.plan}")
         except ApiframeError as e:
-            lines.append(f"credits: unavailable ({explain(e, None, backend)})")
+            lines.append(f"credits: unavailable ({explain(e, None, service)})")
         budget = f" of a budget of {self.budget_credits}" if self.budget_credits else ""
         today = self._spent_today()
         lines.append(f"spent in this kernel: {self._budget().spent} credits{budget}"
                      + (f"; today: {today}" if today is not None else ""))
         ledger = self._open_ledger()
         lines.append(f"job ledger: {ledger.path if ledger is not None else 'off'}")
-        if backend.sandbox:
+        if service.sandbox:
             from ..sandbox import CREDITS_ENV
 
             lines.append(
                 f"sandbox credits: set {CREDITS_ENV} before the first cell of a kernel, or "
-                f"POST {{\"credits\": N}} to {backend.base_url}/_sandbox/credits (see docs/sandbox.md)"
+                f"POST {{\"credits\": N}} to {service.base_url}/_sandbox/credits (see docs/sandbox.md)"
             )
             lines.append("This is the offline sandbox. Set APIFRAME_API_KEY to use the real service.")
         print("\n".join(lines))

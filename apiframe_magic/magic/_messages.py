@@ -29,7 +29,7 @@ from .._exceptions import (
 from ._options import SUBCOMMANDS, cell_options_help, line_options_help
 
 if TYPE_CHECKING:
-    from ..jobs import Backend
+    from ..jobs import Service
 
 __all__ = ["MusicError", "MusicInterrupted", "explain", "interrupted_message", "manual"]
 
@@ -58,14 +58,14 @@ def interrupted_message(job_id: str | None) -> str:
     return "stopped before the job was submitted; nothing was charged"
 
 
-def explain(error: ApiframeError, job_id: str | None, backend: Backend) -> str:
+def explain(error: ApiframeError, job_id: str | None, service: Service) -> str:
     """One line: what went wrong and what to do about it."""
     resume_hint = f" Collect it later: %music resume {job_id}" if job_id else ""
     if isinstance(error, BudgetExceededError):
         return f"Over budget: {error}"
     if isinstance(error, AuthenticationError):
         fix = ("Check APIFRAME_API_KEY, or unset it to use the offline sandbox."
-               if not backend.sandbox else "The sandbox refused its own key; restart the kernel.")
+               if not service.sandbox else "The sandbox refused its own key; restart the kernel.")
         return f"Apiframe refused the API key ({error.message}). {fix}"
     if isinstance(error, InsufficientCreditsError):
         need = error.credits_required if error.credits_required is not None else "more"
@@ -81,7 +81,7 @@ def explain(error: ApiframeError, job_id: str | None, backend: Backend) -> str:
                 f"Wait a minute and run the cell again.{resume_hint}")
     if isinstance(error, NotFoundError) and (job_id or error.job_id):
         gone = job_id or error.job_id
-        return (f"{backend.label} does not know job {gone} (a job of another key, or one it has "
+        return (f"{service.label} does not know job {gone} (a job of another key, or one it has "
                 f"purged): the job ledger marks it ended, so nothing waits for it again. Run the cell "
                 f"again to submit the request anew.")
     if isinstance(error, JobFailedError):
@@ -95,7 +95,7 @@ def explain(error: ApiframeError, job_id: str | None, backend: Backend) -> str:
     if isinstance(error, TransportError):
         where = f" while waiting for job {job_id}" if job_id else ""
         what = resume_hint if job_id else " Run the cell again (a retried submit is never charged twice)."
-        return f"Could not reach {backend.label}{where}: {error}.{what}"
+        return f"Could not reach {service.label}{where}: {error}.{what}"
     where = f" while following job {job_id}" if job_id else ""
     return f"Apiframe error{where}: {error}.{resume_hint}"
 

@@ -1,4 +1,8 @@
-"""Which service a notebook talks to: the real API when a key is set, else the embedded sandbox."""
+"""Which service a notebook talks to: the real API when a key is set, else the embedded sandbox.
+
+A :class:`Service` is where jobs are sent (a base URL, and whether it is the offline sandbox); the
+*account* is whose key pays for them, named by :attr:`Service.account` without the key. This is
+the only module of the jobs layer that starts a sandbox."""
 
 from __future__ import annotations
 
@@ -14,13 +18,13 @@ from ._files import DEFAULT_OUTPUT_DIR
 if TYPE_CHECKING:
     from ..client import AsyncApiframeClient
 
-__all__ = ["Backend", "resolve_backend", "uses_sandbox"]
+__all__ = ["Backend", "Service", "resolve_backend", "resolve_service", "uses_sandbox"]
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Backend:
+class Service:
     """A service to talk to: its base URL and whether it is the offline sandbox.
 
     It holds no credentials, so the results and job handles that keep one (a
@@ -61,7 +65,7 @@ class Backend:
         return f"offline sandbox at {self.base_url}" if self.sandbox else self.base_url
 
     def client(self) -> AsyncApiframeClient:
-        """A client for this backend, with the key as it is now."""
+        """A client for this service, with the key as it is now."""
         from ..client import SANDBOX_MAX_POLL_INTERVAL, SANDBOX_POLL_INTERVAL, AsyncApiframeClient
 
         if self.sandbox:
@@ -89,7 +93,7 @@ def uses_sandbox() -> bool:
     return resolve_api_key() is None
 
 
-def resolve_backend(
+def resolve_service(
     ledger: str | os.PathLike[str] | None = None,
     output_dir: str | os.PathLike[str] = DEFAULT_OUTPUT_DIR,
     *,
@@ -104,7 +108,7 @@ def resolve_backend(
     run is collected by any later one. With the ledger off, it keeps them in memory only.
     ``warn`` hears, in one line, when that file had to be moved aside."""
     if resolve_api_key() is not None:
-        return Backend(resolve_base_url(), sandbox=False)
+        return Service(resolve_base_url(), sandbox=False)
     from ..ledger import resolve_ledger_path
     from ..sandbox import SANDBOX_STATE_NAME, embedded_sandbox
 
@@ -116,4 +120,10 @@ def resolve_backend(
     notice = getattr(server, "notice", None)
     if notice and warn is not None:
         warn(notice)
-    return Backend(server.url, sandbox=True)
+    return Service(server.url, sandbox=True)
+
+
+# The names of 0.x, when a service was called a backend; kept so that code written against them
+# goes on working.
+Backend = Service
+resolve_backend = resolve_service
