@@ -558,8 +558,11 @@ class AsyncApiframeClient:
         return cls(message, **kwargs)
 
     def _json(self, response: httpx.Response) -> Any:
+        """The answer's JSON with the key scrubbed from it, as error bodies are: everything the
+        service says (a FAILED job's reason, its raw snapshot) reaches output, CSVs, sidecars and
+        the ledger only through here."""
         try:
-            return response.json()
+            return self._auth.scrub_json(response.json())
         except ValueError:
             raise APIStatusError(
                 "the API answered with something that is not JSON",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Generator
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -75,6 +76,17 @@ class _APIKeyAuth(httpx.Auth):
     def scrub(self, text: str) -> str:
         """``text`` with any copy of the key replaced by its masked form."""
         return text.replace(self._key, self.masked) if self._key in text else text
+
+    def scrub_json(self, value: Any) -> Any:
+        """Decoded JSON with every string (and object key) :meth:`scrub`-bed: a job's ``error``
+        that repeats the key (a provider message) is kept and shown nowhere as it came."""
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, list):
+            return [self.scrub_json(item) for item in value]
+        if isinstance(value, dict):
+            return {self.scrub(str(k)): self.scrub_json(v) for k, v in value.items()}
+        return value
 
     def __repr__(self) -> str:
         return f"<APIKeyAuth {self.masked}>"
