@@ -99,7 +99,7 @@ def test_jobs_left_on_the_embedded_sandbox_are_collected_by_the_next_run(tmp_pat
     assert "404" not in second.stderr
     collected = rows(tmp_path / "apiframe_outputs" / "results.csv")
     assert {r["job_id"] for r in collected} == kept
-    assert all(r["status"] == "done" and Path(r["path"]).exists() for r in collected)
+    assert all(r["status"] == "done" and (tmp_path / r["path"]).exists() for r in collected), collected
 
 
 def test_an_interrupted_sweep_reports_each_job_as_it_is_in_one_summary(

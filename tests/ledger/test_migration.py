@@ -43,7 +43,7 @@ def schema_two_ledger(path: Path) -> None:
                 (fp, backend, f"take {n}", idempotency_key(fp), f"job-{n}"),
             )
         connection.execute(
-            "INSERT INTO tracks (job, idx, path, size, sha256) VALUES (1, 0, '/tmp/a.mp3', 3, 'x')"
+            "INSERT INTO tracks (job, idx, path, size, sha256) VALUES (1, 0, '/elsewhere/a.mp3', 3, 'x')"
         )
     finally:
         connection.close()
