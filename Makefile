@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: quickstart test lint bench gallery dist clean
+.PHONY: quickstart test test-fast lint bench gallery dist clean
 
 quickstart: $(VENV)/.quickstart
 	$(BIN)/python scripts/quickstart.py
@@ -16,6 +16,13 @@ test: $(VENV)/.test
 	$(BIN)/ruff check apiframe_magic tests scripts benchmarks setup.py
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The edit loop: lint, types and the tests that run in this process (no kernels, subprocesses,
+# browsers or wheel builds: those are marked slow). `make test` still runs everything.
+test-fast: $(VENV)/.test
+	$(BIN)/ruff check apiframe_magic tests scripts benchmarks setup.py
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not notebook and not wheel and not soak"
 
 bench: $(VENV)/.test
 	$(BIN)/python benchmarks/run_all.py

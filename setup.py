@@ -10,7 +10,7 @@ relative links and images lead nowhere. So the description is README.md with:
   ``docs/sandbox.md``, a file of the source distribution).
 
 Absolute links (``https://...``), anchors (``#...``) and fenced code blocks are kept as they are.
-tests/test_wheel.py checks the built wheel's METADATA for it.
+tests/integration/test_wheel.py checks the built wheel's METADATA for it.
 """
 
 from __future__ import annotations

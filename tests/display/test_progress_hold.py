@@ -16,7 +16,7 @@ from apiframe_magic.display import _progress
 from apiframe_magic.sandbox import SandboxServer
 
 from ..conftest import CANARY_KEY
-from ..test_magic import RaisingShell, music_shell, run
+from ..magic.test_magic import RaisingShell, music_shell, run
 
 pytest.importorskip("ipywidgets")
 

@@ -16,7 +16,7 @@ from apiframe_magic.magic import MusicError
 from apiframe_magic.sandbox import SandboxServer
 
 from ..conftest import CANARY_KEY
-from ..test_magic import RaisingShell, music_shell, run
+from ..magic.test_magic import RaisingShell, music_shell, run
 
 GONE = "0f0f0f0f-dead-4bad-8bad-000000000000"
 

@@ -12,7 +12,7 @@ from apiframe_magic.magic import MusicError
 from apiframe_magic.sandbox import SandboxServer
 
 from ..conftest import CANARY_KEY
-from ..test_magic import RaisingShell, music_shell, run
+from .test_magic import RaisingShell, music_shell, run
 
 
 @pytest.fixture

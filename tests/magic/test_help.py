@@ -12,7 +12,7 @@ from IPython.core.error import UsageError
 from apiframe_magic.magic import MusicMagics
 from apiframe_magic.magic._options import SUBCOMMANDS, _cell_signature, _line_signature, parse_music_line
 
-from ..test_magic import RaisingShell, music_shell, run
+from .test_magic import RaisingShell, music_shell, run
 
 
 @pytest.fixture(scope="module")

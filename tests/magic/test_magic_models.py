@@ -14,7 +14,7 @@ from apiframe_magic import MusicResult, SavedTrack
 from apiframe_magic.catalog import MODELS
 from apiframe_magic.sandbox import SandboxServer
 
-from .conftest import CANARY_KEY
+from ..conftest import CANARY_KEY
 from .test_magic import RaisingShell, everything_shown, music_shell, run
 
 

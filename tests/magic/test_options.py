@@ -375,7 +375,7 @@ def test_the_readme_options_table_names_every_cell_option() -> None:
 
     from apiframe_magic.magic._options import _CELL_ARGUMENTS
 
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     table = readme[readme.index("| option | meaning |"):]
     table = table[: table.index("\n\n")]
     for decorate in _CELL_ARGUMENTS:

@@ -31,7 +31,7 @@ from apiframe_magic.jobs import Batch, expand, run_batch
 from apiframe_magic.ledger import Ledger
 from apiframe_magic.sandbox import SandboxServer
 from tests.conftest import CANARY_KEY
-from tests.test_sandbox_models import fingerprint_renderer
+from tests.sandbox.test_sandbox_models import fingerprint_renderer
 
 JOBS = 200
 FAULTS = 150

@@ -27,14 +27,7 @@ import pytest
 
 pytest.importorskip("playwright", reason="playwright (python) is not installed")
 
-from tests.jupyter_harness import (
-    FORBIDDEN_STRINGS,
-    artifacts_dir,
-    jupyter_server,
-    launch_chromium,
-    write_notebook,
-)
-from tests.test_browser import (  # the Chromium check (a module-level skip) comes with these
+from tests.integration.test_browser import (  # the Chromium check (a module-level skip) comes with these
     DURATION_TOLERANCE,
     FRONTENDS,
     open_and_run_all,
@@ -42,6 +35,13 @@ from tests.test_browser import (  # the Chromium check (a module-level skip) com
     save_screenshot,
     wait_for_cells_without_errors,
     watched_page,
+)
+from tests.jupyter_harness import (
+    FORBIDDEN_STRINGS,
+    artifacts_dir,
+    jupyter_server,
+    launch_chromium,
+    write_notebook,
 )
 
 pytestmark = pytest.mark.browser

@@ -13,7 +13,7 @@ from apiframe_magic.magic import MusicError
 from apiframe_magic.magic._options import BatchCommand, parse_music_cell
 from apiframe_magic.sandbox import SandboxServer
 
-from .conftest import CANARY_KEY
+from ..conftest import CANARY_KEY
 from .test_magic import RaisingShell, everything_shown, music_shell, run
 
 PROMPTS = "a quiet harp\na lofi beat\nmarching band\n"

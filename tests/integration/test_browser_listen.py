@@ -22,20 +22,20 @@ import pytest
 pytest.importorskip("playwright", reason="playwright (python) is not installed")
 
 from apiframe_magic.ledger import RATING, Ledger
+
+# Skips this module, saying why, when Debian's Chromium is not installed.
+from tests.integration.test_browser import (
+    WAIT_MS,
+    open_and_run_all,
+    wait_for_cells_without_errors,
+    watched_page,
+)
 from tests.jupyter_harness import (
     FORBIDDEN_STRINGS,
     artifacts_dir,
     jupyter_server,
     launch_chromium,
     write_notebook,
-)
-
-# Skips this module, saying why, when Debian's Chromium is not installed.
-from tests.test_browser import (
-    WAIT_MS,
-    open_and_run_all,
-    wait_for_cells_without_errors,
-    watched_page,
 )
 
 pytestmark = pytest.mark.browser

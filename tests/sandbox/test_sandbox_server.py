@@ -1078,7 +1078,7 @@ def test_docstrings_point_at_nothing_outside_the_repository() -> None:
     import subprocess
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     listed = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True)
     if listed.returncode != 0 or not listed.stdout:
         pytest.skip("not a git checkout: nothing to list the tracked files with")

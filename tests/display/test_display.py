@@ -1,7 +1,7 @@
 """The progress views' end states in a plain IPython shell (no kernel).
 
 The widget view inside a real kernel (its models all closed, a titled state in orange) is
-tested in tests/test_kernel.py.
+tested in tests/integration/test_kernel.py.
 """
 
 from __future__ import annotations

@@ -243,7 +243,7 @@ def test_a_lullaby_is_slow_and_soft_with_no_kick_on_every_beat() -> None:
 def test_both_maps_are_documented_in_the_sandbox_docs() -> None:
     from pathlib import Path
 
-    doc = (Path(__file__).parent.parent / "docs" / "sandbox.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "sandbox.md").read_text(encoding="utf-8")
     for spec in STYLES.values():
         assert f"| {spec.label} | " in doc, spec.name
     for words, name in FALLBACK:

@@ -146,7 +146,7 @@ def test_sync_facade_in_a_plain_script(sandbox: SandboxServer, tmp_path: Path) -
         env={
             "APIFRAME_API_KEY": CANARY_KEY,
             "PATH": "",
-            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
         },
         check=False,
     )
@@ -196,7 +196,7 @@ def test_sync_facade_inside_a_running_event_loop(sandbox: SandboxServer) -> None
         text=True,
         timeout=60,
         env={"APIFRAME_API_KEY": CANARY_KEY, "PATH": "",
-             "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+             "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
         check=False,
     )
     assert result.returncode == 0, result.stderr

@@ -24,7 +24,7 @@ from apiframe_magic import RateLimitError
 from apiframe_magic.client import AsyncApiframeClient, MusicRequest, RetryPolicy, SubmittedJob
 from apiframe_magic.sandbox import MAX_CONCURRENT_JOBS, OVER_LIMIT_MODES, SandboxServer
 from apiframe_magic.sandbox.__main__ import build_parser
-from tests.test_seed_examples import Standalone
+from tests.integration.test_seed_examples import Standalone
 
 KEY = "afk_limits_0123456789abcdef"
 OTHER_KEY = "afk_others_fedcba9876543210"

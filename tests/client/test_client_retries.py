@@ -376,7 +376,7 @@ def test_polls_back_off_from_poll_interval_to_max_until_progress_tells_more(
     sandbox: SandboxServer, sleeps: list[float]
 ) -> None:
     """Before two snapshots show progress, the interval grows x1.5 from poll_interval; once they
-    do, the wait sleeps most of the way to the estimated end (see tests/test_polling.py)."""
+    do, the wait sleeps most of the way to the estimated end (see tests/client/test_polling.py)."""
     sandbox.faults.inject("slow_job", seconds=1.0)
 
     async def go() -> Job:

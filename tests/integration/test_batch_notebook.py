@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .jupyter_harness import error_outputs, execute_notebook, isolated_env, write_notebook
+from ..jupyter_harness import error_outputs, execute_notebook, isolated_env, write_notebook
 
 pytestmark = pytest.mark.notebook
 

@@ -49,7 +49,7 @@ from apiframe_magic.ledger import (
 )
 from apiframe_magic.ledger._schema import APPLICATION_ID, MIGRATIONS, Migration, migrate
 
-from .conftest import CANARY_KEY
+from ..conftest import CANARY_KEY
 
 if TYPE_CHECKING:
     # Not at run time: the spawned writers import this module, and need none of the sandbox.

@@ -23,7 +23,7 @@ from apiframe_magic.display import player_html
 from apiframe_magic.magic import MusicError, MusicMagics
 from apiframe_magic.sandbox import SandboxServer
 
-from .conftest import CANARY_KEY
+from ..conftest import CANARY_KEY
 
 
 class RaisingShell(InteractiveShell):

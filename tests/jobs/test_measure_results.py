@@ -20,8 +20,8 @@ from apiframe_magic.jobs import expand, generate, run_batch
 from apiframe_magic.ledger import MEASUREMENT_COLUMNS, Ledger
 from apiframe_magic.sandbox import SandboxServer
 
-from .conftest import CANARY_KEY
-from .test_magic import RaisingShell, shell  # noqa: F401  # the shell fixture, with its sandbox
+from ..conftest import CANARY_KEY
+from ..magic.test_magic import RaisingShell, shell  # noqa: F401  # the shell fixture, with its sandbox
 
 FAST: dict[str, Any] = {"poll_interval": 0.05, "max_poll_interval": 0.2}
 

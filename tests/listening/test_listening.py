@@ -36,7 +36,7 @@ from apiframe_magic.listening import (
 from apiframe_magic.magic._options import parse_music_line
 from apiframe_magic.sandbox import SandboxServer
 from tests.conftest import CANARY_KEY
-from tests.test_magic import RaisingShell, magics, music_shell, run
+from tests.magic.test_magic import RaisingShell, magics, music_shell, run
 
 PROMPTS = ("a calm piano for studying", "an upbeat synthwave track", "a marching band in the rain")
 

@@ -40,7 +40,7 @@ from apiframe_magic._version import __version__
 
 pytestmark = pytest.mark.wheel
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
 # Leftovers of a working tree: none may reach the sdist (or, through it, the wheel).
@@ -308,14 +308,14 @@ def test_sdist_holds_what_a_packager_needs_and_no_leftovers(dists: Dists) -> Non
         "pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "CHANGELOG.md", "LICENSE",
         "PKG-INFO", "Makefile",
     }
-    for folder, pattern in (("tests", "*.py"), ("notebooks", "*.ipynb"), ("scripts", "*"),
+    for folder, pattern in (("tests", "**/*.py"), ("notebooks", "*.ipynb"), ("scripts", "*"),
                             ("apiframe_magic", "**/*.py")):
         needed |= {
             path.relative_to(dists.source).as_posix()
             for path in (dists.source / folder).glob(pattern)
             if path.is_file() and not leftover_parts(path.relative_to(dists.source).as_posix())
         }
-    assert {"tests/conftest.py", "tests/test_wheel.py", "notebooks/quickstart.ipynb"} <= needed
+    assert {"tests/conftest.py", "tests/integration/test_wheel.py", "notebooks/quickstart.ipynb"} <= needed
     assert needed - names == set()
     # The README's relative links point at files the sdist has.
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")

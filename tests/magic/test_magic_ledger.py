@@ -14,7 +14,7 @@ from apiframe_magic import MusicResult
 from apiframe_magic.magic import MusicError
 from apiframe_magic.sandbox import SandboxServer
 
-from .conftest import CANARY_KEY
+from ..conftest import CANARY_KEY
 from .test_magic import RaisingShell, everything_shown, music_shell, run
 
 CELL = "%%music --length 5s --out t\na quiet harp for a rainy morning\n"
