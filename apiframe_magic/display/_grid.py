@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.display import DisplayHandle, display
 
+from .._terminal import printable
 from ._html import _BOX, _GREEN, _GREY, _RED, player_html, price_text, track_analysis_html
 from ._widgets import close_widgets
 
@@ -254,9 +255,9 @@ class BatchGrid:
         entry = card.entry
         if entry is not None and entry.status == "done" and entry.result is not None:
             paths = ", ".join(str(t.path) for t in entry.result.tracks)
-            return f"[apiframe] ✔ {card.item.label}: {paths}"
+            return printable(f"[apiframe] ✔ {card.item.label}: {paths}")
         reason = entry.reason if entry is not None else None
-        return f"[apiframe] ✘ {card.item.label}: {card.status}{f' ({reason})' if reason else ''}"
+        return printable(f"[apiframe] ✘ {card.item.label}: {card.status}{f' ({reason})' if reason else ''}")
 
     def _head_html(self, *, final: bool) -> str:
         done = sum(c.status == "done" for c in self.cards)

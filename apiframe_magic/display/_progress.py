@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from IPython.display import HTML, DisplayHandle, display
 
+from .._terminal import printable
 from ._html import _BOX, _ORANGE, _RED, result_html, result_text, status_html
 from ._widgets import close_widgets
 
@@ -191,11 +192,11 @@ class TextProgress(ProgressView):
         if tick or state == self._last:
             return
         self._last = state
-        print(f"[apiframe] {self.line()}", flush=True)
+        print(f"[apiframe] {printable(self.line())}", flush=True)
 
     def succeeded(self, result: MusicResult) -> None:
         self.status, self.percent = "COMPLETED", 100
-        print(result_text(result), flush=True)
+        print(printable(result_text(result), newlines=True), flush=True)
         if in_kernel():
             # A kernel front end without widgets still deserves a player.
             display(HTML(result_html(result, self.embed_limit_bytes)))
@@ -204,7 +205,7 @@ class TextProgress(ProgressView):
         heading, _ = self._heading(interrupted, title)
         # A titled state is not an error: stdout, so a notebook does not paint it red.
         stream = sys.stderr if title is None else sys.stdout
-        print(f"[apiframe] {heading}: {message}", file=stream, flush=True)
+        print(f"[apiframe] {heading}: {printable(message, newlines=True)}", file=stream, flush=True)
 
 
 def in_kernel() -> bool:
