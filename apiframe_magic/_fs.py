@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["DEFAULT_OUTPUT_DIR", "atomic_write", "current_umask", "shareable_mode"]
+__all__ = ["DEFAULT_OUTPUT_DIR", "atomic_write", "current_umask", "move_aside", "shareable_mode"]
 
 # Where audio and its metadata go unless told otherwise (the magic's output_dir, the shell's
 # --output-dir); here, with nothing heavy around it, so %load_ext can read it for free.
@@ -91,3 +91,25 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged SQLite file at ``path``, with its ``-wal``, ``-shm`` and ``-journal``, to
+    ``<name>.corrupt-<UTC time>`` (never deleting anything) and return where it went.
+
+    The side files go with it: left behind, the WAL of the bad file would be replayed into the
+    new file started at ``path``. Raises :class:`FileNotFoundError` when ``path`` is gone
+    (another process moved it first), and :class:`OSError` when it cannot be moved."""
+    from datetime import datetime, timezone
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    kept = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while kept.exists():
+        n += 1
+        kept = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    path.rename(kept)
+    for suffix in ("-wal", "-shm", "-journal"):
+        with contextlib.suppress(OSError):
+            path.with_name(path.name + suffix).rename(kept.with_name(kept.name + suffix))
+    return kept

@@ -15,6 +15,7 @@ about them. More jobs of one request are asked for with ``takes``.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -178,10 +179,8 @@ def _row_params(value: Any, number: int) -> Mapping[str, Any]:
     if value is None:
         return {}
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):  # not JSON: the error below names the text as given
             value = json.loads(value)
-        except ValueError:
-            pass  # not JSON: the error below names the text as given
     if not isinstance(value, Mapping):
         raise RequestValidationError(
             f"rows[{number}].params", value, 'must be a JSON object, e.g. {"n": 3}'

@@ -24,6 +24,15 @@ __all__ = ["JobObserver", "MusicResult", "SavedTrack"]
 
 _T = TypeVar("_T")
 
+class RenamedService:
+    """Loads what was pickled (or ``%store``-d) before the field ``backend`` was named ``service``."""
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "backend" in state:
+            state.setdefault("service", state.pop("backend"))
+        self.__dict__.update(state)
+
+
 class JobObserver(Protocol):
     """What a display is told about one job. Every method is optional to act on."""
 
@@ -82,7 +91,7 @@ class SavedTrack:
 
 @public
 @dataclass
-class MusicResult:
+class MusicResult(RenamedService):
     """A finished job: the job, its request and every track it produced, saved.
 
     ``tracks`` holds one :class:`SavedTrack` per track (Suno, Udio and Producer make two,
@@ -179,12 +188,6 @@ class MusicResult:
     def backend(self) -> str:
         """Deprecated name of :attr:`service` (where the job ran)."""
         return self.service
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        # Results pickled (or %store-d) before ``backend`` was named ``service``.
-        if "backend" in state:
-            state.setdefault("service", state.pop("backend"))
-        self.__dict__.update(state)
 
     def audio_bytes(self) -> bytes:
         return self.path.read_bytes()

@@ -47,7 +47,7 @@ from ._expand import BatchItem
 from ._files import DEFAULT_OUTPUT_DIR, SaveTarget, TrackFile, track_duration, write_sidecar
 from ._ledger_access import open_ledger
 from ._measure import measure_off_loop
-from ._results import JobObserver, MusicResult, SavedTrack
+from ._results import JobObserver, MusicResult, RenamedService, SavedTrack
 
 if TYPE_CHECKING:
     from ._budget import Hold
@@ -434,7 +434,7 @@ def _request_from_job(job: Job) -> MusicRequest | None:
 
 @public
 @dataclass
-class MusicJob:
+class MusicJob(RenamedService):
     """A submitted job not collected yet (``%%music --no-wait``, or a run interrupted or failed
     after submission).
 
@@ -480,12 +480,6 @@ class MusicJob:
     def backend(self) -> Service:
         """Deprecated name of :attr:`service`."""
         return self.service
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        # Handles pickled (or %store-d) before ``backend`` was named ``service``.
-        if "backend" in state:
-            state.setdefault("service", state.pop("backend"))
-        self.__dict__.update(state)
 
     def __repr__(self) -> str:
         return (f"<MusicJob {self.job_id} not collected yet: "

@@ -27,11 +27,12 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from .._fs import move_aside
 from ._errors import LedgerUnavailable
 from ._history import Judgements, history_row
 from ._paths import LEDGER_ENV
@@ -147,10 +148,7 @@ class Ledger:
             _prepare(connection, deadline=time.monotonic() + timeout)
         except SchemaMismatch as exc:
             connection.close()
-            raise LedgerUnavailable(
-                f"the ledger {target} is {exc}; set {LEDGER_ENV} to another file or to off",
-                path=target,
-            ) from exc
+            raise _mismatch(target, exc) from exc
         except sqlite3.Error as exc:
             connection.close()
             if _is_corruption(exc):
@@ -182,10 +180,7 @@ class Ledger:
                     connection = _migrated_copy(connection)
             except SchemaMismatch as exc:
                 connection.close()
-                raise LedgerUnavailable(
-                    f"the ledger {target} is {exc}; set {LEDGER_ENV} to another file or to off",
-                    path=target,
-                ) from exc
+                raise _mismatch(target, exc) from exc
             except sqlite3.Error as exc:
                 connection.close()
                 error = exc
@@ -818,17 +813,18 @@ def _unavailable(path: Path, exc: sqlite3.Error, timeout: float) -> LedgerUnavai
     return LedgerUnavailable(f"the ledger {path} cannot be used: {exc}", path=path)
 
 
+def _mismatch(path: Path, exc: SchemaMismatch) -> LedgerUnavailable:
+    """A file that is not a ledger of this version: left as it is, and said so."""
+    return LedgerUnavailable(
+        f"the ledger {path} is {exc}; set {LEDGER_ENV} to another file or to off", path=path
+    )
+
+
 def _quarantine(path: Path, exc: sqlite3.Error, timeout: float) -> LedgerUnavailable:
     """Move a corrupt ledger aside (never delete it), make a new one at ``path`` holding what
     could be read from it, and say where it went and how many jobs were recovered."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    kept = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while kept.exists():
-        n += 1
-        kept = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
     try:
-        path.rename(kept)
+        kept = move_aside(path)
     except FileNotFoundError:
         return LedgerUnavailable(
             f"the ledger {path} was corrupt ({exc}) and another process moved it aside", path=path
@@ -839,11 +835,6 @@ def _quarantine(path: Path, exc: sqlite3.Error, timeout: float) -> LedgerUnavail
             f"({move.strerror or move}): move it away, or set {LEDGER_ENV} to another file or to off",
             path=path,
         )
-    # The WAL belongs to the bad file; left behind it would be replayed into the new ledger.
-    for suffix in ("-wal", "-shm", "-journal"):
-        side = path.with_name(path.name + suffix)
-        with suppress(OSError):
-            side.rename(kept.with_name(kept.name + suffix))
     recovered = _recover(path, kept, timeout)
     if recovered is None:
         return LedgerUnavailable(

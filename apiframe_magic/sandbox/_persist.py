@@ -30,9 +30,10 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from .._fs import move_aside
 
 __all__ = [
     "APPLICATION_ID", "SANDBOX_STATE_NAME", "SCHEMA_VERSION", "SandboxStore", "StoreUnavailable",
@@ -412,18 +413,7 @@ def _move_aside(path: Path, identity: tuple[int, int] | None) -> Path | None:
     there now may be the new file it started)."""
     if identity is None or _identity(path) != identity:
         return None
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    kept = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while kept.exists():
-        n += 1
-        kept = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
     try:
-        path.rename(kept)
+        return move_aside(path)
     except FileNotFoundError:
         return None
-    # The WAL belongs to the bad file; left behind it would be replayed into the new one.
-    for suffix in ("-wal", "-shm", "-journal"):
-        with contextlib.suppress(OSError):
-            path.with_name(path.name + suffix).rename(kept.with_name(kept.name + suffix))
-    return kept

@@ -166,13 +166,17 @@ def test_the_key_profile_match_on_plain_chroma_vectors() -> None:
     assert estimate_key(np.ones(12)) is None
 
 
-def test_without_the_analysis_extra_tempo_and_key_stay_empty(
+def test_without_the_analysis_extra_tempo_and_key_stay_empty_and_say_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from apiframe_magic.analysis import NEEDS_EXTRA, extra_installed
+
     monkeypatch.setitem(sys.modules, "librosa", None)  # as if the extra were not installed
     measured = measure(wav(tmp_path / "1k.wav", sine(1000, 0.5)))
-    assert measured.tempo_bpm is None and measured.key is None and measured.note is None
+    assert measured.tempo_bpm is None and measured.key is None and measured.note == NEEDS_EXTRA
+    assert measured.needs_extra and not extra_installed()
     assert measured.loudness_lufs is not None
+    assert "pip install 'apiframe-magic[analysis]'" in measured.summary()
 
 
 # -- pictures and the plot ---------------------------------------------------------------------
