@@ -6,9 +6,10 @@
 
 The kernel gets no ``APIFRAME_API_KEY`` (nor ``APIFRAME_BASE_URL``), so the ``%%music`` magic uses
 its embedded sandbox: no account, no network, no credits. The executed copy of the notebook is
-saved as ``apiframe_outputs/quickstart.executed.ipynb`` in the working directory, and the files the
-run produced are listed with their sizes. If a cell fails, the script exits with status 1 and a
-one-line reason.
+saved as ``apiframe_outputs/quickstart.executed.ipynb`` in the working directory, and the audio the
+notebook played is listed with its size: a file made by this run, or on a later run the one the
+job ledger answered with (no new job, 0 credits), which is success too. If a cell fails, or no
+audio was played, the script exits with status 1 and a one-line reason.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO_ROOT / "notebooks" / "quickstart.ipynb"
 OUTPUTS = "apiframe_outputs"
 EXECUTED_NAME = "quickstart.executed.ipynb"
+AUDIO_SUFFIXES = (".mp3", ".wav")
 
 
 def kernel_env(job_seconds: float | None) -> dict[str, str]:
@@ -111,22 +114,35 @@ def main(argv: list[str] | None = None) -> int:
         nbformat.write(nb, str(executed))
 
     print(f"executed notebook: {executed} ({human_size(executed.stat().st_size)})")
-    produced = sorted(
-        path
-        for path in outputs.iterdir()
-        if path.is_file()
-        and path.name not in (EXECUTED_NAME, kernel_log.name)
-        and path.stat().st_mtime >= started - 1
-    )
-    if produced:
-        print("files from this run:")
-        for path in produced:
-            print(f"  {path}  {human_size(path.stat().st_size)}")
+    played = played_audio(nb, outputs)
+    if played:
+        print("audio the notebook played:")
+        for path in played:
+            again = "  (from the job ledger: made by an earlier run, 0 credits)" \
+                if path.stat().st_mtime < started - 1 else ""
+            print(f"  {path}  {human_size(path.stat().st_size)}{again}")
     if error:
         return fail(error)
-    if not any(path.suffix in (".mp3", ".wav") for path in produced):
-        return fail(f"the notebook ran but no audio file appeared in {outputs}")
+    if not played:
+        return fail(f"the notebook ran but played no audio file from {outputs}")
     return 0
+
+
+def played_audio(nb: Any, outputs: Path) -> list[Path]:
+    """The audio files in ``outputs`` that the executed notebook's outputs name: the track it
+    made, or the one the job ledger answered with on a later run (so a second run succeeds).
+    The ledger's own files (``.apiframe-ledger.sqlite3`` and its ``-wal``/``-shm``) are not
+    audio and never listed."""
+    shown = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", ()):
+            shown.append(str(output.get("text", "")))
+            shown.extend(str(v) for v in output.get("data", {}).values())
+    text = "\n".join(shown)
+    return sorted(
+        path for path in outputs.iterdir()
+        if path.is_file() and path.suffix in AUDIO_SUFFIXES and path.name in text
+    )
 
 
 if __name__ == "__main__":
