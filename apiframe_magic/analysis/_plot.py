@@ -17,7 +17,8 @@ from matplotlib.figure import Figure
 
 __all__ = ["PANELS", "MeasurementsFigure", "plot_rows"]
 
-# Which measurements get a panel, with their axis titles; a panel with no value at all is left out.
+# Which measurements get a panel, with their axis titles; a panel with no value at all is left out,
+# and so is the clipped samples panel when nothing clipped (the peak panel's title says so).
 PANELS = (
     ("loudness_lufs", "integrated loudness (LUFS)"),
     ("peak_dbfs", "sample peak (dBFS)"),
@@ -39,9 +40,14 @@ class MeasurementsFigure(Figure):
 def plot_rows(rows: Iterable[Mapping[str, Any]]) -> MeasurementsFigure:
     """A panel per measurement (loudness, peak, clipped samples, tempo), a horizontal bar per
     row, labelled by its ``label`` and coloured by its ``model``; the key of each row, when
-    known, is written next to its tempo bar. Rows with nothing measured are skipped."""
+    known, is written next to its tempo bar. Rows with nothing measured are skipped, and so is
+    the clipped samples panel when no row clipped (the peak panel is then titled "none
+    clipped")."""
     table = [dict(r) for r in rows if any(r.get(name) is not None for name, _ in PANELS)]
     panels = [(n, t) for n, t in PANELS if any(r.get(n) is not None for r in table)]
+    if any(n == "clipped_samples" for n, _ in panels) and not any(r.get("clipped_samples") for r in table):
+        panels = [(n, f"{t}, none clipped" if n == "peak_dbfs" else t)
+                  for n, t in panels if n != "clipped_samples"]
     figure = MeasurementsFigure(figsize=(3.2 * max(1, len(panels)), 0.9 + 0.32 * max(1, len(table))),
                                 layout="constrained")
     FigureCanvasAgg(figure)

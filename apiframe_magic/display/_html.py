@@ -221,8 +221,14 @@ def measurements_bundle(result: MusicResult) -> dict[str, str]:
         (f"<div><b>Track {t.index + 1}</b></div>" if several else "") + track_analysis_html(t)
         for t in measured
     )
+    if not lines:
+        text = "not measured"
+    elif several:  # a line per track, each under the heading
+        text = "measured:\n" + "\n".join(f"  {line}" for line in lines)
+    else:
+        text = f"measured: {lines[0]}"
     return {
-        "text/plain": "measured: " + "\n".join(lines) if lines else "not measured",
+        "text/plain": text,
         "text/html": f'<div class="apiframe-music-analysis" style="{_BOX}padding:0 14px">{blocks}</div>',
     }
 
@@ -288,8 +294,12 @@ def models_bundle(specs: Sequence[ModelSpec], served: Mapping[str, ModelInfo] | 
     source = ("the service's list merged with this package's specs" if served is not None
               else "this package's specs; the service's list could not be read")
     head = ("model", "what", "tracks", "credits", "options and --param KEY=VALUE")
+    # Text: every column but "what", as wide as its widest cell, under a header.
+    shown = [(r[0], r[2], r[3], r[4]) for r in [head, *rows]]
+    widths = [max(len(r[i]) for r in shown) for i in range(3)]
     text = f"Music models ({source})\n" + "\n".join(
-        f"{r[0]:<18} {r[2]:<14} {r[3]:<12} {r[4]}" for r in rows
+        "  ".join(cell.ljust(width) for cell, width in zip(r[:3], widths, strict=True)) + "  " + r[3]
+        for r in shown
     )
     cells = "".join(
         "<tr>" + "".join(f'<td style="text-align: left; vertical-align: top;">{html.escape(c)}</td>'

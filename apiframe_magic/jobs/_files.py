@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_OUTPUT_DIR",
     "SaveTarget",
     "TrackFile",
+    "name_of",
     "slugify",
     "track_duration",
     "write_sidecar",
@@ -55,10 +56,13 @@ class SaveTarget:
             )
 
     def audio_path(
-        self, prompt: str | None, job_id: str, extension: str, take: int | None = None
+        self, prompt: str | MusicRequest | None, job_id: str, extension: str, take: int | None = None
     ) -> Path:
         """The file for a job's audio; ``take`` (1, 2, ...) numbers the tracks of a job that has
-        several: ``<name>-1.mp3``, ``<name>-2.mp3``."""
+        several: ``<name>-1.mp3``, ``<name>-2.mp3``. Given the request, the name is made from
+        :func:`name_of` it (a Suno custom-mode song is named by its title, not its lyrics)."""
+        if isinstance(prompt, MusicRequest):
+            prompt = name_of(prompt)
         number = f"-{take}" if take is not None else ""
         if self.filename:
             given = Path(self.filename)
@@ -76,6 +80,21 @@ class SaveTarget:
 _RESERVED_NAMES = frozenset(
     {"con", "prn", "aux", "nul"} | {f"{port}{n}" for port in ("com", "lpt") for n in range(10)}
 )
+
+
+def name_of(request: MusicRequest) -> str:
+    """What a job's files are named after: its prompt, except where the prompt is the lyrics
+    (Suno's custom mode), whose first line says little: then its ``title`` param, else the
+    description the lyrics came with (the ``style`` param), else the prompt after all."""
+    lyrics = request.spec.lyrics
+    if lyrics is not None and lyrics.param is None and lyrics.sets and all(
+        request.params.get(name) == value for name, value in lyrics.sets
+    ):
+        for name in ("title", lyrics.description_param):
+            value = request.params.get(name) if name else None
+            if isinstance(value, str) and value.strip():
+                return value
+    return request.prompt
 
 
 def slugify(text: str, max_length: int = 40, max_bytes: int = 120) -> str:
