@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from ._records import PAIR, RATING, JobRecord, RatingRecord
+from ._records import PAIR, RATING, TEST_ROLE, JobRecord, RatingRecord
 
 if TYPE_CHECKING:
     import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]  # an optional extra
@@ -123,7 +123,8 @@ def history_rows(
     """
     judged = Judgements()
     for rating in ratings:
-        judged.add(rating.kind, rating.job_id, rating.other_job_id, rating.score)
+        if rating.role == TEST_ROLE:
+            judged.add(rating.kind, rating.job_id, rating.other_job_id, rating.score)
     rows = []
     for record in records:
         first = record.tracks[0] if record.tracks else None

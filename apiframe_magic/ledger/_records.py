@@ -25,9 +25,11 @@ __all__ = [
     "QUEUED",
     "RATING",
     "REQUESTED",
+    "ROLES",
     "SAVED",
     "STATUSES",
     "SUBMITTED",
+    "TEST_ROLE",
     "JobRecord",
     "NewJob",
     "RatingRecord",
@@ -304,6 +306,8 @@ class JobRecord:
 
 RATING = "rating"  # a score from 1 to 5 for one clip
 PAIR = "pair"  # a preference between two clips
+TEST_ROLE = "test"  # a clip under test; the other roles are a blind test's controls
+ROLES = (TEST_ROLE, "reference", "anchor", "repeat")
 
 
 @dataclass(frozen=True)
@@ -315,6 +319,10 @@ class RatingRecord:
     :data:`RATING`, ``score`` is 1 to 5. For a :data:`PAIR`, ``other_*`` name the clip it was
     heard against and ``score`` is 1 when ``clip`` was preferred, -1 when the other was, 0 for
     no preference. ``created_at`` is an ISO 8601 UTC string, set by the ledger when ``None``.
+    ``shown_as`` (``other_shown_as``) is the letter this listener saw the clip under and
+    ``position`` where it came in their order, from 0 (a pair's place among the comparisons).
+    ``role`` is :data:`TEST_ROLE` for a clip under test, else the control it was (``"reference"``,
+    ``"anchor"``, ``"repeat"``): controls check the listener and never count in ``history()``.
     """
 
     session: str
@@ -328,8 +336,14 @@ class RatingRecord:
     other_job_id: str | None = None
     other_track: int | None = None
     created_at: str | None = None
+    shown_as: str | None = None
+    other_shown_as: str | None = None
+    position: int | None = None
+    role: str = TEST_ROLE
 
     def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, not {self.role!r}")
         if self.kind == RATING:
             if not 1 <= self.score <= 5 or self.other_job_id is not None:
                 raise ValueError(f"a rating is a score from 1 to 5 of one clip, not {self.score!r}")

@@ -143,6 +143,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE jobs ADD COLUMN service_completed_at TEXT",
         ),
     ),
+    Migration(
+        4,
+        (
+            # Each listener of a blind test hears the clips in an order and under letters of
+            # their own: shown_as is the letter this listener saw (other_shown_as for a pair's
+            # other clip), position where it came in their order (from 0). role says what the
+            # clip was: a clip under test, or a control (a hidden reference, an anchor, a clip
+            # heard again to check the listener); controls never count in a job's history.
+            "ALTER TABLE ratings ADD COLUMN shown_as TEXT",
+            "ALTER TABLE ratings ADD COLUMN other_shown_as TEXT",
+            "ALTER TABLE ratings ADD COLUMN position INTEGER",
+            "ALTER TABLE ratings ADD COLUMN role TEXT NOT NULL DEFAULT 'test'",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -47,6 +47,7 @@ from ._records import (
     REQUESTED,
     SAVED,
     SUBMITTED,
+    TEST_ROLE,
     JobRecord,
     NewJob,
     RatingRecord,
@@ -393,13 +394,15 @@ class Ledger:
             connection.executemany(
                 """
                 INSERT INTO ratings (session, listener, kind, clip, job_id, track, score,
-                                     other_clip, other_job_id, other_track, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     other_clip, other_job_id, other_track, created_at,
+                                     shown_as, other_shown_as, position, role)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     (
                         r.session, r.listener, r.kind, r.clip, r.job_id, r.track, r.score,
                         r.other_clip, r.other_job_id, r.other_track, r.created_at or now,
+                        r.shown_as, r.other_shown_as, r.position, r.role,
                     )
                     for r in ratings
                 ],
@@ -519,8 +522,8 @@ class Ledger:
             judged = Judgements()
             ids = chosen.format("job_id")
             for kind, job_id, other_job_id, score in connection.execute(
-                f"SELECT kind, job_id, other_job_id, score FROM ratings "
-                f"WHERE job_id IN ({ids}) OR other_job_id IN ({ids}) ORDER BY id",
+                f"SELECT kind, job_id, other_job_id, score FROM ratings WHERE role = '{TEST_ROLE}' "
+                f"AND (job_id IN ({ids}) OR other_job_id IN ({ids})) ORDER BY id",
                 [*chosen_args, *chosen_args],
             ):
                 judged.add(kind, job_id, other_job_id, score)
@@ -936,6 +939,10 @@ def _rating(row: sqlite3.Row) -> RatingRecord:
         other_job_id=row["other_job_id"],
         other_track=row["other_track"],
         created_at=row["created_at"],
+        shown_as=row["shown_as"],
+        other_shown_as=row["other_shown_as"],
+        position=row["position"],
+        role=row["role"],
     )
 
 

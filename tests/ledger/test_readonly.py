@@ -143,6 +143,8 @@ def test_an_older_read_only_ledger_is_read_through_an_upgraded_copy(shared_folde
     # Turn it back into a schema 2 file, as the previous release left it.
     connection = sqlite3.connect(path, isolation_level=None)
     try:
+        for column in ("shown_as", "other_shown_as", "position", "role"):
+            connection.execute(f"ALTER TABLE ratings DROP COLUMN {column}")
         connection.execute("ALTER TABLE jobs DROP COLUMN service_created_at")
         connection.execute("ALTER TABLE jobs DROP COLUMN service_completed_at")
         connection.execute("ALTER TABLE jobs DROP COLUMN service")
