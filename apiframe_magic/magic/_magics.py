@@ -11,7 +11,7 @@ import json
 import math
 import sys
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -57,6 +57,7 @@ from ._options import (
     music_line_arguments,
     parse_music_cell,
     parse_music_line,
+    takes_cell_options,
 )
 
 # The job machinery (httpx, the sandbox, the ledger, numpy) is imported by the methods that use
@@ -64,7 +65,7 @@ from ._options import (
 if TYPE_CHECKING:
     from ..client import AsyncApiframeClient, ModelInfo, MusicRequest
     from ..display import ProgressView
-    from ..jobs import Batch, Budget, MusicResult, RunContext, Service
+    from ..jobs import Batch, BatchItem, Budget, MusicResult, RunContext, Service
     from ..ledger import Ledger
 
 T = TypeVar("T")
@@ -243,7 +244,13 @@ class MusicMagics(Magics):
     @line_magic("music")
     @music_line_arguments
     def music_line(self, line: str) -> None:
-        """Look after music jobs: ``%music status``, ``%music resume JOB_ID``, ``%music help``."""
+        """Look after music jobs: ``%music status``, ``%music resume JOB_ID``, ``%music help``.
+
+        A line that starts with an option is a ``%%music`` with no body, for the runs that need
+        none: ``%music --prompts VAR --out b`` (IPython refuses a cell magic with an empty body)."""
+        if takes_cell_options(line):
+            self.music(line, "")
+            return
         command = parse_music_line(line)
         if command.action == "help":
             print(manual(self.class_traits(config=True)))
@@ -290,7 +297,8 @@ class MusicMagics(Magics):
         self._announce(service)
         context = self._context(service, output_dir=command.save, timeout=command.timeout)
         live = self.progress == "widget" or (self.progress == "auto" and in_kernel())
-        grid = BatchGrid(items, live=live, embed_limit_bytes=self.embed_limit_bytes)
+        grid = BatchGrid(items, live=live, embed_limit_bytes=self.embed_limit_bytes,
+                         typical_seconds=_typical_seconds(context.ledger, items, service.account))
         if command.no_wait:
             try:
                 batch = start_batch(
@@ -325,7 +333,7 @@ class MusicMagics(Magics):
         try:
             service.call(run)
         except KeyboardInterrupt:
-            grid.finish()
+            grid.finish(batch.stop_summary())
             running = sum(1 for e in batch.stopped if e.job_id)
             kept = f" ({command.out}.job_ids lists them)" if command.out else ""
             collect = (f"; collect the {running} still running{kept} by running this cell again, or "
@@ -710,12 +718,17 @@ def _setting_error(proposal: dict[str, Any], reason: str) -> TraitError:
     return TraitError(f"MusicMagics.{proposal['trait'].name} = {proposal['value']!r}: {reason}.")
 
 
+def _typical_seconds(ledger: Ledger | None, items: Sequence[BatchItem], account: str) -> float | None:
+    """How long the batch's kind of job took lately, from the ledger: the median of the last
+    twenty saved jobs of its first model on this account (``None`` without a ledger, or with
+    no such job), for the grid's time left before any job reports its progress."""
+    if ledger is None or not items:
+        return None
+    from ..ledger import LedgerUnavailable
 
-
-
-
-
-
-
-
-
+    try:
+        records = ledger.history(limit=20, model=items[0].request.model, account=account)
+    except LedgerUnavailable:  # a guess for a progress line: a ledger that cannot be read gives none
+        return None
+    seconds = sorted(e for r in records if r.saved and (e := r.elapsed) is not None and e > 0)
+    return seconds[len(seconds) // 2] if seconds else None

@@ -70,6 +70,7 @@ __all__ = [
     "music_line_arguments",
     "parse_music_cell",
     "parse_music_line",
+    "takes_cell_options",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -470,6 +471,15 @@ def _param_pair(item: str) -> tuple[str, str]:
 def _typed(models: tuple[str, ...], name: str, text: str) -> Any:
     """``text`` typed and checked by the first model of the batch that has param ``name``."""
     return parse_param_among([MODELS[m] for m in models], name, text)
+
+
+def takes_cell_options(line: str) -> bool:
+    """Whether a ``%music`` line is a ``%%music`` line with no body: it starts with one of the
+    cell's options (``%music --prompts VAR --out b``), not with a subcommand or ``-h``/``--help``."""
+    first = line.split(maxsplit=1)[0] if line.strip() else ""
+    if not first.startswith("-") or first in ("-h", "--help"):
+        return False
+    return first.split("=", 1)[0] in _CELL_OPTIONS or first[:2] in _CELL_OPTIONS
 
 
 def parse_music_line(line: str) -> MusicLineCommand:
