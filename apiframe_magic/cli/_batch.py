@@ -198,7 +198,8 @@ def read_items(args: argparse.Namespace, warn: Any) -> list[BatchItem]:
             params = _params(args.param, _models_in(rows, model))
             return expand_rows(rows, model=model, length=args.length, format=args.format,
                                takes=args.takes, params=params)
-        prompts = [line.strip() for line in text.splitlines()]
+        # Only newlines end a prompt: str.splitlines() would also split at \f, \x85, U+2028...
+        prompts = [line.strip() for line in text.replace("\r\n", "\n").split("\n")]
         prompts = [p for p in prompts if p and not p.startswith("#")]
         if not prompts:
             raise UsageProblem(f"{args.file}: no prompts in it (one per line; # starts a comment)")

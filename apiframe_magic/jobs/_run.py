@@ -389,10 +389,9 @@ async def _finish(
 
     expected = request.audio_format.extension if request else "mp3"
     target = SaveTarget.parse(watch.save, ctx.output_dir)
-    prompt = request.prompt if request else None
     numbered = len(tracks) > 1
     paths = [
-        target.audio_path(prompt, job_id, expected, take=n + 1 if numbered else None)
+        target.audio_path(request, job_id, expected, take=n + 1 if numbered else None)
         for n in range(len(tracks))
     ]
     paths[0].parent.mkdir(parents=True, exist_ok=True)

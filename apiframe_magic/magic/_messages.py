@@ -26,6 +26,7 @@ from .._exceptions import (
     RateLimitError,
     TransportError,
 )
+from .._terminal import printable
 from ._options import SUBCOMMANDS, cell_options_help, line_options_help
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ class MusicError(Exception):
     """A ``%%music`` run failed for a reason outside the cell's text. Shown as one line."""
 
     def _render_traceback_(self) -> list[str]:
-        return [f"\x1b[0;31mMusicError\x1b[0m: {self}"]
+        return [f"\x1b[0;31mMusicError\x1b[0m: {printable(str(self))}"]
 
 
 class MusicInterrupted(KeyboardInterrupt):
@@ -49,7 +50,7 @@ class MusicInterrupted(KeyboardInterrupt):
     """
 
     def _render_traceback_(self) -> list[str]:
-        return [f"\x1b[0;31mInterrupted\x1b[0m: {self}"]
+        return [f"\x1b[0;31mInterrupted\x1b[0m: {printable(str(self))}"]
 
 
 def interrupted_message(job_id: str | None) -> str:
