@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.display import display
 
+from .._terminal import printable
 from ..catalog import ModelSpec, format_length, price_bounds
 
 if TYPE_CHECKING:
@@ -101,9 +102,14 @@ def price_text(request: MusicRequest) -> str:
     return f"{low} to {high} credits for {what}"
 
 
-def player_html(path: Path, embed_limit_bytes: int, *, fill: bool = False) -> str:
+def player_html(
+    path: Path, embed_limit_bytes: int, *, fill: bool = False,
+    why: str | None = "over %config MusicMagics.embed_limit_mb",
+) -> str:
     """An ``<audio>`` player: the file embedded as a ``data:`` URI when it fits the limit, else
-    linked. ``fill``: as wide as its container (a grid's card), never wider.
+    linked, with a line saying so and ``why`` (none when ``why`` is ``None``: a live grid's
+    player, whose saved copy embeds the file). ``fill``: as wide as its container (a grid's
+    card), never wider.
 
     A linked file is addressed relative to the kernel's working directory, which Jupyter front
     ends resolve against the notebook's folder. The markup is the bare element (no ``<source>``,
@@ -117,10 +123,11 @@ def player_html(path: Path, embed_limit_bytes: int, *, fill: bool = False) -> st
         data = base64.b64encode(path.read_bytes()).decode("ascii")
         return f"<audio controls{width} src='data:{kind};base64,{data}'></audio>"
     url = html.escape(_relative_url(path))
+    if why is None:
+        return f"<audio controls{width} src='{url}'></audio>"
     return (
         f"<audio controls{width} src='{url}'></audio><div style='color:{_GREY}'>{size / 1e6:.1f} MB: "
-        f"linked from <a href='{url}'>{url}</a> rather than embedded "
-        f"(over %config MusicMagics.embed_limit_mb).</div>"
+        f"linked from <a href='{url}'>{url}</a> rather than embedded ({html.escape(why)}).</div>"
     )
 
 
@@ -186,17 +193,22 @@ def measurements_html(measurements: Measurements) -> str:
 
 
 def pictures_html(path: Path) -> str:
-    """A small waveform (inline SVG) and spectrogram (PNG) of the file, about 3 KB in all; ``""``
-    when it cannot be read. The pictures are made once per file (see
-    :func:`~apiframe_magic.analysis.card_pictures`)."""
+    """A small waveform (SVG) and spectrogram (PNG) of the file, about 3 KB in all; ``""`` when it
+    cannot be read. The pictures are made once per file (see
+    :func:`~apiframe_magic.analysis.card_pictures`). Both are ``<img>`` elements with a ``data:``
+    URI: a notebook's sanitiser (an untrusted notebook: one opened from git, or shared) keeps
+    those, and strips an inline ``<svg>``."""
     from ..analysis import card_pictures  # numpy: only once a track is shown
 
     svg, png = card_pictures(path)
     if not svg and not png:
         return ""
+    wave = (f"<img alt='waveform' width='240' height='32' class='apiframe-waveform' "
+            f"src='data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode('ascii')}'>"
+            if svg else "")
     image = (f"<img alt='spectrogram' width='240' height='32' style='image-rendering:pixelated' "
              f"src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}'>" if png else "")
-    return f"<div class='apiframe-pictures' style='line-height:0'>{svg}{image}</div>"
+    return f"<div class='apiframe-pictures' style='line-height:0'>{wave}{image}</div>"
 
 
 def track_analysis_html(track: SavedTrack) -> str:
@@ -348,7 +360,7 @@ def history_bundle(
         )
 
     table = [cells(r) for r in rows]
-    text_lines = [f"{title}: {len(table)} job(s)"] + ["  ".join(c for c in t if c) for t in table]
+    text_lines = [f"{title}: {len(table)} job(s)"] + [printable("  ".join(c for c in t if c)) for t in table]
     markup = [
         f'<div class="apiframe-history" style="{_BOX}"><b>{html.escape(title)}</b> '
         f"({len(table)} job{'s' if len(table) != 1 else ''})"
@@ -361,7 +373,8 @@ def history_bundle(
         markup.append("</tbody></table>")
     if unseen is not None:
         text_lines.append(f"On the account but not in this ledger: {len(unseen)} job(s)")
-        text_lines += [f"  {j.created_at or ''}  {j.model or '?'}  {j.status}  {j.id}" for j in unseen]
+        text_lines += [printable(f"  {j.created_at or ''}  {j.model or '?'}  {j.status}  {j.id}")
+                       for j in unseen]
         items = "".join(
             f"<li><code>{html.escape(j.id)}</code> · {html.escape(j.model or '?')} · "
             f"{html.escape(j.status)} · {html.escape(j.created_at or '')}</li>" for j in unseen

@@ -86,3 +86,12 @@ def test_markup_in_prompts_and_labels_is_text_in_live_and_final_html(
         # Labels may be shortened with an ellipsis: the markup is escaped whole either way.
         assert any("&lt;img src=x onerror=alert(1)&gt;" in m for m in markup)
         assert any("&lt;script&gt;alert(2)&lt;/script&gt;" in m for m in markup)
+
+
+def test_history_text_shows_control_characters_escaped() -> None:
+    from apiframe_magic.display import history_bundle
+
+    row = {"when": "2026-12-06T10:00:00", "prompt": "calm \x1b]52;c;aGk=\x07 piano", "model": "suno",
+           "take": 1, "status": "SAVED", "credits": 11, "length": 5.0, "file": None, "job_id": "j1"}
+    text = history_bundle([row])["text/plain"]
+    assert "\x1b" not in text and "\x07" not in text and "\\x1b]52" in text
