@@ -73,7 +73,13 @@ class RunContext:
         if context is None:
             return cls(**given)
         given = {k: v for k, v in settings.items() if v is not None}
-        return replace(context, **given) if given else context
+        if not given:
+            return context
+        derived = replace(context, **given)
+        # One run, one set of things said: a context derived for part of the run shares it.
+        object.__setattr__(derived, "_said", context._said)
+        object.__setattr__(derived, "_lock", context._lock)
+        return derived
 
     def say(self, message: str) -> None:
         """Tell ``warn`` about a problem, once per context for each distinct message."""
