@@ -23,8 +23,8 @@ def test_a_locked_ledger_warns_once_per_run(sandbox: SandboxServer, tmp_path: Pa
     try:
         async def main() -> None:
             async with AsyncApiframeClient("afk_warn_once", sandbox.url) as client:
-                await run_batch(client, expand([f"tune {n}" for n in range(4)], lengths="5s"),
-                                RunContext(output_dir=tmp_path, ledger=ledger, measure=False, warn=heard.append))
+                context = RunContext(output_dir=tmp_path, ledger=ledger, measure=False, warn=heard.append)
+                await run_batch(client, expand([f"tune {n}" for n in range(4)], lengths="5s"), context)
 
         asyncio.run(main())
     finally:
