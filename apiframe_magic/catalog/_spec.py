@@ -11,6 +11,7 @@ Nothing here knows about HTTP or IPython.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -53,6 +54,8 @@ class ParamSpec:
 
     ``help`` is shown by ``%music models`` and ``%%music?``; ``default`` is the service's
     documented default (informational: unset keys are left out of the request).
+    ``exclusive_minimum`` makes ``minimum`` itself refused (a Suno extension's ``continueAt`` is
+    more than 0 seconds); ``min_length`` is the shortest text accepted.
     """
 
     name: str
@@ -65,6 +68,8 @@ class ParamSpec:
     max_length: int | None = None
     max_items: int | None = None
     default: Any = None
+    min_length: int | None = None
+    exclusive_minimum: bool = False
 
     def check(self, value: Any) -> str | None:
         """Why ``value`` (decoded JSON) is not acceptable, or ``None`` when it is."""
@@ -75,7 +80,9 @@ class ParamSpec:
                 return "must be an integer"
             return self._check_range(value)
         if self.kind == "float":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                isinstance(value, float) and not math.isfinite(value)
+            ):
                 return "must be a number"
             return self._check_range(value)
         if self.kind == "uri_list":
@@ -90,16 +97,29 @@ class ParamSpec:
             return "must be a string"
         if self.kind == "enum" and value not in self.choices:
             return "must be one of " + ", ".join(self.choices)
-        if self.max_length is not None and len(value) > self.max_length:
-            return f"must be at most {self.max_length} characters"
+        too_short = self.min_length is not None and len(value) < self.min_length
+        if too_short or (self.max_length is not None and len(value) > self.max_length):
+            if self.min_length is None:
+                return f"must be at most {self.max_length} characters"
+            if self.max_length is None:
+                return f"must be at least {self.min_length} characters"
+            return f"must be {self.min_length} to {self.max_length} characters"
         return None
 
     def _check_range(self, value: float) -> str | None:
         low = "" if self.minimum is None else f"{self.minimum:g}"
         high = "" if self.maximum is None else f"{self.maximum:g}"
-        if (self.minimum is not None and value < self.minimum) or (
-            self.maximum is not None and value > self.maximum
-        ):
+        too_low = self.minimum is not None and (
+            value <= self.minimum if self.exclusive_minimum else value < self.minimum
+        )
+        if too_low or (self.maximum is not None and value > self.maximum):
+            if self.exclusive_minimum:
+                above = f"must be more than {low}"
+                return above if self.maximum is None else f"{above} and at most {high}"
+            if self.maximum is None:
+                return f"must be at least {low}"
+            if self.minimum is None:
+                return f"must be at most {high}"
             return f"must be between {low} and {high}"
         if self.step and (value - (self.minimum or 0)) % self.step:
             return f"must be a multiple of {self.step}"
@@ -136,6 +156,8 @@ class ParamSpec:
             noun = "integer" if self.kind == "int" else "number"
             if self.minimum is not None and self.maximum is not None:
                 return f"{noun} {self.minimum:g} to {self.maximum:g}"
+            if self.minimum is not None:
+                return f"{noun} {'more than' if self.exclusive_minimum else 'from'} {self.minimum:g}"
             return noun
         if self.kind == "uri_list":
             most = f", at most {self.max_items}" if self.max_items else ""

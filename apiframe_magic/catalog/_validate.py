@@ -6,14 +6,14 @@ Shared by the client (before anything is sent) and the sandbox (to answer ``400`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._public import public
 from ._registry import MODELS
 from ._spec import is_http_url
 
-__all__ = ["PROMPT_MAX", "WEBHOOK_EVENTS", "validate_body"]
+__all__ = ["PROMPT_MAX", "WEBHOOK_EVENTS", "check_webhooks", "validate_body"]
 
 PROMPT_MAX = 5000
 WEBHOOK_EVENTS = ("progress", "completed", "failed")
@@ -66,6 +66,13 @@ def validate_body(body: Any) -> dict[str, list[str]]:
     elif not 1 <= len(prompt) <= limit:
         add("prompt", f"must be 1 to {limit} characters")
 
+    check_webhooks(body, add)
+    return problems
+
+
+def check_webhooks(body: Mapping[str, Any], add: Callable[[str, str], None]) -> None:
+    """The rules of ``webhookUrl`` and ``webhookEvents``, the same in every body that takes them
+    (a submit, a Suno action): each problem is passed to ``add(path, message)``."""
     if "webhookUrl" in body:
         url = body["webhookUrl"]
         if not isinstance(url, str) or not is_http_url(url):
@@ -78,4 +85,3 @@ def validate_body(body: Any) -> dict[str, list[str]]:
             or not all(isinstance(e, str) and e in WEBHOOK_EVENTS for e in events)
         ):
             add("webhookEvents", "must be a non-empty list of " + ", ".join(WEBHOOK_EVENTS))
-    return problems
