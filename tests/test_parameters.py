@@ -20,7 +20,6 @@ MOST = 8
 # (file, function): why it may take more.
 EXEMPT = {
     ("jobs/_expand.py", "expand"): "its parameters are the user's sweep axes",
-    ("jobs/_expand.py", "_spec"): "one combination of expand's axes, with expand's settings",
 }
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda

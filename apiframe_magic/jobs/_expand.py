@@ -119,9 +119,9 @@ def expand(
     model_ids = _values(models, "models")
     length_values = _values(lengths, "lengths")
     format_values = _values(formats, "formats")
+    shared = _Shared(params or {}, instrumental, seed, webhook_url, webhook_events)
     specs = [
-        _spec(prompt, model, length, fmt, params or {}, takes=takes, instrumental=instrumental,
-              seed=seed, webhook_url=webhook_url, webhook_events=webhook_events)
+        _spec(_Asked(prompt, model, length, fmt, takes), shared)
         for prompt, model, length, fmt in itertools.product(texts, model_ids, length_values, format_values)
     ]
     return _label(specs)
@@ -165,11 +165,10 @@ def expand_rows(
                     f"rows[{number}].takes", row_takes, "must be a positive whole number"
                 ) from None
         merged = {**(params or {}), **_row_params(cell("params"), number)}
-        specs.append(_spec(
+        specs.append(_spec(_Asked(
             _prompt(prompt), str(cell("model") or model), cell("length") or length,
-            cell("format") or format, merged, takes=row_takes if row_takes is not None else takes,
-            instrumental=instrumental, seed=seed,
-        ))
+            cell("format") or format, row_takes if row_takes is not None else takes,
+        ), _Shared(merged, instrumental, seed)))
     if not specs:
         raise RequestValidationError("rows", [], "must hold at least one row")
     return _label(specs)
@@ -223,34 +222,46 @@ def _values(given: Any, name: str) -> list[Any]:
     return values
 
 
-def _spec(
-    prompt: str,
-    model: str,
-    length: str | float | None,
-    fmt: str | None,
-    params: Mapping[str, Any],
-    *,
-    takes: Any,
-    instrumental: bool,
-    seed: int | str | None,
-    webhook_url: str | None = None,
-    webhook_events: Sequence[str] | None = None,
-) -> _Spec:
+@dataclass(frozen=True)
+class _Asked:
+    """One combination of the sweep's axes (prompt, model, length, format) and its takes."""
+
+    prompt: str
+    model: str
+    length: str | float | None
+    format: str | None
+    takes: Any
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What applies to every item of a sweep alike."""
+
+    params: Mapping[str, Any]
+    instrumental: bool = False
+    seed: int | str | None = None
+    webhook_url: str | None = None
+    webhook_events: Sequence[str] | None = None
+
+
+def _spec(asked: _Asked, shared: _Shared) -> _Spec:
     """The request for one combination; whatever the model does not take is refused, in the
     catalog's words (the same message as the magic's and the shell's)."""
+    takes = asked.takes
     if isinstance(takes, bool) or not isinstance(takes, int) or takes < 1:
         raise RequestValidationError("takes", takes, "must be a positive whole number")
-    spec = MODELS.get(model)
+    spec = MODELS.get(asked.model)
     if spec is None:
-        raise RequestValidationError("model", model, "must be one of " + ", ".join(MODELS))
-    merged = spec.params_for(length=length, format=fmt, instrumental=instrumental, seed=seed,
-                             params=params)
-    length_ms = merged.get(spec.length_param) if length is not None and spec.length_param else None
+        raise RequestValidationError("model", asked.model, "must be one of " + ", ".join(MODELS))
+    merged = spec.params_for(length=asked.length, format=asked.format, instrumental=shared.instrumental,
+                             seed=shared.seed, params=shared.params)
+    length_ms = merged.get(spec.length_param) if asked.length is not None and spec.length_param else None
     request = MusicRequest(
-        prompt, model, params=merged, webhook_url=webhook_url, webhook_events=webhook_events,
+        asked.prompt, asked.model, params=merged, webhook_url=shared.webhook_url,
+        webhook_events=shared.webhook_events,
     )
-    shown = {k: v for k, v in params.items() if k not in (spec.length_param, spec.format_param)}
-    return _Spec(prompt, model, length_ms, fmt, shown, request, takes)
+    shown = {k: v for k, v in shared.params.items() if k not in (spec.length_param, spec.format_param)}
+    return _Spec(asked.prompt, asked.model, length_ms, asked.format, shown, request, takes)
 
 
 def _identity(request: MusicRequest) -> str:
