@@ -37,6 +37,7 @@ from ..display import (
     dry_run_bundle,
     history_bundle,
     in_kernel,
+    listen_reveal_html,
     make_progress_view,
     measurements_bundle,
     models_bundle,
@@ -455,36 +456,100 @@ class MusicMagics(Magics):
     listen_view: ListenView | None = None
 
     def _listen(self, command: ListenCommand) -> None:
-        """``%music listen VAR``: a blind listening test of VAR's tracks, judged in widgets, its
-        judgements recorded in the kernel's ledger."""
+        """``%music listen VAR``: a blind listening test of VAR's tracks, judged in widgets (or,
+        with ``--kit``, written as an HTML file for listeners elsewhere), its judgements recorded
+        in the kernel's ledger; ``%music listen --collect FILES`` records a kit's answers. The
+        test's definition is kept in OUTPUT_DIR/listening/<test id>.json for collecting."""
         from ..jobs import Batch, MusicResult
-        from ..listening import ListeningTest
+        from ..listening import ListeningTest, write_kit
 
-        if command.var not in self.user_ns:
-            raise UsageError(f"%music listen {command.var}: no such variable in this notebook.")
-        source = self.user_ns[command.var]
-        if not (isinstance(source, (Batch, MusicResult)) or (
-                isinstance(source, (list, tuple)) and all(isinstance(r, MusicResult) for r in source))):
-            raise UsageError(f"%music listen {command.var}: a {type(source).__name__}, not a batch "
-                             f"(%%music --each-line --out VAR), a result or a list of results.")
+        if command.collect:
+            self._collect(command)
+            return
+
+        def variable(name: str, what: str) -> Any:
+            if name not in self.user_ns:
+                raise UsageError(f"{what} {name}: no such variable in this notebook.")
+            value = self.user_ns[name]
+            if not (isinstance(value, (Batch, MusicResult)) or (
+                    isinstance(value, (list, tuple)) and all(isinstance(r, MusicResult) for r in value))):
+                raise UsageError(f"{what} {name}: a {type(value).__name__}, not a batch "
+                                 f"(%%music --each-line --out VAR), a result or a list of results.")
+            return value
+
+        assert command.var is not None  # the options give a VAR unless collecting
+        source = variable(command.var, "%music listen")
+        reference = variable(command.reference, "--reference") if command.reference else None
         live = self.progress == "widget" or (self.progress == "auto" and in_kernel())
-        if not live:
+        if not live and command.kit is None:
             print(NEEDS_NOTEBOOK)
             return
         try:
-            test = ListeningTest(source, pairs=command.pairs, seed=command.seed, ledger=self._open_ledger())
+            test = ListeningTest(source, pairs=command.pairs, seed=command.seed, ledger=self._open_ledger(),
+                                 reference=reference, anchor=command.anchor, repeat=command.repeat)
         except ValueError as e:
             raise UsageError(f"%music listen {command.var}: {e}.") from None
-        csv_path = Path(command.csv) if command.csv else Path(self.output_dir) / f"{test.id}.csv"
+        test.save(self._listening_dir() / f"{test.id}.json")
+        if command.kit is not None:
+            kit = write_kit(test, Path(command.kit), min_play=command.min_play)
+            size = kit.stat().st_size / 1e6
+            print(f"Listening kit {test.id}: {kit} ({size:.1f} MB, {len(test.clips)} clips). "
+                  f"Give it to the listeners; collect the answers they hand back with "
+                  f"%music listen --collect FILES.")
+        else:
+            csv_path = Path(command.csv) if command.csv else Path(self.output_dir) / f"{test.id}.csv"
+            try:
+                self.listen_view = ListenView(
+                    test, listener=command.listener, min_play=command.min_play, csv_path=csv_path,
+                    embed_limit_bytes=self.embed_limit_bytes, warn=self._warn,
+                )
+            except ImportError:  # no ipywidgets in this kernel
+                print(NEEDS_NOTEBOOK)
+                return
+        if command.out:
+            self.user_ns[command.out] = test
+
+    def _listening_dir(self) -> Path:
+        return Path(self.output_dir) / "listening"
+
+    def _collect(self, command: ListenCommand) -> None:
+        """``%music listen --collect FILES``: the answers of a kit recorded, then the reveal."""
+        import glob
+
+        from ..listening import ListeningTest, read_answers
+
+        paths: list[str] = []
+        for given in command.collect:
+            matched = sorted(glob.glob(given)) if glob.has_magic(given) else [given]
+            if not matched:
+                raise UsageError(f"--collect {given}: no file matches.")
+            paths += matched
         try:
-            self.listen_view = ListenView(
-                test, listener=command.listener, min_play=command.min_play, csv_path=csv_path,
-                export_on_reveal=command.csv is not None, embed_limit_bytes=self.embed_limit_bytes,
-                warn=self._warn,
-            )
-        except ImportError:  # no ipywidgets in this kernel
-            print(NEEDS_NOTEBOOK)
-            return
+            tests = {read_answers(path).test for path in paths}
+        except ValueError as e:
+            raise UsageError(f"--collect: {e}.") from None
+        if len(tests) > 1:
+            raise UsageError(f"--collect: the files answer {len(tests)} tests ({', '.join(sorted(tests))}); "
+                             f"collect one test at a time.")
+        (test_id,) = tests
+        definition = self._listening_dir() / f"{test_id}.json"
+        if not definition.exists():
+            raise UsageError(f"--collect: test {test_id} was not made here (no {definition}); run it "
+                             f"where the kit was written, with the same output folder.")
+        try:
+            test = ListeningTest.load(definition, ledger=self._open_ledger())
+            new = test.collect(paths)
+        except ValueError as e:
+            raise UsageError(f"--collect: {e}.") from None
+        reveal = test.reveal()
+        csv_path = test.to_csv(Path(command.csv) if command.csv else Path(self.output_dir) / f"{test.id}.csv")
+        skipped = len(paths) - len(new)
+        print(f"Collected {len(new)} listener{'s' if len(new) != 1 else ''} into test {test.id}"
+              + (f" ({skipped} file{'s' if skipped != 1 else ''} already collected)" if skipped else "")
+              + f"; {test.listeners} in all.")
+        display({"text/plain": f"{reveal}\n\nJudgements written to {csv_path}",
+                 "text/html": listen_reveal_html(reveal, csv_path, embed_limit_bytes=self.embed_limit_bytes)},
+                raw=True)
         if command.out:
             self.user_ns[command.out] = test
 

@@ -165,8 +165,9 @@ SUBCOMMANDS = (
     Subcommand("history", "the jobs of the ledger, newest first (TEXT: those whose prompt contains it)",
                "[TEXT]"),
     Subcommand("listen", "a blind listening test of a batch's (or a list of results') tracks, rated by "
-                         "listeners in turn, then revealed with ratings, win rates and a sign test",
-               "VAR"),
+                         "listeners in turn (or, with --kit, in an HTML file elsewhere), then revealed "
+                         "with a ranking, win rates and Holm-corrected sign tests",
+               "VAR | --collect FILES"),
     Subcommand("help", "this text (also %music --help, %music -h)"),
 )
 
@@ -195,8 +196,23 @@ _LINE_ARGUMENTS = (
     argument("--seed", metavar="N", type=int,
              help="With listen: the shuffle's seed; the same seed gives the same names (default: random)."),
     argument("--csv", metavar="PATH",
-             help="With listen: where Export CSV writes the judgements, also written on Reveal "
-                  "(default: OUTPUT_DIR/<test id>.csv, on Export CSV only)."),
+             help="With listen: where Export CSV and Reveal write the judgements (default: "
+                  "OUTPUT_DIR/<test id>.csv)."),
+    argument("--reference", metavar="VAR",
+             help="With listen: add the tracks of VAR (a result, a batch or a list) as hidden "
+                  "reference clips, reported apart from the ranking."),
+    argument("--anchor", action="store_true",
+             help="With listen: add a hidden low anchor, one clip low-passed at 3.5 kHz."),
+    argument("--repeat", action="store_true",
+             help="With listen: each listener hears one clip (with --pairs, one pair) twice, to check "
+                  "their consistency."),
+    argument("--kit", metavar="PATH",
+             help="With listen: write the test as one self-contained HTML file for listeners "
+                  "elsewhere (clips embedded, no labels, no network); collect their answers with "
+                  "--collect."),
+    argument("--collect", metavar="FILE", nargs="+",
+             help="With listen (no VAR): record the answers files a kit's listeners handed back "
+                  "(patterns such as answers/*.json allowed) and show the reveal."),
 )
 
 
@@ -281,16 +297,23 @@ class BatchCommand:
 class ListenCommand:
     """What ``%music listen VAR`` asks for: a blind listening test of the tracks in ``var``
     (a batch, a result or a list of results), rated 1 to 5 or, with ``pairs``, compared two by
-    two. ``min_play`` is in seconds; ``seed`` ``None`` draws one; ``csv`` ``None`` exports to
-    the output folder on request only."""
+    two. ``min_play`` is in seconds; ``seed`` ``None`` draws one; ``csv`` ``None`` writes to
+    the output folder. ``reference`` (a variable), ``anchor`` and ``repeat`` add controls.
+    ``kit`` writes the test as an HTML file instead of widgets; ``collect`` (with no ``var``)
+    records the answers files of a kit instead."""
 
-    var: str
+    var: str | None
     pairs: bool = False
     listener: str | None = None
     min_play: float = 3.0
     seed: int | None = None
     csv: str | None = None
     out: str | None = None
+    reference: str | None = None
+    anchor: bool = False
+    repeat: bool = False
+    kit: str | None = None
+    collect: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -491,11 +514,12 @@ def parse_music_line(line: str) -> MusicLineCommand:
     actions = tuple(c.name for c in SUBCOMMANDS)
     if action not in actions:
         raise UsageError(f"%music {args.action}: unknown action; use {', '.join(actions)}.")
-    listening = (args.pairs, args.listener, args.min_play, args.seed, args.csv)
+    listening = (args.pairs, args.listener, args.min_play, args.seed, args.csv, args.reference,
+                 args.anchor, args.repeat, args.kit, args.collect)
     if action == "listen":
         return MusicLineCommand(action="listen", listen=_parse_listen(args))
     if any(value not in (None, False) for value in listening):
-        raise UsageError("--pairs, --listener, --min-play, --seed and --csv go with %music listen.")
+        raise UsageError(f"{', '.join(_LISTEN_OPTIONS)} go with %music listen.")
     text = args.job_id if action == "history" else None
     job_id = args.job_id if action == "resume" else None
     if action not in ("resume", "history") and args.job_id:
@@ -518,15 +542,35 @@ def parse_music_line(line: str) -> MusicLineCommand:
     )
 
 
+_LISTEN_OPTIONS = ("--pairs", "--listener", "--min-play", "--seed", "--csv", "--reference", "--anchor",
+                   "--repeat", "--kit", "--collect")
+
+
 def _parse_listen(args: argparse.Namespace) -> ListenCommand:
     """The options of ``%music listen VAR``, checked (the variable itself is the magic's to find)."""
     var = args.job_id
+    if args.limit is not None or args.model or args.reconcile or args.save or args.timeout is not None:
+        raise UsageError(f"%music listen takes {', '.join(_LISTEN_OPTIONS)} and --out.")
+    paths = ((args.csv, "--csv"), (args.kit, "--kit"), *((f, "--collect") for f in args.collect or ()))
+    for given, name in paths:
+        if given is not None and ("\x00" in given or not given.strip()):
+            raise UsageError(f"{name} {given!r}: not a usable file path.")
+    if args.collect:
+        if var:
+            raise UsageError("%music listen --collect FILES takes no VAR: the answers name their test.")
+        others = (args.pairs, args.listener, args.min_play, args.seed, args.reference, args.anchor,
+                  args.repeat, args.kit)
+        if any(value not in (None, False) for value in others):
+            raise UsageError("%music listen --collect FILES takes only --csv and --out: the test is "
+                             "the one the kit was written for.")
+        _check_variable(args.out)
+        return ListenCommand(var=None, csv=args.csv, out=args.out, collect=tuple(args.collect))
     if not var:
         raise UsageError("%music listen needs a variable: %music listen VAR, where VAR holds a batch "
                          "(%%music --each-line --out VAR) or a list of results.")
     _check_variable(var, "%music listen")
-    if args.limit is not None or args.model or args.reconcile or args.save or args.timeout is not None:
-        raise UsageError("%music listen takes --pairs, --listener, --min-play, --seed, --csv and --out.")
+    if args.reference is not None:
+        _check_variable(args.reference, "--reference")
     listener = None
     if args.listener is not None:
         listener = " ".join(args.listener.split())
@@ -535,12 +579,11 @@ def _parse_listen(args: argparse.Namespace) -> ListenCommand:
     min_play = 3.0 if args.min_play is None else args.min_play
     if not (min_play >= 0 and math.isfinite(min_play)):
         raise UsageError(f"--min-play {args.min_play:g}: must be 0 or more seconds.")
-    if args.csv is not None and ("\x00" in args.csv or not args.csv.strip()):
-        raise UsageError(f"--csv {args.csv!r}: not a usable file path.")
     _check_variable(args.out)
     return ListenCommand(
         var=var, pairs=args.pairs, listener=listener, min_play=min_play, seed=args.seed,
-        csv=args.csv, out=args.out,
+        csv=args.csv, out=args.out, reference=args.reference, anchor=args.anchor, repeat=args.repeat,
+        kit=args.kit,
     )
 
 

@@ -195,14 +195,17 @@ def test_twelve_listeners_pool_into_one_verdict_recorded_in_the_ledger(
         test = ListeningTest(batch, seed=5, ledger=ledger)
         for i in range(12):
             run = test.listener(f"student {i + 1}")
-            run.rate("A", 3)
-            run.rate("B", 5 if i < 10 else 3)  # B above A for 10 listeners, level for 2
-            run.rate("C", 2)
+            # Each listener has letters of their own: rate the test's clips through them.
+            run.rate(run.letter("A"), 3)
+            run.rate(run.letter("B"), 5 if i < 10 else 3)  # B above A for 10 listeners, level for 2
+            run.rate(run.letter("C"), 2)
             assert run.complete
             assert len(run.submit()) == 3
         stored = ledger.ratings()
     reveal = test.reveal()
-    assert reveal.verdict == "B wins, p = 0.002, over 12 listeners"  # 10 of 10, ties dropped
+    # 10 of 10, ties dropped; Holm multiplies the smallest of the three p-values by 3, B vs A's by 1.
+    assert reveal.verdict == "B wins, p = 0.002 (Holm-corrected, 3 pairs), over 12 listeners"
+    assert [(r.name, r.rank) for r in reveal.ranking] == [("B", 1), ("A", 2), ("C", 3)]
     assert reveal.winner == "B" and reveal.listeners == 12 and reveal.judgements == 36
     b_vs_a = reveal.pair("B", "A")
     assert b_vs_a is not None and (b_vs_a.wins_a, b_vs_a.wins_b, b_vs_a.ties) == (10, 0, 2)
@@ -371,17 +374,25 @@ def test_listen_in_widgets_gates_votes_records_listeners_and_reveals(listen_shel
     view.name.value = "Ben"
     view.flags["B"].value = "played"
     view.scores["B"][4].click()
+    view.reveal_button.click()  # asks first: nothing is revealed yet
+    assert view.revealed is None and view.confirm_box.layout.display == "flex"
+    view.cancel_button.click()
+    assert view.confirm_box.layout.display == "none" and not view.reveal_button.disabled
+    view.reveal_button.click()
     with capture_output():
-        view.reveal_button.click()  # Ben's vote is recorded by the reveal
-    assert [(r.listener, r.clip, r.score) for r in test.judgements] == [
-        ("Ana", "A", 4), ("Ana", "B", 2), ("Ben", "B", 5)]
+        view.confirm_button.click()  # Ben's vote is recorded by the reveal
+    # Judged by the letters each listener saw, recorded under the test's names with those letters.
+    expected = [("Ana", "A", 4), ("Ana", "B", 2), ("Ben", "B", 5)]
+    assert [(r.listener, r.shown_as, r.score) for r in test.judgements] == expected
+    runs = [test.runs[0], test.runs[0], test.runs[1]]
+    assert [r.clip for r in test.judgements] == [
+        run.slot(r.shown_as or "").clip for run, r in zip(runs, test.judgements, strict=True)]
     assert view.revealed is not None and view.box.comm is None, "the widgets were not closed"
 
     ledger = Ledger.open(Path("apiframe_outputs") / ".apiframe-ledger.sqlite3")
     with ledger:
         stored = ledger.ratings()
-    assert [(r.listener, r.clip, r.score) for r in stored] == [
-        ("Ana", "A", 4), ("Ana", "B", 2), ("Ben", "B", 5)]
+    assert stored == test.judgements
     assert read_ratings_csv("j.csv") == test.judgements
     table = apiframe_magic.history(output_dir="apiframe_outputs")
     rows = table.to_dict("records") if hasattr(table, "to_dict") else table
@@ -399,13 +410,18 @@ def test_the_reveal_is_static_html_naming_every_clip(listen_shell: RaisingShell)
         (first, _), row = next(iter(view.pair_rows.items()))
         row[2].click()  # the first clip of the pair
         view.reveal_button.click()
+        view.confirm_button.click()
     updates = [o.data for o in captured.outputs if o.update]
     assert updates, "the widgets were never replaced"
     html = updates[-1]["text/html"]
     assert "apiframe-listen-reveal" in html and "apiframe-listen-verdict" in html
-    assert "over 1 listener" in html and "data:audio" not in html
+    assert "over 1 listener" in html
+    # A player of each clip's own file beside it, now that the reveal names them.
+    assert html.count("<audio") == 2 and "Judgements written to" in html
     for prompt in PROMPTS[:2]:
         assert prompt in html
     assert "widget-view" not in json.dumps(updates[-1])
-    assert view.test.judgements[0].score == 1 and view.test.judgements[0].clip == first
+    judged = view.test.judgements[0]
+    assert judged.score == 1 and judged.shown_as == first
+    assert judged.clip == view.test.runs[0].slot(first).clip
 
