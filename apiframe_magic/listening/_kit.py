@@ -237,9 +237,11 @@ function order() {
     if (T.repeat) {
       const tested = new Set(slots.filter((s) => T.tested.includes(s.clip)).map((s) => s.letter));
       const ok = pairs.map((p, i) => i).filter((i) => tested.has(pairs[i][0]) && tested.has(pairs[i][1]));
-      const chosen = ok[random(ok.length)];
-      let at = chosen + 1 + random(pairs.length - chosen);
-      if (at === chosen + 1 && at < pairs.length) at += 1;
+      const early = ok.filter((i) => i < pairs.length - 1);
+      const from = early.length ? early : ok;
+      const chosen = from[random(from.length)];
+      const first = Math.min(chosen + 2, pairs.length);
+      const at = first + random(pairs.length - first + 1);
       pairs.splice(at, 0, [pairs[chosen][1], pairs[chosen][0]]);
       state.repeated = at;
     }

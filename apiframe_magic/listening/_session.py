@@ -539,11 +539,10 @@ class ListeningTest:
             if self.repeat:
                 tested = {slot.letter for slot in slots if slot.role == TEST_ROLE}
                 candidates = [i for i, (a, b) in enumerate(comparisons) if a in tested and b in tested]
-                chosen = draw.choice(candidates)
+                # Not the last one, so the second hearing need not follow it straight away.
+                chosen = draw.choice([i for i in candidates if i < len(comparisons) - 1] or candidates)
                 a, b = comparisons[chosen]
-                repeated = draw.randint(chosen + 1, len(comparisons))
-                if repeated == chosen + 1 and repeated < len(comparisons):
-                    repeated += 1  # never straight after the first
+                repeated = draw.randint(min(chosen + 2, len(comparisons)), len(comparisons))
                 comparisons.insert(repeated, (b, a))
         return slots, tuple(comparisons), repeated
 
