@@ -43,22 +43,30 @@ if TYPE_CHECKING:
     from ._webhooks import verify_webhook_signature as verify_webhook_signature
     from .catalog import MODELS as MODELS
     from .catalog import OUTPUT_FORMATS as OUTPUT_FORMATS
+    from .catalog import ActionSpec as ActionSpec
     from .catalog import AudioFormat as AudioFormat
     from .catalog import ModelSpec as ModelSpec
     from .catalog import ParamSpec as ParamSpec
     from .catalog import credit_cost as credit_cost
     from .catalog import parse_length as parse_length
+    from .catalog import validate_action_body as validate_action_body
     from .catalog import validate_body as validate_body
     from .client import Account as Account
+    from .client import ActionRequest as ActionRequest
+    from .client import AddVocalsRequest as AddVocalsRequest
     from .client import ApiframeClient as ApiframeClient
     from .client import AsyncApiframeClient as AsyncApiframeClient
+    from .client import CoverRequest as CoverRequest
     from .client import DownloadedFile as DownloadedFile
+    from .client import ExtendRequest as ExtendRequest
     from .client import Job as Job
     from .client import JobPage as JobPage
     from .client import ModelInfo as ModelInfo
     from .client import MusicRequest as MusicRequest
+    from .client import StemsRequest as StemsRequest
     from .client import SubmittedJob as SubmittedJob
     from .client import Track as Track
+    from .client import Upload as Upload
     from .jobs import Batch as Batch
     from .jobs import BatchEntry as BatchEntry
     from .jobs import BatchItem as BatchItem
@@ -98,12 +106,13 @@ _EXPORTS_BY_MODULE: dict[str, tuple[str, ...]] = {
         "TransportError",
     ),
     ".catalog": (
-        "AudioFormat", "credit_cost", "MODELS", "ModelSpec", "OUTPUT_FORMATS", "ParamSpec",
-        "parse_length", "validate_body",
+        "ActionSpec", "AudioFormat", "credit_cost", "MODELS", "ModelSpec", "OUTPUT_FORMATS", "ParamSpec",
+        "parse_length", "validate_action_body", "validate_body",
     ),
     ".client": (
-        "Account", "ApiframeClient", "AsyncApiframeClient", "DownloadedFile", "Job", "JobPage",
-        "ModelInfo", "MusicRequest", "SubmittedJob", "Track",
+        "Account", "ActionRequest", "AddVocalsRequest", "ApiframeClient", "AsyncApiframeClient",
+        "CoverRequest", "DownloadedFile", "ExtendRequest", "Job", "JobPage", "ModelInfo",
+        "MusicRequest", "StemsRequest", "SubmittedJob", "Track", "Upload",
     ),
     ".jobs": (
         "Batch", "BatchEntry", "BatchItem", "Budget", "expand", "expand_rows", "generate", "history",

@@ -171,7 +171,8 @@ class NotFoundError(APIStatusError):
 
 @public
 class ConflictError(APIStatusError):
-    """409: an Idempotency-Key was replayed with a different body."""
+    """409: an Idempotency-Key was replayed with a different body, or a Suno action is not
+    available for its parent (a ``stems`` result, a job not COMPLETED or of another model)."""
 
 
 @public
@@ -257,9 +258,16 @@ class BudgetExceededError(ApiframeError):
 
 @public
 class DownloadError(ApiframeError):
-    """The audio file could not be downloaded completely. Nothing partial is left on disk."""
+    """The audio file could not be downloaded completely. Nothing partial is left on disk.
 
-    def __init__(self, message: str, *, url: str, job_id: str | None = None) -> None:
+    ``purged`` is true when the service no longer has the file (its job is ``expired``, or the
+    CDN answered 404 or 410): downloading again will not help; a local copy may.
+    """
+
+    def __init__(
+        self, message: str, *, url: str, job_id: str | None = None, purged: bool = False
+    ) -> None:
         self.url = url
         self.job_id = job_id
+        self.purged = purged
         super().__init__(message)

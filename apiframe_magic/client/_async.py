@@ -34,7 +34,8 @@ import os
 import ssl
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -61,11 +62,13 @@ from .._exceptions import (
 )
 from .._public import public
 from .._version import __version__
+from ._actions import AnyRequest
 from ._auth import _BAD_KEY, _NO_KEY, _APIKeyAuth, _auth_for, account_of, resolve_api_key, resolve_base_url
 from ._download import DownloadedFile, download_file
 from ._polling import PollSchedule
 from ._retry import Backoff, RetryPolicy, parse_retry_after
-from ._types import Account, Job, JobPage, ModelInfo, MusicRequest, SubmittedJob
+from ._types import Account, Job, JobPage, ModelInfo, SubmittedJob
+from ._uploads import UPLOAD_PATH, Upload, read_upload, resolve_reference_images
 
 __all__ = ["SANDBOX_MAX_POLL_INTERVAL", "SANDBOX_POLL_INTERVAL", "AsyncApiframeClient"]
 
@@ -215,10 +218,14 @@ class AsyncApiframeClient:
 
     # -- endpoints -------------------------------------------------------------------------
 
-    async def submit(self, request: MusicRequest, *, idempotency_key: str | None = None) -> SubmittedJob:
-        """``POST /v2/music/generate``: start a job; return its id at once.
+    async def submit(self, request: AnyRequest, *, idempotency_key: str | None = None) -> SubmittedJob:
+        """Start a job; return its id at once: a :class:`MusicRequest` is sent to
+        ``POST /v2/music/generate``, an :class:`ActionRequest` (a Suno action) to
+        ``POST /v2/music/suno/action``; either is then polled as any job.
 
         The ``Idempotency-Key`` (a uuid4 unless given) is sent with every retry of this call.
+        An action the service will not run on that parent (a ``stems`` result, a parent not
+        COMPLETED or of another model) is a :class:`ConflictError` (409) with its one-line reason.
         """
         key = idempotency_key if idempotency_key is not None else str(uuid.uuid4())
         if not key or len(key) > _IDEMPOTENCY_KEY_MAX or not key.isascii():
@@ -227,7 +234,7 @@ class AsyncApiframeClient:
             )
         response = await self._request(
             "POST",
-            "/v2/music/generate",
+            request.endpoint,
             json=request.to_json(),
             headers={"Idempotency-Key": key},
         )
@@ -435,12 +442,46 @@ class AsyncApiframeClient:
         return backoff.at_least(failures - 1, retry_after)
 
     async def download(
-        self, url: str, dest: str | os.PathLike[str], *, job_id: str | None = None
+        self, url: str, dest: str | os.PathLike[str], *, job_id: str | None = None, expired: bool = False
     ) -> DownloadedFile:
         """Download a result file to ``dest`` (a file path, or a folder: the name then comes
         from the URL). Atomic: on failure nothing is left and an existing file is untouched;
-        raises :class:`DownloadError`. The API key is never sent."""
-        return await download_file(self._cdn, url, dest, job_id=job_id)
+        raises :class:`DownloadError`. The API key is never sent.
+
+        A file the service has purged (its job says ``expired``: pass ``expired=True``, and
+        nothing is sent; or the CDN answers 404 or 410) is a :class:`DownloadError` with
+        ``purged`` set, whose one line says so."""
+        return await download_file(self._cdn, url, dest, job_id=job_id, expired=expired)
+
+    async def upload(self, path: str | os.PathLike[str]) -> Upload:
+        """``POST /v2/uploads``: send a local file (multipart, one ``file`` field); return where
+        the service keeps it for a while (:attr:`Upload.url`, about 1 to 2 hours).
+
+        Its type is sniffed from its first bytes (PNG, JPEG, WebP, GIF, MP4, WebM, MOV, MP3, WAV,
+        OGG, M4A) and its size checked (25 MB for an image or audio, 50 MB for a video) before
+        anything is sent: a file the service would refuse is a one-line
+        :class:`RequestValidationError`. Not retried on a 5xx (an upload carries no
+        Idempotency-Key); a 429 is waited out as for any call."""
+        data, found = read_upload(path)
+        name = Path(path).name or f"upload.{found.extension}"
+        response = await self._request(
+            "POST", UPLOAD_PATH, files={"file": (name, data, found.content_type)},
+        )
+        upload = Upload.from_json(self._json_object(response))
+        if not upload.url:
+            raise APIStatusError(
+                "the upload answer carried no url",
+                status_code=response.status_code,
+                request_id=response.headers.get("x-request-id"),
+                body=dict(upload.raw),
+            )
+        return upload
+
+    async def resolve_reference_images(self, values: Sequence[str | os.PathLike[str]]) -> list[str]:
+        """Lyria's ``reference_images`` as URLs: URLs kept, local image files uploaded with
+        :meth:`upload` (all checked first); see
+        :func:`~apiframe_magic.client.resolve_reference_images`."""
+        return await resolve_reference_images(self.upload, values)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -452,6 +493,7 @@ class AsyncApiframeClient:
         json: Any = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
         auth: bool = True,
         retries: int | None = None,
     ) -> httpx.Response:
@@ -474,6 +516,7 @@ class AsyncApiframeClient:
                     json=json,
                     params=params,
                     headers=headers,
+                    files=files,
                     auth=credentials if credentials is not None else httpx.USE_CLIENT_DEFAULT,
                 )
             except httpx.RequestError as exc:
@@ -529,7 +572,8 @@ class AsyncApiframeClient:
         if isinstance(body, Mapping):
             for name in ("error", "message"):
                 if isinstance(body.get(name), str) and body[name].strip():
-                    message = body[name].strip()
+                    # One line, whatever the service sent (a 409's reason is shown as is).
+                    message = " ".join(body[name].split())
                     break
             details = body.get("details")
             if isinstance(details, Mapping):

@@ -31,7 +31,9 @@ from .._fs import shareable_mode
 from .._public import public
 from ._retry import Backoff, parse_retry_after
 
-__all__ = ["DOWNLOAD_BACKOFF", "DownloadedFile", "download_file", "sniff_container", "true_name"]
+__all__ = [
+    "DOWNLOAD_BACKOFF", "DownloadedFile", "download_file", "purged_error", "sniff_container", "true_name",
+]
 
 Container = Literal["mp3", "wav"]
 _CHUNK = 64 * 1024
@@ -131,6 +133,7 @@ async def download_file(
     job_id: str | None = None,
     retries: int = DOWNLOAD_RETRIES,
     backoff: Backoff = DOWNLOAD_BACKOFF,
+    expired: bool = False,
 ) -> DownloadedFile:
     """Download ``url`` to ``dest`` atomically; raise :class:`DownloadError` on any failure.
 
@@ -140,8 +143,11 @@ async def download_file(
     :attr:`~DownloadedFile.path` is where the file really is. Failed or truncated transfers,
     5xx answers and 429s are retried ``retries`` times, with ``backoff``'s growing, jittered
     pause (a 429's ``Retry-After`` when it gives one, up to ``backoff.max_retry_after``); other
-    4xx answers (an expired file's 404) are not.
+    4xx answers are not: a 404 or 410 (a file the service has purged) and ``expired`` (the job
+    says its files were purged: nothing is sent) are :func:`purged_error`.
     """
+    if expired:
+        raise purged_error(url, job_id)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise DownloadError(f"not an http(s) URL: {url!r}", url=url, job_id=job_id)
@@ -193,6 +199,8 @@ async def _download_once(
                     if response.status_code == 429:
                         wait = parse_retry_after(response.headers.get("retry-after"))
                         raise _Retryable("HTTP 429 Too Many Requests", wait=wait)
+                    if response.status_code in (404, 410):
+                        raise purged_error(url, job_id, f"HTTP {response.status_code}")
                     if response.status_code >= 300:
                         raise DownloadError(
                             f"download of {_short(url)} failed: HTTP {response.status_code} "
@@ -233,6 +241,19 @@ async def _download_once(
         raise
     _fsync_dir(target.parent)
     return DownloadedFile(path=target, content_type=content_type, size=size, container=container)
+
+
+def purged_error(url: str, job_id: str | None, answer: str | None = None) -> DownloadError:
+    """The one-line :class:`DownloadError` (``purged`` set) for a file the service no longer has:
+    its job is ``expired``, or the CDN answered ``answer`` (404 or 410) for ``url``."""
+    if job_id:
+        what = f"the files of job {job_id}" + (f" ({answer} for {_short(url)})" if answer else "")
+    else:
+        what = _short(url) + (f" ({answer})" if answer else "")
+    return DownloadError(
+        f"the service has purged {what}: results are kept for a limited time",
+        url=url, job_id=job_id, purged=True,
+    )
 
 
 def _describe(exc: httpx.HTTPError) -> str:

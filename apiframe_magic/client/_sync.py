@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -13,9 +13,11 @@ import httpx
 
 from .._aio import run_sync
 from .._public import public
+from ._actions import AnyRequest
 from ._async import SANDBOX_MAX_POLL_INTERVAL, SANDBOX_POLL_INTERVAL, AsyncApiframeClient
 from ._download import DownloadedFile
-from ._types import Account, Job, JobPage, ModelInfo, MusicRequest, SubmittedJob
+from ._types import Account, Job, JobPage, ModelInfo, SubmittedJob
+from ._uploads import Upload
 
 __all__ = ["ApiframeClient"]
 
@@ -134,7 +136,7 @@ class ApiframeClient:
         blocking forms (``generate(client, ...)`` with this client) run their async code."""
         return self._run(work)
 
-    def submit(self, request: MusicRequest, *, idempotency_key: str | None = None) -> SubmittedJob:
+    def submit(self, request: AnyRequest, *, idempotency_key: str | None = None) -> SubmittedJob:
         """See :meth:`AsyncApiframeClient.submit`."""
         return self._run(self.aio.submit(request, idempotency_key=idempotency_key))
 
@@ -177,7 +179,15 @@ class ApiframeClient:
         return self._run(self.aio.wait(job_id, timeout=timeout, on_progress=on_progress))
 
     def download(
-        self, url: str, dest: str | os.PathLike[str], *, job_id: str | None = None
+        self, url: str, dest: str | os.PathLike[str], *, job_id: str | None = None, expired: bool = False
     ) -> DownloadedFile:
         """See :meth:`AsyncApiframeClient.download`."""
-        return self._run(self.aio.download(url, dest, job_id=job_id))
+        return self._run(self.aio.download(url, dest, job_id=job_id, expired=expired))
+
+    def upload(self, path: str | os.PathLike[str]) -> Upload:
+        """See :meth:`AsyncApiframeClient.upload`."""
+        return self._run(self.aio.upload(path))
+
+    def resolve_reference_images(self, values: Sequence[str | os.PathLike[str]]) -> list[str]:
+        """See :meth:`AsyncApiframeClient.resolve_reference_images`."""
+        return self._run(self.aio.resolve_reference_images(values))

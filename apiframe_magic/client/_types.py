@@ -14,11 +14,19 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from .._exceptions import RequestValidationError
 from .._public import public
-from ..catalog import DEFAULT_MODEL, ELEVENLABS_MUSIC, MODELS, AudioFormat, ModelSpec, validate_body
+from ..catalog import (
+    ACTIONS,
+    DEFAULT_MODEL,
+    ELEVENLABS_MUSIC,
+    MODELS,
+    AudioFormat,
+    ModelSpec,
+    validate_body,
+)
 
 __all__ = [
     "TERMINAL_STATUSES",
@@ -59,6 +67,9 @@ class MusicRequest:
     params: Mapping[str, Any]
     webhook_url: str | None
     webhook_events: tuple[str, ...] | None
+
+    endpoint: ClassVar[str] = "/v2/music/generate"
+    """The route this request is sent to."""
 
     def __init__(
         self,
@@ -226,6 +237,10 @@ class Job:
     """A snapshot of ``GET /v2/jobs/{id}``, parsed leniently.
 
     ``status`` is kept as the server's string: an unknown status is simply not terminal.
+    ``expired`` is true once the service has purged the job's files (its URLs then fail).
+    A job made by a Suno action (``POST /v2/music/suno/action``) names it in ``action``
+    (``extend``, ``cover``, ``add_vocals``, ``stems``) and its parent in ``parent_job_id``, read
+    from the job's ``input`` (or its top level) where the service gives them; ``None`` otherwise.
     ``raw`` holds the decoded JSON as received.
     """
 
@@ -240,12 +255,22 @@ class Job:
     created_at: str | None = None
     completed_at: str | None = None
     expired: bool = False
+    action: str | None = None
+    parent_job_id: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Job:
         progress = data.get("progress")
         cost = data.get("creditCost")
+        given = data.get("input")
+        body: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+
+        def text(*names: str) -> str | None:
+            found = next((s[n] for s in (data, body) for n in names if isinstance(s.get(n), str)), None)
+            return found.strip() or None if found is not None else None
+
+        expired = data.get("expired")
         return cls(
             id=str(data.get("id") or data.get("jobId") or ""),
             status=str(data.get("status") or "UNKNOWN").upper(),
@@ -257,7 +282,9 @@ class Job:
             webhook_status=data.get("webhookStatus"),
             created_at=data.get("createdAt"),
             completed_at=data.get("completedAt"),
-            expired=bool(data.get("expired", False)),
+            expired=expired is True or (isinstance(expired, str) and expired.lower() == "true"),
+            action=text("action"),
+            parent_job_id=text("parentJobId", "parent_job_id"),
             raw=dict(data),
         )
 
@@ -269,6 +296,29 @@ class Job:
     def audio_url(self) -> str | None:
         """The first track's URL (``tracks`` has every one)."""
         return self.tracks[0].audio_url if self.tracks else None
+
+    @property
+    def stems(self) -> dict[str, Track]:
+        """The tracks of a ``stems`` job by name (``{"vocals": ..., "instrumental": ...}``); empty
+        for any other job. Told apart by their title or id where these name them, else by order
+        (vocals first), as the contract says."""
+        names = ACTIONS["stems"].track_titles
+        if self.action != "stems" or len(self.tracks) != len(names):
+            return {}
+        named = [_stem_name(t, names) for t in self.tracks]
+        if sorted(n for n in named if n is not None) == sorted(names):
+            return {str(name): track for name, track in zip(named, self.tracks, strict=True)}
+        return dict(zip(names, self.tracks, strict=True))
+
+
+def _stem_name(track: Track, names: Sequence[str]) -> str | None:
+    """The stem a track's title (else its id) names, if exactly one."""
+    for label in (track.title, track.id):
+        if isinstance(label, str):
+            found = [n for n in names if n in label.lower()]
+            if len(found) == 1:
+                return found[0]
+    return None
 
 
 @public

@@ -1,0 +1,230 @@
+"""Uploads (``POST /v2/uploads``): the type sniffed from the file's bytes and its size limit
+enforced before anything is sent, the multipart shape (one ``file`` field), the answer parsed,
+Lyria's ``reference_images`` resolved from local files and URLs; and downloads of files the
+service has purged, said in one line.
+
+``httpx.MockTransport`` stands for the service where the sandbox does not answer
+``POST /v2/uploads`` (those tests say so); refusals are made before any request, so those tests
+need no server at all, and the purged downloads run against the sandbox's CDN.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from email.parser import BytesParser
+from email.policy import HTTP
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from apiframe_magic._exceptions import DownloadError, RequestValidationError, ServerError
+from apiframe_magic.client import ApiframeClient, AsyncApiframeClient, Upload
+from apiframe_magic.sandbox import SandboxServer
+from tests.conftest import CANARY_KEY
+
+T = TypeVar("T")
+PNG = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + b"\0" * 40
+MP3 = b"ID3\x04\0\0\0\0\0\0" + b"\0" * 40
+MP4 = b"\0\0\0\x18ftypisom\0\0\x02\0" + b"\0" * 40
+ANSWER = {"id": "upl_1", "url": "https://cdn.test/uploads/upl_1.png", "kind": "image",
+          "contentType": "image/png", "byteSize": 56, "expiresAt": "2026-03-15T12:00:00.000Z"}
+
+
+def run(factory: Callable[[], Awaitable[T]]) -> T:
+    async def call() -> T:
+        return await factory()
+
+    return asyncio.run(call())
+
+
+class Service:
+    """MockTransport standing for ``POST /v2/uploads``: records each request, answers in turn
+    (``201`` with :data:`ANSWER`, its url numbered, when nothing else is queued)."""
+
+    def __init__(self, *answers: httpx.Response) -> None:
+        self.answers = list(answers)
+        self.seen: list[httpx.Request] = []
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        self.seen.append(request)
+        if self.answers:
+            return self.answers.pop(0)
+        n = len(self.seen)
+        return httpx.Response(201, json={**ANSWER, "id": f"upl_{n}", "url": f"https://cdn.test/u/{n}.png"})
+
+    def client(self) -> AsyncApiframeClient:
+        return AsyncApiframeClient(CANARY_KEY, "https://api.test",
+                                   transport=httpx.MockTransport(self.handler))
+
+
+def parts_of(request: httpx.Request) -> list[Any]:
+    """The parts of a multipart/form-data body, as the email package parses them."""
+    head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + request.content)
+    assert message.is_multipart()
+    return list(message.iter_parts())
+
+
+def write(path: Path, data: bytes, size: int | None = None) -> Path:
+    path.write_bytes(data)
+    if size is not None:
+        with path.open("r+b") as f:
+            f.truncate(size)  # sparse: the size without the disk
+    return path
+
+
+# -- upload ------------------------------------------------------------------------------------
+
+
+def test_an_upload_is_one_multipart_file_field_and_its_answer_parsed(tmp_path: Path) -> None:
+    """MockTransport: the sandbox has no ``/v2/uploads`` yet."""
+    service = Service(httpx.Response(201, json=ANSWER))
+    upload = run(lambda: service.client().upload(write(tmp_path / "mood board.png", PNG)))
+    assert upload == Upload(id="upl_1", url="https://cdn.test/uploads/upl_1.png", kind="image",
+                            content_type="image/png", byte_size=56, expires_at="2026-03-15T12:00:00.000Z")
+    (request,) = service.seen
+    assert (request.method, request.url.path) == ("POST", "/v2/uploads")
+    assert request.headers["content-type"].startswith("multipart/form-data; boundary=")
+    assert request.headers["X-API-Key"] == CANARY_KEY
+    (part,) = parts_of(request)
+    assert part.get_param("name", header="content-disposition") == "file"
+    assert part.get_filename() == "mood board.png"
+    assert part.get_content_type() == "image/png"
+    assert part.get_payload(decode=True) == PNG
+
+
+@pytest.mark.parametrize(("data", "name", "content_type"),
+                         [(MP3, "take.mp3", "audio/mpeg"), (MP4, "clip.bin", "video/mp4")])
+def test_the_content_type_comes_from_the_bytes_not_the_name(
+    tmp_path: Path, data: bytes, name: str, content_type: str
+) -> None:
+    """MockTransport."""
+    service = Service()
+    run(lambda: service.client().upload(write(tmp_path / name, data)))
+    (part,) = parts_of(service.seen[0])
+    assert part.get_content_type() == content_type
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "size", "why"),
+    [
+        ("big.png", PNG, 25_000_001, "is 25,000,001 bytes; an image file can be at most 25,000,000 bytes"),
+        ("big.mp3", MP3, 30_000_000, "is 30 MB; an audio file can be at most 25 MB"),
+        ("big.mp4", MP4, 50_500_000, "is 50.5 MB; a video file can be at most 50 MB"),
+        ("notes.txt", b"just some text", None, "is not a file type the service takes (PNG, JPEG, WebP, "
+                                               "GIF, MP4, WebM, MOV, MP3, WAV, OGG, M4A)"),
+        ("empty.png", b"", None, "is empty"),
+    ],
+)
+def test_a_file_the_service_would_refuse_is_one_line_and_never_sent(
+    tmp_path: Path, name: str, data: bytes, size: int | None, why: str
+) -> None:
+    service = Service()
+    path = write(tmp_path / name, data, size)
+    with pytest.raises(RequestValidationError) as info:
+        run(lambda: service.client().upload(path))
+    assert str(info.value) == f"upload {path}: {why}"
+    assert "\n" not in str(info.value)
+    assert service.seen == []
+
+
+def test_a_video_up_to_50_mb_is_sent(tmp_path: Path) -> None:
+    """MockTransport: a sparse 40 MB MP4 is under the video limit (over the image one)."""
+    service = Service()
+    run(lambda: service.client().upload(write(tmp_path / "v.mp4", MP4, 40_000_000)))
+    assert len(service.seen[0].content) > 40_000_000
+
+
+def test_a_missing_file_or_a_folder_is_one_line(tmp_path: Path) -> None:
+    service = Service()
+    with pytest.raises(RequestValidationError) as info:
+        run(lambda: service.client().upload(tmp_path / "nope.png"))
+    assert str(info.value) == f"upload {tmp_path / 'nope.png'}: no such file"
+    with pytest.raises(RequestValidationError) as info:
+        run(lambda: service.client().upload(tmp_path))
+    assert str(info.value) == f"upload {tmp_path}: is a folder, not a file"
+    assert service.seen == []
+
+
+def test_a_failed_upload_is_not_sent_twice(tmp_path: Path) -> None:
+    """MockTransport: a 502 (the CDN upload failed) is not retried, since an upload carries no
+    Idempotency-Key; it is the service's error, in one line."""
+    service = Service(httpx.Response(502, json={"error": "Upload to CDN failed"}))
+    with pytest.raises(ServerError, match=r"^HTTP 502: Upload to CDN failed$"):
+        run(lambda: service.client().upload(write(tmp_path / "a.png", PNG)))
+    assert len(service.seen) == 1
+
+
+def test_the_blocking_client_uploads_too(tmp_path: Path) -> None:
+    """MockTransport."""
+    service = Service()
+    with ApiframeClient(CANARY_KEY, "https://api.test", transport=httpx.MockTransport(service.handler)) as c:
+        assert c.upload(write(tmp_path / "a.png", PNG)).url == "https://cdn.test/u/1.png"
+
+
+# -- reference_images --------------------------------------------------------------------------
+
+
+def test_reference_images_upload_local_files_and_keep_urls_in_order(tmp_path: Path) -> None:
+    """MockTransport."""
+    service = Service()
+    first, second = write(tmp_path / "a.png", PNG), write(tmp_path / "b.png", PNG)
+    urls = run(lambda: service.client().resolve_reference_images(
+        [str(first), "https://example.test/ref.jpg", second]))
+    assert urls == ["https://cdn.test/u/1.png", "https://example.test/ref.jpg", "https://cdn.test/u/2.png"]
+    assert [parts_of(r)[0].get_filename() for r in service.seen] == ["a.png", "b.png"]
+
+
+def test_reference_images_are_all_checked_before_the_first_is_sent(tmp_path: Path) -> None:
+    service = Service()
+    good, song = write(tmp_path / "a.png", PNG), write(tmp_path / "song.mp3", MP3)
+    with pytest.raises(RequestValidationError) as info:
+        run(lambda: service.client().resolve_reference_images([good, song]))
+    assert str(info.value) == (f"reference_images {song}: is audio (MP3); only image files are taken "
+                               "here (PNG, JPEG, WebP, GIF)")
+    with pytest.raises(RequestValidationError) as info:
+        run(lambda: service.client().resolve_reference_images([good] * 11))
+    assert str(info.value) == "reference_images: 11 given; at most 10 are taken"
+    with pytest.raises(RequestValidationError) as info:
+        run(lambda: service.client().resolve_reference_images(["./moodboard.png"]))
+    assert str(info.value) == "reference_images ./moodboard.png: no such file"
+    assert service.seen == []
+
+
+def test_the_blocking_client_resolves_reference_images(tmp_path: Path) -> None:
+    """MockTransport."""
+    service = Service()
+    with ApiframeClient(CANARY_KEY, "https://api.test", transport=httpx.MockTransport(service.handler)) as c:
+        assert c.resolve_reference_images([write(tmp_path / "a.png", PNG), "https://x.test/b.png"]) == [
+            "https://cdn.test/u/1.png", "https://x.test/b.png"]
+
+
+# -- purged files ------------------------------------------------------------------------------
+
+
+def test_an_expired_job_s_file_is_not_fetched(tmp_path: Path) -> None:
+    """With ``expired=True`` nothing is sent: the host does not even resolve."""
+    with ApiframeClient(CANARY_KEY, "https://api.invalid") as client, pytest.raises(DownloadError) as info:
+        client.download("https://cdn.invalid/audio/a.mp3?sig=secret", tmp_path, job_id="job-7", expired=True)
+    assert str(info.value) == (
+        "the service has purged the files of job job-7: results are kept for a limited time")
+    assert info.value.purged and info.value.job_id == "job-7"
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("job_id", ["job-7", None])
+def test_a_404_from_the_cdn_says_the_file_was_purged(
+    sandbox: SandboxServer, tmp_path: Path, job_id: str | None
+) -> None:
+    url = sandbox.cdn_url + "/audio/00000000-0000-4000-8000-000000000000-0.mp3"
+    with ApiframeClient(CANARY_KEY, sandbox.url) as client, pytest.raises(DownloadError) as info:
+        client.download(url, tmp_path, job_id=job_id)
+    whose = f"the files of job job-7 (HTTP 404 for {url})" if job_id else f"{url} (HTTP 404)"
+    assert str(info.value) == f"the service has purged {whose}: results are kept for a limited time"
+    assert info.value.purged
+    assert len(sandbox.recorded_requests()) == 1  # not retried
