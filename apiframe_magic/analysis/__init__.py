@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._adherence import Adherence, Check, adherence
 from ._measure import CLIP_LEVEL, MEASUREMENT_KEYS, NEEDS_EXTRA, Measurements, extra_installed, measure
 from ._pictures import card_pictures, spectrogram_png, waveform_svg
 
@@ -32,7 +33,10 @@ __all__ = [
     "CLIP_LEVEL",
     "MEASUREMENT_KEYS",
     "NEEDS_EXTRA",
+    "Adherence",
+    "Check",
     "Measurements",
+    "adherence",
     "card_pictures",
     "extra_installed",
     "measure",

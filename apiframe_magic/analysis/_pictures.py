@@ -1,4 +1,4 @@
-"""Two small pictures of a track, for its card: a waveform (inline SVG) and a spectrogram (PNG).
+"""Two small pictures of a track, for its card: a waveform (SVG) and a spectrogram (PNG).
 
 Both are made for the weight of a saved notebook: the waveform is one SVG path of
 :data:`WAVE_COLUMNS` vertical strokes with integer coordinates (about 1 KB), the spectrogram a

@@ -24,6 +24,7 @@ PANELS = (
     ("peak_dbfs", "sample peak (dBFS)"),
     ("clipped_samples", "clipped samples"),
     ("tempo_bpm", "tempo (bpm)"),
+    ("adherence", "follows the prompt (share of asks met)"),
 )
 _COLORS = ("#1565c0", "#ef6c00", "#2e7d32", "#c62828", "#6a1b9a", "#00838f", "#5d4037", "#616161")
 
@@ -38,11 +39,12 @@ class MeasurementsFigure(Figure):
 
 
 def plot_rows(rows: Iterable[Mapping[str, Any]]) -> MeasurementsFigure:
-    """A panel per measurement (loudness, peak, clipped samples, tempo), a horizontal bar per
-    row, labelled by its ``label`` and coloured by its ``model``; the key of each row, when
-    known, is written next to its tempo bar. Rows with nothing measured are skipped, and so is
-    the clipped samples panel when no row clipped (the peak panel is then titled "none
-    clipped")."""
+    """A panel per measurement (loudness, peak, clipped samples, tempo, and how well each track
+    follows what its prompt asked for, where it asked anything), a horizontal bar per row,
+    labelled by its ``label`` and coloured by its ``model``; the key of each row, when known, is
+    written next to its tempo bar, and a tick marks the tempo its prompt asked for. Rows with
+    nothing measured are skipped, and so is the clipped samples panel when no row clipped (the
+    peak panel is then titled "none clipped")."""
     table = [dict(r) for r in rows if any(r.get(name) is not None for name, _ in PANELS)]
     panels = [(n, t) for n, t in PANELS if any(r.get(n) is not None for r in table)]
     if any(n == "clipped_samples" for n, _ in panels) and not any(r.get("clipped_samples") for r in table):
@@ -69,6 +71,10 @@ def plot_rows(rows: Iterable[Mapping[str, Any]]) -> MeasurementsFigure:
             for y, row in zip(positions, table, strict=True):
                 if row.get("key") and row.get(name) is not None:
                     ax.text(float(row[name]), y, f" {row['key']}", va="center", fontsize=7)
+                if row.get("asked_bpm") is not None:  # where the prompt asked it to be
+                    ax.plot([float(row["asked_bpm"])], [y], marker="|", color="black", markersize=9)
+        if name == "adherence":
+            ax.set_xlim(0, 1)
     axes[0].set_yticks(positions, labels)
     if len(models) > 1:
         from matplotlib.patches import Patch

@@ -30,6 +30,7 @@ from ._actions import (
     parent_problem,
     validate_action_body,
 )
+from ._asks import PromptAsks, asks_of, parse_bpm, parse_key, parse_metre
 from ._elevenlabs import ELEVENLABS_MUSIC, MAX_LENGTH_MS, MIN_LENGTH_MS
 from ._formats import DEFAULT_OUTPUT_FORMAT, MP3_DEFAULT, OUTPUT_FORMATS, AudioFormat
 from ._length import credit_cost, format_length, parse_length
@@ -98,8 +99,10 @@ __all__ = [
     "OptionError",
     "ParamKind",
     "ParamSpec",
+    "PromptAsks",
     "UploadKind",
     "UploadType",
+    "asks_of",
     "continue_at_problem",
     "credit_cost",
     "format_length",
@@ -113,7 +116,10 @@ __all__ = [
     "params_for",
     "parent_problem",
     "parse_bool",
+    "parse_bpm",
+    "parse_key",
     "parse_length",
+    "parse_metre",
     "parse_param",
     "parse_param_among",
     "price_bounds",

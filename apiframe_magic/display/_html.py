@@ -239,8 +239,12 @@ def measurements_bundle(result: MusicResult) -> dict[str, str]:
         text = "measured:\n" + "\n".join(f"  {line}" for line in lines)
     else:
         text = f"measured: {lines[0]}"
+    follows = result.adherence.summary() if measured else ""
+    if follows:  # what the prompt asked for, against the (first) track
+        text += f"\nthe prompt asked: {follows}"
+        blocks += f"<div class='apiframe-adherence'>the prompt asked: {html.escape(follows)}</div>"
     return {
-        "text/plain": text,
+        "text/plain": printable(text),
         "text/html": f'<div class="apiframe-music-analysis" style="{_BOX}padding:0 14px">{blocks}</div>',
     }
 

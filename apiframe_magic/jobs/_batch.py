@@ -44,6 +44,7 @@ from .._public import public
 from ..analysis import plot_measurements
 from ..client import DEFAULT_RETRY_AFTER, ApiframeClient, Backoff, Job, MusicRequest
 from ..ledger import MEASUREMENT_COLUMNS
+from ._adherence import ADHERENCE_COLUMNS, adherence_columns
 from ._bookkeeping import Bookkeeping, decide
 from ._context import RunContext
 from ._expand import BatchItem
@@ -88,7 +89,7 @@ ENDED = frozenset({DONE, FAILED, STOPPED})
 
 BATCH_COLUMNS = (
     "label", "prompt", "take", "model", "params", "job_id", "status", "credits", "path", "duration",
-    "error", *MEASUREMENT_COLUMNS,
+    "error", *MEASUREMENT_COLUMNS, *ADHERENCE_COLUMNS,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -101,8 +102,12 @@ BATCH_COLUMNS = (
 class BatchEntry:
     """How one item of a batch is doing: ``status`` (``"waiting"`` for a free slot, ``"running"``,
     ``"done"``, ``"failed"`` or ``"stopped"``), its ``job_id`` once submitted, the last ``job``
-    snapshot seen while it runs, and at the end its ``result`` or its ``error``. The ``result``
-    is set as soon as the audio is saved, while the tracks are still being measured."""
+    snapshot seen while it runs, and at the end its ``result`` or its ``error``.
+
+    Done means saved: the entry is ``"done"`` (and ``ended_at`` set) the moment its audio is
+    saved. The tracks are measured afterwards, with ``measuring`` true meanwhile; ``on_change``
+    hears the entry again, ``measuring`` false, once its measurements are in (or measuring was
+    stopped), so a grid fills the measurements in under a player already shown."""
 
     item: BatchItem
     status: str = WAITING
@@ -112,6 +117,7 @@ class BatchEntry:
     error: BaseException | None = field(default=None, repr=False)
     started_at: float | None = field(default=None, repr=False)
     ended_at: float | None = field(default=None, repr=False)
+    measuring: bool = field(default=False, repr=False)
 
     @property
     def label(self) -> str:
@@ -364,7 +370,9 @@ class Batch(Sequence[MusicResult]):
         ``duration`` are the first track's, ``credits`` what the job cost (0 from the ledger),
         ``error`` the reason it failed; ``loudness_lufs``, ``peak_dbfs``, ``clipped_samples``,
         ``tempo_bpm`` and ``key`` what was measured in the first track (``None`` until measured;
-        tempo and key need the ``analysis`` extra)."""
+        tempo and key need the ``analysis`` extra); ``asked_bpm``, ``asked_key``,
+        ``asked_metre``, ``asked_seconds`` and ``adherence`` whether it follows its prompt (see
+        :attr:`MusicResult.adherence`)."""
         rows = []
         for entry in self.entries:
             result = entry.result
@@ -382,6 +390,7 @@ class Batch(Sequence[MusicResult]):
                 "duration": result.duration if result is not None else None,
                 "error": entry.reason if entry.status in (FAILED, STOPPED) else None,
                 **{name: measured.get(name) for name in MEASUREMENT_COLUMNS},
+                **adherence_columns(entry.request, result.measurements if result is not None else None),
             })
         return rows
 
@@ -487,15 +496,22 @@ class Batch(Sequence[MusicResult]):
                 watcher = _EntryObserver(entry, run.observer, slot, run.changed)
                 result = await _submit_retrying(client, entry, ctx, run.gate, watcher)
             entry.result, entry.job_id = result, result.job_id
-            if ctx.measure and any(t.measurements is None for t in result.tracks):
-                # Saved: a grid can show the player while the tracks are measured.
-                run.changed(entry)
-                await measure_off_loop(result, ctx.ledger, ctx.measure_with)
+            entry.measuring = ctx.measure and any(t.measurements is None for t in result.tracks)
             self._end(entry, DONE, run.changed)
+            if entry.measuring:
+                try:
+                    await measure_off_loop(result, ctx.ledger, ctx.measure_with)
+                finally:
+                    entry.measuring = False
+                    run.changed(entry)
         except asyncio.CancelledError:
-            self._end(entry, DONE if entry.result is not None else STOPPED, run.changed)
+            if not entry.ended:
+                self._end(entry, DONE if entry.result is not None else STOPPED, run.changed)
             raise
         except Exception as exc:  # one job's failure, of any kind, is that job's alone
+            if entry.result is not None:  # saved: measuring never fails a job
+                ctx.say(f"could not measure {entry.label}: {type(exc).__name__}: {exc}")
+                return
             entry.error = exc
             if isinstance(exc, ApiframeError) and exc.job_id is not None:
                 entry.job_id = exc.job_id
@@ -695,12 +711,13 @@ def run_batch(
     A job that fails (``FAILED``, a timeout, a download error, any error) is recorded on its
     entry and the others go on: the batch never raises for one job. ``observer_for(item)``
     gives each job an observer (a card of a grid); ``on_change(entry)`` hears every status
-    change; ``warn`` hears each problem once. With ``measure`` (the default) each job is
-    measured once downloaded, on an executor, before its entry is done: ``on_change`` hears the
-    entry once with its ``result`` while still ``"running"`` (a grid shows the player at once),
-    then ``"done"`` with the measurements. Cancelling it (Ctrl-C) stops every job at once, each
-    keeping its job id in the ledger; to keep the :class:`Batch` too, make it first:
-    ``batch = Batch(items)``, then ``await batch.run(client, ...)``.
+    change; ``warn`` hears each problem once. An entry is ``"done"`` as soon as its audio is
+    saved; with ``measure`` (the default) its tracks are then measured on an executor, with
+    ``entry.measuring`` true, and ``on_change`` hears it again once the measurements are in. The
+    batch ends when every job has ended and every saved track has been measured. Cancelling it
+    (Ctrl-C) stops every job at once, each keeping its job id in the ledger; to keep the
+    :class:`Batch` too, make it first: ``batch = Batch(items)``, then
+    ``await batch.run(client, ...)``.
     """
     batch = Batch(items)
     if isinstance(client, ApiframeClient):

@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_OUTPUT_DIR",
     "SaveTarget",
     "TrackFile",
+    "description_of",
     "name_of",
     "slugify",
     "track_duration",
@@ -82,19 +83,34 @@ _RESERVED_NAMES = frozenset(
 )
 
 
+def description_of(request: MusicRequest) -> str:
+    """What a request asks for in words: its prompt, except where the prompt is the lyrics
+    (Suno's custom mode): then the description the lyrics came with (the ``style`` param), else
+    the prompt after all."""
+    lyrics = request.spec.lyrics
+    if _is_custom_mode(request) and lyrics is not None and lyrics.description_param:
+        value = request.params.get(lyrics.description_param)
+        if isinstance(value, str) and value.strip():
+            return value
+    return request.prompt
+
+
 def name_of(request: MusicRequest) -> str:
     """What a job's files are named after: its prompt, except where the prompt is the lyrics
-    (Suno's custom mode), whose first line says little: then its ``title`` param, else the
-    description the lyrics came with (the ``style`` param), else the prompt after all."""
+    (Suno's custom mode), whose first line says little: then its ``title`` param, else its
+    :func:`description_of`."""
+    title = request.params.get("title")
+    if _is_custom_mode(request) and isinstance(title, str) and title.strip():
+        return title
+    return description_of(request)
+
+
+def _is_custom_mode(request: MusicRequest) -> bool:
+    """Whether the request's prompt holds the lyrics (its model's lyrics switch is on)."""
     lyrics = request.spec.lyrics
-    if lyrics is not None and lyrics.param is None and lyrics.sets and all(
+    return lyrics is not None and lyrics.param is None and bool(lyrics.sets) and all(
         request.params.get(name) == value for name, value in lyrics.sets
-    ):
-        for name in ("title", lyrics.description_param):
-            value = request.params.get(name) if name else None
-            if isinstance(value, str) and value.strip():
-                return value
-    return request.prompt
+    )
 
 
 def slugify(text: str, max_length: int = 40, max_bytes: int = 120) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._public import public
-from ..ledger import Ledger, LedgerUnavailable, resolve_ledger_path, rows_frame
+from ..ledger import HISTORY_COLUMNS, Ledger, LedgerUnavailable, resolve_ledger_path, rows_frame
 from ._files import DEFAULT_OUTPUT_DIR
 
 if TYPE_CHECKING:
@@ -68,10 +68,18 @@ def history(
     """Every job the ledger recorded, newest first: prompt, model, take, status, credits, length,
     file, when, job id, label and params, the first track's measurements (``loudness_lufs``,
     ``peak_dbfs``, ``clipped_samples``, ``tempo_bpm``, ``key``) and what listening tests made of
-    it (``rating``, ``ratings``, ``wins``, ``pairs``). A pandas DataFrame when pandas is installed
+    it (``rating``, ``ratings``, ``wins``, ``pairs``), and whether the music follows the prompt
+    (``asked_bpm``, ``asked_key``, ``asked_metre``, ``asked_seconds``, ``adherence``: see
+    :attr:`MusicResult.adherence`). A pandas DataFrame when pandas is installed
     (the ``history`` extra), else a list of dicts. ``text`` matches within the prompt."""
+    from ._adherence import ADHERENCE_COLUMNS, history_adherence
+
+    columns = (*HISTORY_COLUMNS, *ADHERENCE_COLUMNS)
     opened = open_ledger(ledger, output_dir)
     if opened is None:
-        return rows_frame([])
+        return rows_frame([], columns)
     with opened:
-        return rows_frame(opened.history_rows(limit=limit, model=model, text=text))
+        rows = opened.history_rows(limit=limit, model=model, text=text)
+    for row in rows:
+        row.update(history_adherence(row))
+    return rows_frame(rows, columns)

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .._public import public
-from ..analysis import Measurements
+from ..analysis import Adherence, Measurements, adherence
+from ..catalog import PromptAsks, asks_of
 from ..client import Job, MusicRequest, Track
 
 if TYPE_CHECKING:
@@ -157,6 +158,23 @@ class MusicResult(RenamedService):
         from ._measure import measure_result
 
         return measure_result(self, ledger=ledger, extra=extra)
+
+    @property
+    def asks(self) -> PromptAsks:
+        """What the prompt asked for in so many words (a tempo, a key, a metre) and the length
+        the request asked for (see :func:`apiframe_magic.catalog.asks_of`)."""
+        from ._files import description_of
+
+        text = description_of(self.request) if self.request is not None else None
+        return asks_of(text, self.requested_seconds)
+
+    @property
+    def adherence(self) -> Adherence:
+        """Whether the first track has what the prompt asked for: ``"asked 120 bpm, measured
+        119 ✓"`` (see :func:`apiframe_magic.analysis.adherence`); empty when nothing was asked."""
+        asks = self.asks
+        return adherence(self.measurements, tempo_bpm=asks.tempo_bpm, key=asks.key, metre=asks.metre,
+                         seconds=asks.seconds)
 
     @property
     def paths(self) -> list[Path]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from ._records import PAIR, RATING, TEST_ROLE, JobRecord, RatingRecord
@@ -151,16 +151,17 @@ def history_frame(
     return rows_frame(history_rows(records, ratings))
 
 
-def rows_frame(rows: list[dict[str, Any]]) -> pandas.DataFrame | list[dict[str, Any]]:
+def rows_frame(
+    rows: list[dict[str, Any]], columns: Sequence[str] = HISTORY_COLUMNS
+) -> pandas.DataFrame | list[dict[str, Any]]:
     """Rows of :func:`history_rows` (or :meth:`Ledger.history_rows`) as :func:`history_frame`
-    returns them: a pandas DataFrame when pandas can be imported, else ``rows`` themselves."""
+    returns them: a pandas DataFrame of ``columns`` when pandas can be imported, else ``rows``
+    themselves."""
     try:
         import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]
     except ImportError:
         return rows
     # Column by column: much faster than a DataFrame of dicts for a long history.
-    frame = pandas.DataFrame(
-        {name: [row[name] for row in rows] for name in HISTORY_COLUMNS}, columns=list(HISTORY_COLUMNS)
-    )
+    frame = pandas.DataFrame({name: [row[name] for row in rows] for name in columns}, columns=list(columns))
     frame["when"] = pandas.to_datetime(frame["when"], utc=True)
     return frame
