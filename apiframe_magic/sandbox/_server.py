@@ -32,6 +32,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from ..catalog import MODELS, OUTPUT_FORMATS, validate_body
+from ._action_body import validate_action
 from ._faults import Faults, FaultValueError
 from ._persist import StoreUnavailable
 from ._state import (
@@ -45,6 +46,7 @@ from ._state import (
     error,
     validation_error,
 )
+from ._uploads import MAX_UPLOAD_BYTES, UPLOAD_TTL_SECONDS, UploadError, Uploads, file_from_multipart
 
 __all__ = [
     "CREDITS_ENV",
@@ -72,10 +74,14 @@ IDEMPOTENCY_KEY_MAX = 255
 _JOB_PATH = re.compile(r"/v2/jobs/(?P<id>[^/]+)")
 _AUDIO_PATH = re.compile(r"/audio/(?P<name>[0-9a-f-]{36}-[0-9]\.(?:mp3|wav))")
 _IMAGE_PATH = re.compile(r"/images/(?P<name>[0-9a-f-]{36}-[0-9]\.svg)")
+_UPLOAD_PATH = re.compile(r"/uploads/(?P<name>[0-9a-f-]{36}\.[a-z0-9]{3,4})")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 
 # Request hardening (docs/sandbox.md, "Who may talk to it").
 MAX_BODY_BYTES = 1 << 20
+# POST /v2/uploads carries the file itself: the largest file allowed, plus room for the form.
+UPLOAD_PATH = "/v2/uploads"
+MAX_UPLOAD_BODY_BYTES = max(MAX_UPLOAD_BYTES.values()) + (64 << 10)
 MAX_JSON_DEPTH = 64
 MAX_LINE_BYTES = 8192
 MAX_TRAILER_LINES = 64
@@ -242,8 +248,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.request_id = "req_" + uuid.uuid4().hex
         parts = urlsplit(self.path)
         path = parts.path.rstrip("/") or "/"
+        limit = (MAX_UPLOAD_BODY_BYTES if self.server.origin == "api" and path == UPLOAD_PATH
+                 else MAX_BODY_BYTES)
         try:
-            body = self._read_body()
+            body = self._read_body(limit)
         except _BadRequest as bad:
             with contextlib.suppress(OSError):
                 self._send_json(bad.reply, method)
@@ -272,8 +280,9 @@ class _Handler(BaseHTTPRequestHandler):
     def route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> None:
         raise NotImplementedError
 
-    def _read_body(self) -> bytes:
-        """The request body, chunked or by ``Content-Length``, of at most :data:`MAX_BODY_BYTES`.
+    def _read_body(self, limit: int) -> bytes:
+        """The request body, chunked or by ``Content-Length``, of at most ``limit`` bytes
+        (:data:`MAX_BODY_BYTES`; :data:`MAX_UPLOAD_BODY_BYTES` on the upload route).
 
         Raises :class:`_BadRequest` (``400``, or ``413`` when too large) for framing it cannot
         trust: a ``Content-Length`` that is not one whole number, a chunk size that is not hex,
@@ -283,22 +292,22 @@ class _Handler(BaseHTTPRequestHandler):
         if coding is not None:
             if coding.strip().lower() != "chunked":
                 raise _BadRequest(400, "Transfer-Encoding must be chunked")
-            return self._read_chunked()
+            return self._read_chunked(limit)
         lengths = {value.strip() for value in self.headers.get_all("Content-Length") or ()}
         if not lengths:
             return b""
         text = lengths.pop()
         if lengths or not (text.isascii() and text.isdigit()):
             raise _BadRequest(400, "Content-Length must be one whole number of bytes")
-        if len(text) > len(str(MAX_BODY_BYTES)) or int(text) > MAX_BODY_BYTES:
-            raise _BadRequest(413, f"the request body is over {MAX_BODY_BYTES} bytes")
+        if len(text) > len(str(limit)) or int(text) > limit:
+            raise _BadRequest(413, f"the request body is over {limit} bytes")
         length = int(text)
         body = self.rfile.read(length) if length else b""
         if len(body) < length:
             raise _BadRequest(400, "the request body is shorter than its Content-Length")
         return body
 
-    def _read_chunked(self) -> bytes:
+    def _read_chunked(self, limit: int) -> bytes:
         chunks: list[bytes] = []
         total = 0
         while True:
@@ -313,8 +322,8 @@ class _Handler(BaseHTTPRequestHandler):
                         return b"".join(chunks)
                 raise _BadRequest(400, "too many trailer lines after the last chunk")
             total += size
-            if total > MAX_BODY_BYTES:
-                raise _BadRequest(413, f"the request body is over {MAX_BODY_BYTES} bytes")
+            if total > limit:
+                raise _BadRequest(413, f"the request body is over {limit} bytes")
             chunk = self.rfile.read(size)
             if len(chunk) < size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
                 raise _BadRequest(400, "a chunk ended early or without its line break")
@@ -413,6 +422,10 @@ class _ApiHandler(_Handler):
         job_match = _JOB_PATH.fullmatch(path)
         if path == "/v2/music/generate":
             allowed, fault_route, view = ("POST",), "submit", self._submit
+        elif path == "/v2/music/suno/action":
+            allowed, fault_route, view = ("POST",), "submit", self._submit_action
+        elif path == UPLOAD_PATH:
+            allowed, fault_route, view = ("POST",), "other", self._upload
         elif path == "/v2/jobs":
             allowed, fault_route, view = ("GET",), "other", self._list_jobs
         elif job_match is not None:
@@ -489,6 +502,38 @@ class _ApiHandler(_Handler):
             return validation_error(problems)
         assert isinstance(payload, dict)
         return self.server.sandbox._state.submit(key, payload, idempotency_key)
+
+    def _submit_action(self, query: dict[str, list[str]], body: bytes) -> Reply:
+        """``POST /v2/music/suno/action``: checked like a generate (key, ``Idempotency-Key``,
+        strict JSON, the body's own rules), then the parent's rules in the state."""
+        key, problem = self._api_key()
+        if key is None:
+            return problem or error(401, "API key is required")
+        idempotency_key = self.headers.get("Idempotency-Key")
+        if idempotency_key is not None and not 1 <= len(idempotency_key) <= IDEMPOTENCY_KEY_MAX:
+            return validation_error(
+                {"Idempotency-Key": [f"must be 1 to {IDEMPOTENCY_KEY_MAX} characters"]})
+        payload, bad_json = _json_body(body)
+        if bad_json is not None:
+            return bad_json
+        problems = validate_action(payload)
+        if problems:
+            return validation_error(problems)
+        assert isinstance(payload, dict)
+        return self.server.sandbox._state.submit_action(key, payload, idempotency_key)
+
+    def _upload(self, query: dict[str, list[str]], body: bytes) -> Reply:
+        """``POST /v2/uploads``: ``201`` with the file's short-lived CDN URL, or ``400``."""
+        key, problem = self._api_key()
+        if key is None:
+            return problem or error(401, "API key is required")
+        sandbox = self.server.sandbox
+        try:
+            data = file_from_multipart(self.headers.get("Content-Type") or "", body)
+            upload = sandbox._uploads.add(data)
+        except UploadError as exc:
+            return error(400, str(exc), details={"file": [str(exc)]})
+        return Reply(201, upload.json(f"{sandbox.cdn_url}/uploads/{upload.name}"))
 
     def _get_job(self, job_id: str) -> Reply:
         key, problem = self._api_key()
@@ -640,6 +685,18 @@ class _CdnHandler(_Handler):
     def route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> None:
         match = _AUDIO_PATH.fullmatch(path)
         image = _IMAGE_PATH.fullmatch(path)
+        uploaded = _UPLOAD_PATH.fullmatch(path)
+        if uploaded is not None and method in ("GET", "HEAD"):
+            found = self.server.sandbox._uploads.get(uploaded["name"])
+            if found is None or not found[1].is_file():
+                self._send_json(error(404, "Not found"), method)
+                return
+            data = found[1].read_bytes()
+            self._start(200, {"Content-Type": found[0].content_type,
+                              "Content-Length": str(len(data))})
+            if method == "GET":
+                self.wfile.write(data)
+            return
         if image is not None and method == "GET":
             picture = self.server.sandbox._state.cover_image(image["name"])
             if picture is None:
@@ -723,6 +780,7 @@ class SandboxServer:
         max_concurrent_jobs: int = MAX_CONCURRENT_JOBS,
         over_limit: OverLimit = "queue",
         state_path: str | os.PathLike[str] | None = None,
+        upload_seconds: float = UPLOAD_TTL_SECONDS,
     ) -> None:
         if job_seconds < 0:
             raise ValueError("job_seconds must not be negative")
@@ -743,6 +801,8 @@ class SandboxServer:
         self._files_dir = Path(files_dir) if files_dir is not None else None
         self._owns_files_dir = files_dir is None
         self.state_path = Path(state_path) if state_path is not None else None
+        self.upload_seconds = float(upload_seconds)
+        self._uploads_obj: Uploads | None = None
         self.notice: str | None = None
         self._requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
@@ -786,6 +846,7 @@ class SandboxServer:
                 state_path=self.state_path,
             )
             self.notice = self._state_obj.notice
+            self._uploads_obj = Uploads(self._files_dir / "uploads", self.upload_seconds)
             for server in self._servers:
                 thread = threading.Thread(
                     target=server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -888,6 +949,12 @@ class SandboxServer:
             self._requests.clear()
 
     # -- internals ----------------------------------------------------------------------------
+
+    @property
+    def _uploads(self) -> Uploads:
+        if self._uploads_obj is None:
+            raise RuntimeError("the sandbox server is not started")
+        return self._uploads_obj
 
     @property
     def _state(self) -> SandboxState:

@@ -250,6 +250,30 @@ class _Job:
     webhook_status: str | None = None
     # True while this process renders its audio; a job it does not render is ready at deadline.
     rendering: bool = False
+    # An action's job: what its tracks are made from (see _actions), and their titles.
+    lineage: dict[str, Any] | None = None
+    titles: tuple[str, ...] = ()
+
+    @property
+    def is_stems(self) -> bool:
+        return self.lineage is not None and self.lineage["steps"][-1]["action"] == "stems"
+
+    def title_of(self, take: int) -> str:
+        if self.titles:
+            return self.titles[take]
+        params = self.body.get(MODELS[self.model].params_key) or {}
+        return str(params.get("title") or track_title(self.prompt, take, len(self.file_names)))
+
+    def lineage_of(self, take: int) -> dict[str, Any]:
+        """How track ``take`` is made: its generation and the actions since, each with its take."""
+        if self.lineage is None:
+            base = {"text": self.music_text, "length_ms": self.length_ms,
+                    "force_instrumental": self.force_instrumental,
+                    "variation": self.first_variation + take}
+            return {"base": base, "steps": []}
+        steps = [dict(step) for step in self.lineage["steps"]]
+        steps[-1]["take"] = take
+        return {"base": self.lineage["base"], "steps": steps}
 
     @property
     def deadline(self) -> float | None:
@@ -274,8 +298,10 @@ class _Job:
 # What a job's row keeps as it was at submit; with its times, enough to show it and render it again.
 _FACTS = ("body", "model", "prompt", "length_ms", "output_format", "force_instrumental",
           "music_text", "tags", "first_variation", "cost", "run_seconds", "file_names",
-          "track_ids", "webhook_url", "webhook_events", "forced_failure")
-_TUPLE_FACTS = ("file_names", "track_ids", "webhook_events")
+          "track_ids", "webhook_url", "webhook_events", "forced_failure", "lineage", "titles")
+_TUPLE_FACTS = ("file_names", "track_ids", "webhook_events", "titles")
+# Facts newer than some stored rows, with the value an older row means.
+_LATER_FACTS: dict[str, Any] = {"lineage": None, "titles": ()}
 
 
 class SandboxState:
@@ -418,85 +444,169 @@ class SandboxState:
         params: dict[str, Any] = dict(body.get(spec.params_key) or {})
         prompt = str(body["prompt"])
         length_ms = track_length_ms(spec, prompt, params)
-        cost = spec.charge(params, length_ms)
         audio_format = spec.audio_format(params)
-        takes = spec.track_count(params)
         text = music_text(spec, prompt, params)
-        tags = str(params.get("style") or _style_tags(text))
-        print_ = fingerprint(body)
-        account = account_of(api_key)
+        facts: dict[str, Any] = {
+            "model": model, "prompt": prompt, "length_ms": length_ms,
+            "output_format": audio_format.name,
+            "force_instrumental": is_instrumental(spec, params), "music_text": text,
+            "tags": str(params.get("style") or _style_tags(text)),
+            "cost": spec.charge(params, length_ms),
+        }
         with self._lock, self._store.transaction():
             now = self.clock()
             # Under the file's write lock: every process's jobs, balances and keys are in.
             self._advance(now)
-            if idempotency_key is not None:
-                self._store.forget_before(self._wall(now) - IDEMPOTENCY_TTL_SECONDS)
-                record = self._store.recall(account, idempotency_key)
-                known = None if record is None else self._jobs.get(record[1])
-                if record is not None and known is not None:
-                    if record[0] != print_:
-                        return error(
-                            409,
-                            "Idempotency-Key was already used with a different request body",
-                        )
-                    return Reply(202, {"jobId": known.id, "status": self._status(known, now)[0]})
-            available = self._balance(account)
-            if available < cost:
-                return error(402, "Insufficient credits", creditsRequired=cost,
-                             creditsAvailable=available)
-            running, waiting = self._load(account)
-            has_slot = not waiting and len(running) < self.max_concurrent_jobs
-            if not has_slot and self.over_limit == "reject":
-                return self._too_many(running, waiting, now)
-            self._store.set_credits(account, available - cost)
-            fail = self.faults.take(("fail_job",), None)
-            slow = self.faults.take(("slow_job",), None)
-            run_seconds = self.job_seconds
-            if slow is not None:
-                run_seconds = slow.seconds if slow.seconds is not None else DEFAULT_SLOW_SECONDS
-            job_id = str(uuid.uuid4())
-            events = body.get("webhookEvents")
-            job = _Job(
-                id=job_id,
-                seq=0,
-                api_key=api_key,
-                account=account,
-                body=json.loads(json.dumps(body)),
-                model=model,
-                prompt=prompt,
-                length_ms=length_ms,
-                output_format=audio_format.name,
-                force_instrumental=is_instrumental(spec, params),
-                music_text=text,
-                tags=tags,
-                first_variation=first_variation(spec, params, job_id),
-                cost=cost,
-                created_wall=datetime.fromtimestamp(self._wall(now), timezone.utc),
-                created_mono=now,
-                run_seconds=run_seconds,
-                file_names=tuple(f"{job_id}-{n}.{audio_format.extension}" for n in range(takes)),
-                track_ids=tuple("track_" + uuid.uuid4().hex[:12] for _ in range(takes)),
-                webhook_url=body.get("webhookUrl"),
-                webhook_events=tuple(events) if events else WEBHOOK_EVENTS,
-                forced_failure=None if fail is None else (fail.message or DEFAULT_FAIL_MESSAGE),
-                webhook_status="pending" if body.get("webhookUrl") else None,
-                started_mono=now if has_slot else None,
-            )
-            if job.forced_failure is not None:
-                job.render_done_mono = now
-                job.render_error = job.forced_failure
+            account = account_of(api_key)
+            replay = self._replay(account, idempotency_key, fingerprint(body), now)
+            if replay is not None:
+                return replay
+            return self._open_job(api_key, body, idempotency_key, now, facts,
+                                  takes=spec.track_count(params),
+                                  extension=audio_format.extension,
+                                  variation=lambda job_id: first_variation(spec, params, job_id))
+
+    def submit_action(self, api_key: str, body: dict[str, Any],
+                      idempotency_key: str | None) -> Reply:
+        """``POST /v2/music/suno/action`` for a body :func:`~._action_body.validate_action`
+        passed: ``404`` for an unknown parent (or another key's), ``409`` when the action is
+        not available for it (a stems result, not ``COMPLETED``, another model), ``400`` for a
+        ``trackId`` it does not have or a ``continueAt`` not inside the track, ``402`` short of
+        :data:`~._action_body.ACTION_CREDITS`; else a job whose tracks are made from the
+        parent's track (see :mod:`._actions`)."""
+        from ._action_body import ACTION_CREDITS
+
+        action = str(body["action"])
+        with self._lock, self._store.transaction():
+            now = self.clock()
+            self._advance(now)
+            account = account_of(api_key)
+            # The route is part of the print: a key used for a generate first is a 409 here.
+            replay = self._replay(account, idempotency_key,
+                                  fingerprint({"suno/action": body}), now)
+            if replay is not None:
+                return replay
+            parent = self._jobs.get(str(body["parentJobId"]).lower())
+            if parent is None or parent.account != account:
+                return error(404, "Parent job not found")
+            status = self._status(parent, now)[0]
+            if parent.model != "suno":
+                return error(409, f"Action {action} is not available: the parent job is a "
+                                  f"{parent.model} job, not a suno job")
+            if parent.is_stems:
+                return error(409, f"Action {action} is not available: the parent job is a "
+                                  "stems result")
+            if status != "COMPLETED":
+                return error(409, f"Action {action} is not available: the parent job is "
+                                  f"{status}, not COMPLETED")
+            if "trackId" in body:
+                if body["trackId"] not in parent.track_ids:
+                    return validation_error({"trackId": ["is not a track of the parent job"]})
+                take = parent.track_ids.index(body["trackId"])
             else:
-                job.rendering = True
-            job.seq = self._store.add_job(self._stored(job))
-            if idempotency_key is not None:
-                self._store.remember(account, idempotency_key, print_, job_id, self._wall(now))
-            self._jobs[job_id] = job
-            self._jobs_created += 1
-            if job.rendering:
-                self._render_pool.submit(self._render, job)
-            if job.webhook_url:
-                threading.Thread(target=self._webhook_thread, args=(job,),
-                                 name=f"sandbox-webhook-{job_id[:8]}", daemon=True).start()
+                take = int(body.get("index", 1)) - 1
+                if take >= len(parent.track_ids):
+                    return validation_error({"index": ["the parent job has no such track"]})
+            duration = parent.length_ms / 1000
+            at = body.get("continueAt")
+            if at is not None and not at < duration:
+                return validation_error({"continueAt": [
+                    f"must be less than the track's duration ({duration:g} s)"]})
+            step = {k: body[k] for k in ("action", "continueAt", "prompt", "style",
+                                         "audio_weight") if k in body}
+            lineage = parent.lineage_of(take)
+            lineage["steps"].append(step)
+            if action == "stems":
+                titles: tuple[str, ...] = ("vocals", "instrumental")
+            else:
+                titles = (str(body.get("title") or parent.title_of(take)),) * 2
+            facts: dict[str, Any] = {
+                "model": "suno", "prompt": parent.prompt, "length_ms": parent.length_ms,
+                "output_format": parent.output_format,
+                "force_instrumental": parent.force_instrumental,
+                "music_text": parent.music_text,
+                "tags": str(body.get("style") or parent.tags), "cost": ACTION_CREDITS,
+                "lineage": lineage, "titles": titles,
+            }
+            return self._open_job(api_key, body, idempotency_key, now, facts, takes=2,
+                                  extension=parent.file_names[0].rpartition(".")[2],
+                                  variation=lambda job_id: parent.first_variation,
+                                  print_=fingerprint({"suno/action": body}))
+
+    def _replay(self, account: str, idempotency_key: str | None, print_: str,
+                now: float) -> Reply | None:
+        """The answer for an ``Idempotency-Key`` already used (the same job, or ``409`` for
+        another body), else ``None``. Call under the lock and the store's transaction."""
+        if idempotency_key is None:
+            return None
+        self._store.forget_before(self._wall(now) - IDEMPOTENCY_TTL_SECONDS)
+        record = self._store.recall(account, idempotency_key)
+        known = None if record is None else self._jobs.get(record[1])
+        if record is None or known is None:
+            return None
+        if record[0] != print_:
+            return error(409, "Idempotency-Key was already used with a different request body")
+        return Reply(202, {"jobId": known.id, "status": self._status(known, now)[0]})
+
+    def _open_job(self, api_key: str, body: dict[str, Any], idempotency_key: str | None,
+                  now: float, facts: dict[str, Any], *, takes: int, extension: str,
+                  variation: Callable[[str], int], print_: str | None = None) -> Reply:
+        """Charge ``facts["cost"]`` and create the job (``402`` when short, ``429`` over the
+        limit with ``over_limit="reject"``). Call under the lock and the store's transaction."""
+        account = account_of(api_key)
+        cost = int(facts["cost"])
+        available = self._balance(account)
+        if available < cost:
+            return error(402, "Insufficient credits", creditsRequired=cost,
+                         creditsAvailable=available)
+        running, waiting = self._load(account)
+        has_slot = not waiting and len(running) < self.max_concurrent_jobs
+        if not has_slot and self.over_limit == "reject":
+            return self._too_many(running, waiting, now)
+        self._store.set_credits(account, available - cost)
+        fail = self.faults.take(("fail_job",), None)
+        slow = self.faults.take(("slow_job",), None)
+        run_seconds = self.job_seconds
+        if slow is not None:
+            run_seconds = slow.seconds if slow.seconds is not None else DEFAULT_SLOW_SECONDS
+        job_id = str(uuid.uuid4())
+        events = body.get("webhookEvents")
+        job = _Job(
+            id=job_id,
+            seq=0,
+            api_key=api_key,
+            account=account,
+            body=json.loads(json.dumps(body)),
+            first_variation=variation(job_id),
+            created_wall=datetime.fromtimestamp(self._wall(now), timezone.utc),
+            created_mono=now,
+            run_seconds=run_seconds,
+            file_names=tuple(f"{job_id}-{n}.{extension}" for n in range(takes)),
+            track_ids=tuple("track_" + uuid.uuid4().hex[:12] for _ in range(takes)),
+            webhook_url=body.get("webhookUrl"),
+            webhook_events=tuple(events) if events else WEBHOOK_EVENTS,
+            forced_failure=None if fail is None else (fail.message or DEFAULT_FAIL_MESSAGE),
+            webhook_status="pending" if body.get("webhookUrl") else None,
+            started_mono=now if has_slot else None,
+            **facts,
+        )
+        if job.forced_failure is not None:
+            job.render_done_mono = now
+            job.render_error = job.forced_failure
+        else:
+            job.rendering = True
+        job.seq = self._store.add_job(self._stored(job))
+        if idempotency_key is not None:
+            self._store.remember(account, idempotency_key,
+                                 print_ if print_ is not None else fingerprint(body), job_id,
+                                 self._wall(now))
+        self._jobs[job_id] = job
+        self._jobs_created += 1
+        if job.rendering:
+            self._render_pool.submit(self._render, job)
+        if job.webhook_url:
+            threading.Thread(target=self._webhook_thread, args=(job,),
+                             name=f"sandbox-webhook-{job_id[:8]}", daemon=True).start()
         return Reply(202, {"jobId": job_id, "status": "QUEUED"})
 
     def _too_many(self, running: list[_Job], waiting: list[_Job], now: float) -> Reply:
@@ -552,7 +662,8 @@ class SandboxState:
             self._lock.notify_all()
 
     def _job_from(self, row: StoredJob) -> _Job:
-        facts = {name: row.facts[name] for name in _FACTS}
+        facts = {name: row.facts[name] if name not in _LATER_FACTS
+                 else row.facts.get(name, _LATER_FACTS[name]) for name in _FACTS}
         for name in _TUPLE_FACTS:
             facts[name] = tuple(facts[name])
         return _Job(id=row.id, seq=row.seq, api_key="", account=row.account,
@@ -600,10 +711,15 @@ class SandboxState:
     def _write_take(self, job: _Job, take: int) -> Path:
         """Render one take into :attr:`files_dir`: from the job's stored facts alone, so any
         process makes the same bytes. Written under a name of its own, then moved into place."""
-        audio = self.renderer(job.music_text, length_ms=job.length_ms,
-                              output_format=job.output_format,
-                              force_instrumental=job.force_instrumental,
-                              variation=job.first_variation + take)
+        if job.lineage is not None:
+            from ._actions import render_lineage
+
+            audio = render_lineage(job.lineage, take, job.output_format)
+        else:
+            audio = self.renderer(job.music_text, length_ms=job.length_ms,
+                                  output_format=job.output_format,
+                                  force_instrumental=job.force_instrumental,
+                                  variation=job.first_variation + take)
         target = self.files_dir / job.file_names[take]
         partial = target.with_name(f"{target.name}.{uuid.uuid4().hex[:8]}.part")
         partial.write_bytes(audio)
@@ -721,14 +837,13 @@ class SandboxState:
     def _track_json(self, job: _Job, take: int) -> dict[str, Any]:
         """One entry of ``result.tracks``. Suno and Udio fill title, tags and a cover image, as the
         contract documents; the other models leave them null."""
-        decorated = job.model in ("suno", "udio")
-        params = job.body.get(MODELS[job.model].params_key) or {}
-        title = params.get("title") or track_title(job.prompt, take, len(job.file_names))
+        decorated = job.model in ("suno", "udio") and not job.is_stems
         return {
             "id": job.track_ids[take],
             "audioUrl": self.audio_url(job.file_names[take]),
             "imageUrl": self.image_url(f"{job.id}-{take}.svg") if decorated else None,
-            "title": title if decorated else None,
+            # Stems are plain tracks, named by title: "vocals", "instrumental".
+            "title": job.title_of(take) if decorated or job.is_stems else None,
             "tags": job.tags if decorated else None,
             "duration": job.length_ms / 1000,
         }
@@ -846,13 +961,13 @@ class SandboxState:
         with self._lock:
             self._advance(self.clock())
             job = self._jobs.get(job_id)
-            if job is None or job.model not in ("suno", "udio") or job.final_status != "COMPLETED":
+            if (job is None or job.model not in ("suno", "udio") or job.is_stems
+                    or job.final_status != "COMPLETED"):
                 return None
             take = rest.removesuffix(".svg")
             if not take.isdigit() or int(take) >= len(job.file_names):
                 return None
-            params = job.body.get(MODELS[job.model].params_key) or {}
-            title = params.get("title") or track_title(job.prompt, int(take), len(job.file_names))
+            title = job.title_of(int(take))
         return _cover_svg(f"{job.id}-{take}", str(title), job.tags)
 
     # -- webhooks -----------------------------------------------------------------------------

@@ -47,7 +47,7 @@ from ._rhythm import (
 )
 from ._styles import STYLES
 
-__all__ = ["TARGET_RMS_DBFS", "render_score"]
+__all__ = ["TARGET_RMS_DBFS", "master", "mix_score", "render_score"]
 
 F32 = np.float32
 Audio = npt.NDArray[np.float32]
@@ -239,12 +239,13 @@ VOWELS: tuple[tuple[tuple[float, float], ...], ...] = (
     ((300.0, 50.0), (2200.0, 100.0), (3000.0, 120.0)),
 )
 
+# "vocal" is the sung line an add_vocals action lays over a finished piece.
 _PAN = {"pad": 0.0, "chords": -0.3, "arp": 0.35, "bass": 0.0, "lead": 0.05, "counter": 0.3,
-        "drums": 0.0}
+        "drums": 0.0, "vocal": 0.0}
 _PART_GAIN = {"pad": 0.5, "chords": 0.55, "arp": 0.45, "bass": 0.45, "lead": 0.8, "counter": 0.4,
-              "drums": 0.9}
+              "drums": 0.9, "vocal": 0.9}
 _REVERB_SEND = {"pad": 0.9, "chords": 0.55, "arp": 0.8, "bass": 0.05, "lead": 0.5,
-                "counter": 0.6, "drums": 0.18}
+                "counter": 0.6, "drums": 0.18, "vocal": 0.45}
 
 
 def _hz(midi: int) -> float:
@@ -643,11 +644,23 @@ class _PartBlock:
 
 
 def render_score(plan: MusicPlan, score: Sequence[Note], sr: int) -> Audio:
-    """The finished stereo master (float32, shape ``(2, n)``) of exactly ``plan.length_ms``.
+    """The finished stereo master (float32, shape ``(2, n)``) of exactly ``plan.length_ms``:
+    :func:`mix_score`, then :func:`master`."""
+    mix = mix_score(plan, score, sr)
+    master(mix, sr)
+    return mix
+
+
+def mix_score(plan: MusicPlan, score: Sequence[Note], sr: int, *, crackle: bool = True) -> Audio:
+    """The stereo mix (float32, shape ``(2, n)``) of exactly ``plan.length_ms``, before mastering.
+
+    Linear in the notes: the mixes of two halves of a score add up to the mix of the whole (the
+    reverb is a convolution), which is what stems rely on. ``crackle=False`` leaves out the
+    vinyl surface (added once, to one of the halves).
 
     Notes are grouped into (part, bar); a bar whose notes (relative timing, pitch, length,
     velocity) match an earlier one of the same part reuses that rendering. Blocks are added
-    straight into the stereo master and a decimated reverb send, so memory stays at the master
+    straight into the stereo mix and a decimated reverb send, so memory stays at the mix
     plus a quarter-rate send however long the piece.
     """
     n = plan.length_ms * sr // 1000
@@ -673,7 +686,7 @@ def render_score(plan: MusicPlan, score: Sequence[Note], sr: int) -> Audio:
         bars.setdefault((note.part, int(note.start_s / bar_s + 1e-6)), []).append(note)
 
     factor = 4 if sr >= 32000 else 2
-    master = np.zeros((2, n), dtype=F32)
+    out = np.zeros((2, n), dtype=F32)
     send_low = np.zeros(n // factor + 2, dtype=F32)
     blocks: dict[tuple[object, ...], _PartBlock] = {}
     cached_bytes = 0
@@ -704,20 +717,19 @@ def render_score(plan: MusicPlan, score: Sequence[Note], sr: int) -> Audio:
                 blocks[signature] = block
                 cached_bytes += size
         end = min(offset + len(block.left), n)
-        master[0, offset:end] += block.left[: end - offset]
+        out[0, offset:end] += block.left[: end - offset]
         right = block.left if block.right is None else block.right
-        master[1, offset:end] += right[: end - offset]
+        out[1, offset:end] += right[: end - offset]
         low0 = offset // factor
         low1 = min(low0 + len(block.send), len(send_low))
         send_low[low0:low1] += block.send[: low1 - low0]
     del blocks, cache, scratch
     if plan.reverb > 0:
-        _reverb_into(master, send_low, factor, sr, plan.reverb, plan.seed)
+        _reverb_into(out, send_low, factor, sr, plan.reverb, plan.seed)
     del send_low
-    if "vinyl crackle" in plan.textures:
-        _add_crackle(master, sr, plan.seed)
-    _master(master, sr)
-    return master
+    if crackle and "vinyl crackle" in plan.textures:
+        _add_crackle(out, sr, plan.seed)
+    return out
 
 
 def _scale_block(mono: Audio, part: str, factor: int) -> _PartBlock:
@@ -810,25 +822,44 @@ def _add_crackle(master: Audio, sr: int, seed: int) -> None:
         master[1, pos : pos + len(shape)] += shape * F32(0.8 * amp)
 
 
-def _master(x: Audio, sr: int) -> None:
-    """In place on (2, n): DC removal, fades, RMS levelling, peak limiting."""
+def master(
+    x: Audio, sr: int, *, stems: Sequence[Audio] = (), fade_in: bool = True,
+    gain: float | None = None,
+) -> float:
+    """Master the mix ``x`` (2, n) in place: DC removal, fades, RMS levelling, peak limiting.
+
+    Returns the levelling gain, so a continuation can be levelled like the piece it continues
+    (``gain``: that gain instead of one measured here). ``fade_in=False`` starts at full level
+    (a continuation's start is a crossfade instead). ``stems`` are the parts ``x`` is the sum
+    of: each gets the same fades, gain and limiter curve (and loses its own mean), so they
+    still add up to the master; only the master gets the final hard clip.
+    """
     n = x.shape[1]
-    x -= x.mean(axis=1, keepdims=True, dtype=np.float64).astype(F32)
+    for y in (x, *stems):
+        y -= y.mean(axis=1, keepdims=True, dtype=np.float64).astype(F32)
     # Fade in a hair (no click at sample 0) and fade out the ending.
-    fin = min(n, int(0.01 * sr))
-    x[:, :fin] *= np.linspace(0, 1, fin, dtype=F32)
+    fin = min(n, int(0.01 * sr)) if fade_in else 0
     length_s = n / sr
     fade_s = min(4.0, max(0.6, 0.08 * length_s))
     fout = min(n, int(fade_s * sr))
-    x[:, n - fout :] *= np.cos(np.linspace(0, math.pi / 2, fout, dtype=F32)) ** 2
-    body = x[:, fin : max(fin + 1, n - fout)]
-    rms = math.sqrt(float(np.vdot(body[0], body[0]) + np.vdot(body[1], body[1])) / body.size)
-    x *= F32(10 ** (TARGET_RMS_DBFS / 20) / max(rms, 1e-9))
-    _limit(x, 10 ** (PEAK_CEILING_DBFS / 20), sr)
+    for y in (x, *stems):
+        if fin:
+            y[:, :fin] *= np.linspace(0, 1, fin, dtype=F32)
+        y[:, n - fout :] *= np.cos(np.linspace(0, math.pi / 2, fout, dtype=F32)) ** 2
+    if gain is None:
+        body = x[:, fin : max(fin + 1, n - fout)]
+        rms = math.sqrt(float(np.vdot(body[0], body[0]) + np.vdot(body[1], body[1])) / body.size)
+        gain = 10 ** (TARGET_RMS_DBFS / 20) / max(rms, 1e-9)
+    for y in (x, *stems):
+        y *= F32(gain)
+    _limit(x, 10 ** (PEAK_CEILING_DBFS / 20), sr, stems)
+    return gain
 
 
-def _limit(x: Audio, ceiling: float, sr: int) -> None:
+def _limit(x: Audio, ceiling: float, sr: int, stems: Sequence[Audio] = ()) -> None:
     """In-place block limiter on (2, n), then a hard clip at ``ceiling`` as a guarantee.
+
+    ``stems`` get the gain curve measured on ``x`` (not the clip).
 
     Per-block gain is ``min(1, ceiling / peak)``, then the minimum over two neighbouring blocks
     on each side, linearly interpolated between block centres: every sample's gain is at most
@@ -855,7 +886,8 @@ def _limit(x: Audio, ceiling: float, sr: int) -> None:
         ramp = np.arange(block, dtype=F32) / F32(block)
         half = block // 2
         # Gain over [half + b*block, half + (b+1)*block) ramps from g[b] to g[b+1].
-        x[:, :half] *= g[0]
+        for y in (x, *stems):
+            y[:, :half] *= g[0]
         rows = 256
         for b0 in range(0, nb - 1, rows):
             b1 = min(nb - 1, b0 + rows)
@@ -863,8 +895,10 @@ def _limit(x: Audio, ceiling: float, sr: int) -> None:
             s0 = half + b0 * block
             s1 = min(n, half + b1 * block)
             if s1 > s0:
-                x[:, s0:s1] *= seg.ravel()[: s1 - s0]
+                for y in (x, *stems):
+                    y[:, s0:s1] *= seg.ravel()[: s1 - s0]
         tail0 = half + (nb - 1) * block
         if tail0 < n:
-            x[:, tail0:] *= g[-1]
+            for y in (x, *stems):
+                y[:, tail0:] *= g[-1]
     np.clip(x, -ceiling, ceiling, out=x)
