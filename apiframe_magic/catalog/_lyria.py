@@ -6,8 +6,10 @@ from ._spec import ModelSpec, ParamSpec
 
 __all__ = ["LYRIA_3_CLIP", "LYRIA_3_PRO"]
 
+# Local image files are uploaded (POST /v2/uploads) and sent as their URLs.
 _REFERENCE_IMAGES = ParamSpec(
-    "reference_images", "uri_list", "images whose mood the music follows", max_items=10
+    "reference_images", "uri_list", "images whose mood the music follows", max_items=10,
+    upload_kinds=("image",),
 )
 
 LYRIA_3_CLIP = ModelSpec(

@@ -167,7 +167,7 @@ def parse_param(spec: ModelSpec, key: str, text: str) -> Any:
                           f"{spec.id} has no param {key}; it takes {', '.join(spec.param_names)}{also}")
     try:
         value = param.parse(text)
-        why = param.check(value)
+        why = param.check_given(value)  # local files of a param that uploads them are taken here
     except ValueError as e:
         why = str(e)
     if why is not None:

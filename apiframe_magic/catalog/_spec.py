@@ -55,7 +55,10 @@ class ParamSpec:
     ``help`` is shown by ``%music models`` and ``%%music?``; ``default`` is the service's
     documented default (informational: unset keys are left out of the request).
     ``exclusive_minimum`` makes ``minimum`` itself refused (a Suno extension's ``continueAt`` is
-    more than 0 seconds); ``min_length`` is the shortest text accepted.
+    more than 0 seconds); ``min_length`` is the shortest text accepted. A ``uri_list`` with
+    ``upload_kinds`` (Lyria's ``reference_images``: images) may be given local files of those
+    kinds, which the client uploads with ``POST /v2/uploads`` and replaces by their URLs before
+    sending (:meth:`check_given` accepts them; :meth:`check`, the body's rule, does not).
     """
 
     name: str
@@ -70,6 +73,7 @@ class ParamSpec:
     default: Any = None
     min_length: int | None = None
     exclusive_minimum: bool = False
+    upload_kinds: tuple[str, ...] = ()
 
     def check(self, value: Any) -> str | None:
         """Why ``value`` (decoded JSON) is not acceptable, or ``None`` when it is."""
@@ -105,6 +109,23 @@ class ParamSpec:
                 return f"must be at least {self.min_length} characters"
             return f"must be {self.min_length} to {self.max_length} characters"
         return None
+
+    def check_given(self, value: Any) -> str | None:
+        """As :meth:`check`, for a value as a user gives it: a param with ``upload_kinds`` may
+        hold local files besides URLs (see :meth:`local_files`)."""
+        if not self.upload_kinds or not isinstance(value, list):
+            return self.check(value)
+        if any(isinstance(v, str) and not v.strip() for v in value):
+            return "must not hold an empty item"
+        files = set(self.local_files(value))
+        return self.check(["https://file.invalid/" if v in files else v for v in value])
+
+    def local_files(self, value: Any) -> list[str]:
+        """The items of ``value`` that are local files to upload (neither an http(s) URL nor
+        any other URL); empty for a param that takes no files."""
+        if not self.upload_kinds or not isinstance(value, list):
+            return []
+        return [v for v in value if isinstance(v, str) and "://" not in v]
 
     def _check_range(self, value: float) -> str | None:
         low = "" if self.minimum is None else f"{self.minimum:g}"
@@ -161,7 +182,8 @@ class ParamSpec:
             return noun
         if self.kind == "uri_list":
             most = f", at most {self.max_items}" if self.max_items else ""
-            return f"comma-separated URLs{most}"
+            files = f" or local {' or '.join(self.upload_kinds)} files" if self.upload_kinds else ""
+            return f"comma-separated URLs{files}{most}"
         return f"text up to {self.max_length} characters" if self.max_length else "text"
 
 

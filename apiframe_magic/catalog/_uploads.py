@@ -111,7 +111,7 @@ def _accepted() -> str:
 
 
 def upload_problem(
-    head: bytes, size: int, kinds: tuple[UploadKind, ...] | None = None
+    head: bytes, size: int, kinds: tuple[str, ...] | None = None
 ) -> str | None:
     """Why a file of ``size`` bytes starting with ``head`` cannot be uploaded, or ``None`` when it
     can: an empty file, a type the service does not take (or not of ``kinds``, when given: Lyria's

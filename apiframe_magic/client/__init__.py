@@ -42,7 +42,14 @@ from ._types import (
     SubmittedJob,
     Track,
 )
-from ._uploads import UPLOAD_PATH, Upload, check_upload, resolve_reference_images
+from ._uploads import (
+    UPLOAD_PATH,
+    Upload,
+    check_files,
+    check_upload,
+    resolve_files,
+    resolve_reference_images,
+)
 
 __all__ = [
     "API_KEY_ENV",
@@ -74,6 +81,7 @@ __all__ = [
     "Track",
     "Upload",
     "account_for_key",
+    "check_files",
     "check_upload",
     "download_file",
     "mask_key",
@@ -82,6 +90,7 @@ __all__ = [
     "request_from_json",
     "resolve_api_key",
     "resolve_base_url",
+    "resolve_files",
     "resolve_reference_images",
     "sniff_container",
 ]

@@ -62,13 +62,14 @@ from .._exceptions import (
 )
 from .._public import public
 from .._version import __version__
+from ..catalog import ModelSpec, get_spec
 from ._actions import AnyRequest
 from ._auth import _BAD_KEY, _NO_KEY, _APIKeyAuth, _auth_for, account_of, resolve_api_key, resolve_base_url
 from ._download import DownloadedFile, download_file
 from ._polling import PollSchedule
 from ._retry import Backoff, RetryPolicy, parse_retry_after
 from ._types import Account, Job, JobPage, ModelInfo, SubmittedJob
-from ._uploads import UPLOAD_PATH, Upload, read_upload, resolve_reference_images
+from ._uploads import UPLOAD_PATH, Upload, read_upload, resolve_files, resolve_reference_images
 
 __all__ = ["SANDBOX_MAX_POLL_INTERVAL", "SANDBOX_POLL_INTERVAL", "AsyncApiframeClient"]
 
@@ -482,6 +483,13 @@ class AsyncApiframeClient:
         :meth:`upload` (all checked first); see
         :func:`~apiframe_magic.client.resolve_reference_images`."""
         return await resolve_reference_images(self.upload, values)
+
+    async def resolve_files(self, model: str | ModelSpec, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` of ``model`` with every local file uploaded with :meth:`upload` and
+        replaced by its URL (Lyria's ``reference_images``; all checked first, nothing sent for
+        a bad one); the rest as given. See :func:`~apiframe_magic.client.resolve_files`."""
+        spec = model if isinstance(model, ModelSpec) else get_spec(model)
+        return await resolve_files(self.upload, spec, params)
 
     # -- plumbing --------------------------------------------------------------------------
 

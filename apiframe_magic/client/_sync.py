@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -13,6 +13,7 @@ import httpx
 
 from .._aio import run_sync
 from .._public import public
+from ..catalog import ModelSpec
 from ._actions import AnyRequest
 from ._async import SANDBOX_MAX_POLL_INTERVAL, SANDBOX_POLL_INTERVAL, AsyncApiframeClient
 from ._download import DownloadedFile
@@ -191,3 +192,7 @@ class ApiframeClient:
     def resolve_reference_images(self, values: Sequence[str | os.PathLike[str]]) -> list[str]:
         """See :meth:`AsyncApiframeClient.resolve_reference_images`."""
         return self._run(self.aio.resolve_reference_images(values))
+
+    def resolve_files(self, model: str | ModelSpec, params: Mapping[str, Any]) -> dict[str, Any]:
+        """See :meth:`AsyncApiframeClient.resolve_files`."""
+        return self._run(self.aio.resolve_files(model, params))

@@ -20,15 +20,17 @@ from .._public import public
 from ..catalog import (
     LYRIA_3_CLIP,
     SNIFF_BYTES,
+    ModelSpec,
     OptionError,
-    UploadKind,
     UploadType,
-    is_http_url,
     sniff_upload,
     upload_problem,
 )
 
-__all__ = ["UPLOAD_PATH", "Upload", "check_upload", "read_upload", "resolve_reference_images"]
+__all__ = [
+    "UPLOAD_PATH", "Upload", "check_files", "check_upload", "read_upload", "resolve_files",
+    "resolve_reference_images",
+]
 
 UPLOAD_PATH = "/v2/uploads"
 
@@ -69,7 +71,7 @@ class Upload:
 
 
 def check_upload(
-    path: str | os.PathLike[str], *, kinds: tuple[UploadKind, ...] | None = None, field_name: str = "upload"
+    path: str | os.PathLike[str], *, kinds: tuple[str, ...] | None = None, field_name: str = "upload"
 ) -> UploadType:
     """The sniffed type of the file at ``path``, once it passed every check the service makes
     (it exists, is not empty, is a type the service takes, of ``kinds`` when given, within its
@@ -95,7 +97,7 @@ def check_upload(
 
 
 def read_upload(
-    path: str | os.PathLike[str], *, kinds: tuple[UploadKind, ...] | None = None, field_name: str = "upload"
+    path: str | os.PathLike[str], *, kinds: tuple[str, ...] | None = None, field_name: str = "upload"
 ) -> tuple[bytes, UploadType]:
     """The bytes of the file at ``path`` and its sniffed type, checked as :func:`check_upload`
     does (the size before the file is read, and again after, in case it grew)."""
@@ -115,33 +117,51 @@ def _refused(field_name: str, path: str | os.PathLike[str], why: str) -> OptionE
     return OptionError(field_name, shown, why, f"{field_name} {shown}: {why}")
 
 
+def check_files(spec: ModelSpec, params: Mapping[str, Any]) -> None:
+    """Check, without sending anything, every local file given in ``params`` for a param of
+    ``spec`` that uploads them (Lyria's ``reference_images``): the count, and each file as
+    :func:`check_upload` does, for that param's kinds. A one-line
+    :class:`~apiframe_magic.RequestValidationError` names the param and the file. For
+    ``--dry-run``; :func:`resolve_files` checks the same before its first upload."""
+    for name, value in params.items():
+        param = spec.param(str(name))
+        if param is None or not param.upload_kinds:
+            continue
+        why = param.check_given(value)
+        if why is not None:
+            raise OptionError(str(name), value, why, f"{name}: {why}")
+        for path in param.local_files(value):
+            check_upload(path, kinds=param.upload_kinds, field_name=str(name))
+
+
+async def resolve_files(
+    upload: Callable[[str | os.PathLike[str]], Awaitable[Upload]],
+    spec: ModelSpec,
+    params: Mapping[str, Any],
+) -> dict[str, Any]:
+    """``params`` with every local file (of a param that takes them: Lyria's
+    ``reference_images``) uploaded with ``upload`` (an
+    :meth:`AsyncApiframeClient.upload <apiframe_magic.AsyncApiframeClient.upload>`) and replaced
+    by its URL, in place in its list; URLs are kept as given. Every file is checked
+    (:func:`check_files`) before the first is sent. Build the ``MusicRequest`` from the result:
+    its body must hold URLs only."""
+    check_files(spec, params)
+    resolved = dict(params)
+    for name, value in params.items():
+        param = spec.param(str(name))
+        files = set(param.local_files(value)) if param is not None else set()
+        if files:
+            resolved[name] = [(await upload(v)).url if v in files else v for v in value]
+    return resolved
+
+
 async def resolve_reference_images(
     upload: Callable[[str | os.PathLike[str]], Awaitable[Upload]],
     values: Sequence[str | os.PathLike[str]],
 ) -> list[str]:
     """Lyria's ``reference_images`` as URLs: each ``http(s)`` URL as given, each local file (an
-    image: PNG, JPEG, WebP or GIF) uploaded with ``upload`` (an
-    :meth:`AsyncApiframeClient.upload <apiframe_magic.AsyncApiframeClient.upload>`) and replaced
-    by its URL, in order. Every file is checked (and the count against the param's limit) before
-    the first is sent; a problem is one line naming ``reference_images`` and the file."""
-    limit = LYRIA_3_CLIP.param(_REFERENCE_IMAGES)
-    most = limit.max_items if limit is not None else None
-    if most is not None and len(values) > most:
-        raise OptionError(_REFERENCE_IMAGES, len(values), f"at most {most} images",
-                          f"{_REFERENCE_IMAGES}: {len(values)} given; at most {most} are taken")
-    local = {
-        i: value for i, value in enumerate(values)
-        if not (isinstance(value, str) and is_http_url(value.strip()))
-    }
-    for value in local.values():
-        if isinstance(value, str) and not value.strip():
-            raise OptionError(_REFERENCE_IMAGES, value, "an empty item",
-                              f"{_REFERENCE_IMAGES}: an empty item; give a file or a URL")
-        check_upload(value, kinds=("image",), field_name=_REFERENCE_IMAGES)
-    urls: list[str] = []
-    for i, value in enumerate(values):
-        if i in local:
-            urls.append((await upload(value)).url)
-        else:
-            urls.append(str(value).strip())
-    return urls
+    image: PNG, JPEG, WebP or GIF) uploaded with ``upload`` and replaced by its URL, in order;
+    see :func:`resolve_files`, of which this is the one-param form."""
+    given = [os.fspath(v).strip() if isinstance(v, str) else os.fspath(v) for v in values]
+    resolved = await resolve_files(upload, LYRIA_3_CLIP, {_REFERENCE_IMAGES: given})
+    return list(resolved[_REFERENCE_IMAGES])

@@ -197,6 +197,9 @@ GOOD = [
     ("lyria-3-clip", "reference_images", "https://e.com/a.png, https://e.com/b.png",
      ["https://e.com/a.png", "https://e.com/b.png"]),
     ("lyria-3-pro", "reference_images", "https://e.com/a.png", ["https://e.com/a.png"]),
+    # A local file is taken here: the client uploads it and sends its URL.
+    ("lyria-3-clip", "reference_images", "./moodboard.png,https://e.com/a.png",
+     ["./moodboard.png", "https://e.com/a.png"]),
     ("mureka", "n", "3", 3),
     ("mureka", "model_version", "mureka-9", "mureka-9"),
 ]
@@ -211,7 +214,8 @@ BAD = [
     ("udio", "seed", "seven", "--param seed=seven: seed must be an integer"),
     ("producer", "sound_strength", "0.1",
      "--param sound_strength=0.1: sound_strength must be between 0.2 and 1"),
-    ("lyria-3-clip", "reference_images", "not a url", "reference_images must hold absolute http(s) URLs"),
+    ("lyria-3-clip", "reference_images", "ftp://e.com/a.png",
+     "reference_images must hold absolute http(s) URLs"),
     ("lyria-3-pro", "reference_images", ",".join(f"https://e.com/{i}.png" for i in range(11)),
      "reference_images must have at most 10 items"),
     ("mureka", "n", "4", "--param n=4: n must be between 1 and 3"),

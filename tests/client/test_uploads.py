@@ -22,7 +22,14 @@ import httpx
 import pytest
 
 from apiframe_magic._exceptions import DownloadError, RequestValidationError, ServerError
-from apiframe_magic.client import ApiframeClient, AsyncApiframeClient, Upload
+from apiframe_magic.catalog import get_spec
+from apiframe_magic.client import (
+    ApiframeClient,
+    AsyncApiframeClient,
+    MusicRequest,
+    Upload,
+    check_files,
+)
 from apiframe_magic.sandbox import SandboxServer
 from tests.conftest import CANARY_KEY
 
@@ -189,7 +196,7 @@ def test_reference_images_are_all_checked_before_the_first_is_sent(tmp_path: Pat
                                "here (PNG, JPEG, WebP, GIF)")
     with pytest.raises(RequestValidationError) as info:
         run(lambda: service.client().resolve_reference_images([good] * 11))
-    assert str(info.value) == "reference_images: 11 given; at most 10 are taken"
+    assert str(info.value) == "reference_images: must have at most 10 items"
     with pytest.raises(RequestValidationError) as info:
         run(lambda: service.client().resolve_reference_images(["./moodboard.png"]))
     assert str(info.value) == "reference_images ./moodboard.png: no such file"
@@ -202,6 +209,31 @@ def test_the_blocking_client_resolves_reference_images(tmp_path: Path) -> None:
     with ApiframeClient(CANARY_KEY, "https://api.test", transport=httpx.MockTransport(service.handler)) as c:
         assert c.resolve_reference_images([write(tmp_path / "a.png", PNG), "https://x.test/b.png"]) == [
             "https://cdn.test/u/1.png", "https://x.test/b.png"]
+
+
+def test_resolve_files_gives_params_a_music_request_takes(tmp_path: Path) -> None:
+    """MockTransport. The magic's ``--param reference_images=./moodboard.png,URL``: the catalog
+    takes the local file, the client uploads it, the request is built from URLs only."""
+    board = write(tmp_path / "moodboard.png", PNG)
+    given = get_spec("lyria-3-clip").parse_param("reference_images", f"{board},https://x.test/b.png")
+    with pytest.raises(RequestValidationError, match="must hold absolute http"):
+        MusicRequest("rain", "lyria-3-clip", params={"reference_images": given})  # not sent as is
+    service = Service()
+    params = run(lambda: service.client().resolve_files("lyria-3-clip", {"reference_images": given}))
+    assert params == {"reference_images": ["https://cdn.test/u/1.png", "https://x.test/b.png"]}
+    request = MusicRequest("rain", "lyria-3-clip", params=params)
+    assert request.to_json()["lyriaParams"] == params
+
+
+def test_check_files_is_the_dry_run_s_check_and_sends_nothing(tmp_path: Path) -> None:
+    song = write(tmp_path / "song.mp3", MP3)
+    spec = get_spec("lyria-3-pro")
+    check_files(spec, {"reference_images": [str(write(tmp_path / "a.png", PNG)), "https://x.test/b.png"]})
+    with pytest.raises(RequestValidationError) as info:
+        check_files(spec, {"reference_images": [str(song)]})
+    assert str(info.value) == (f"reference_images {song}: is audio (MP3); only image files are taken "
+                               "here (PNG, JPEG, WebP, GIF)")
+    check_files(get_spec("suno"), {"title": "./not-a-file.png"})  # no param of suno takes files
 
 
 # -- purged files ------------------------------------------------------------------------------
