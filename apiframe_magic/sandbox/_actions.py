@@ -87,16 +87,24 @@ class Piece:
 
 @dataclass(frozen=True)
 class Rendered:
-    """A track rendered as its two stems (float32, shape ``(2, n)``, mastered) and its gain."""
+    """A track rendered as its two stems (float32, shape ``(2, n)``, mastered) and its gain.
 
-    vocals: Audio
+    ``vocals`` is ``None`` for a piece with no sung part (a silent stem, never allocated)."""
+
+    vocals: Audio | None
     instrumental: Audio
     gain: float
 
     def mix(self) -> Audio:
         ceiling = np.float32(10 ** (PEAK_CEILING_DBFS / 20))
-        out: Audio = np.clip(self.vocals + self.instrumental, -ceiling, ceiling)
+        both = self.instrumental if self.vocals is None else self.vocals + self.instrumental
+        out: Audio = np.clip(both, -ceiling, ceiling)
         return out
+
+    def vocal_stem(self) -> Audio:
+        if self.vocals is None:
+            return np.zeros_like(self.instrumental)
+        return self.vocals
 
 
 def syllables(lyrics: str) -> list[list[int]]:
@@ -269,51 +277,67 @@ def render_piece(piece: Piece, sr: int) -> Rendered:
     plan = replace(piece.plan, length_ms=-(-(origin + n) * 1000 // sr))
 
     def stem(notes: Sequence[Note], crackle: bool) -> Audio:
-        if not notes and not crackle:
-            return np.zeros((2, n), dtype=np.float32)
         out: Audio = mix_score(plan, notes, sr, crackle=crackle)[:, origin : origin + n].copy()
         return out
 
-    vocals, instrumental = stem(voiced, False), stem(rest, True)
-    mixed = vocals + instrumental
-    if piece.join is None:
-        gain = master(mixed, sr, stems=(vocals, instrumental))
-        return Rendered(vocals, instrumental, gain)
-    parent, at = piece.join
-    before = render_piece(parent, sr)
-    cut = round(at * sr)
-    left = before.vocals.shape[1] - cut
-    gain = master(mixed, sr, stems=(vocals, instrumental), gain=before.gain,
-                  fade_in=left < int(_FADE_IN_S * sr))
-    width = max(0, min(int(CROSSFADE_S * sr), left, n))
-    if width:
-        fade = (np.cos(np.linspace(0.0, math.pi, width, dtype=np.float32)) * 0.5 + 0.5)
-        for own, theirs in ((vocals, before.vocals), (instrumental, before.instrumental)):
+    before = render_piece(piece.join[0], sr) if piece.join is not None else None
+    cut = round(piece.join[1] * sr) if piece.join is not None else 0
+    left = 0 if before is None else before.instrumental.shape[1] - cut
+    # An extension takes its parent's level; it fades in only where the parent has ended.
+    level = None if before is None else before.gain
+    fade_in = before is None or left < int(_FADE_IN_S * sr)
+    instrumental = stem(rest, True)
+    vocals: Audio | None = None
+    if voiced:
+        vocals = stem(voiced, False)
+        gain = master(vocals + instrumental, sr, stems=(vocals, instrumental), gain=level,
+                      fade_in=fade_in)
+    else:
+        gain = master(instrumental, sr, gain=level, fade_in=fade_in)
+    if before is not None:
+        width = max(0, min(int(CROSSFADE_S * sr), left, n))
+        if width and (vocals is not None or before.vocals is not None):
+            vocals = vocals if vocals is not None else np.zeros_like(instrumental)
+        fade = np.cos(np.linspace(0.0, math.pi, width, dtype=np.float32)) * 0.5 + 0.5
+        pairs = [(instrumental, before.instrumental)]
+        if vocals is not None:
+            pairs.append((vocals, before.vocal_stem()))
+        for own, theirs in pairs:
             own[:, :width] = theirs[:, cut : cut + width] * fade + own[:, :width] * (1 - fade)
     return Rendered(vocals, instrumental, gain)
 
 
-@functools.lru_cache(maxsize=2)
-def _rendered(lineage_json: str, sr: int) -> Rendered:
-    # Both stems tracks of one job render the same piece: one rendering serves the two.
-    return render_piece(piece_of(json.loads(lineage_json)), sr)
+def _stems_bytes(lineage: Mapping[str, Any], fmt_name: str) -> tuple[bytes, bytes]:
+    """Both stems of a stems job as file bytes: the vocals, the instrumental."""
+    fmt = OUTPUT_FORMATS[fmt_name]
+    rendered = render_piece(piece_of(lineage), fmt.sample_rate)
+    return (_encode(rendered.vocal_stem(), fmt_name), _encode(rendered.instrumental, fmt_name))
+
+
+def _encode(audio: Audio, fmt_name: str) -> bytes:
+    fmt = OUTPUT_FORMATS[fmt_name]
+    if fmt.container == "mp3":
+        return encode_mp3(audio, fmt.sample_rate, fmt.bitrate_kbps or 192)
+    return bytes(encode_wav(audio, fmt.sample_rate))
+
+
+@functools.lru_cache(maxsize=4)
+def _stems_cached(lineage_json: str, fmt_name: str) -> tuple[bytes, bytes]:
+    # Both tracks of a stems job come from one rendering; the encoded files are kept, not the
+    # samples, so the cache stays small.
+    return _stems_bytes(json.loads(lineage_json), fmt_name)
 
 
 def render_lineage(lineage: Mapping[str, Any], take: int, output_format: str) -> bytes:
     """File bytes of track ``take`` of an action job whose lineage (its last step without a
     take) is ``lineage``: for ``stems``, take 0 is the vocals and take 1 the instrumental."""
-    fmt = OUTPUT_FORMATS[output_format]
     steps = [dict(s) for s in lineage.get("steps", ())]
     if steps and steps[-1]["action"] == "stems":
         steps[-1]["take"] = 0
         key = json.dumps({"base": lineage["base"], "steps": steps}, sort_keys=True)
-        rendered = _rendered(key, fmt.sample_rate)
-        audio = rendered.vocals if take == 0 else rendered.instrumental
-    else:
-        if steps:
-            steps[-1]["take"] = take
-        audio = render_piece(piece_of({"base": lineage["base"], "steps": steps}),
-                             fmt.sample_rate).mix()
-    if fmt.container == "mp3":
-        return encode_mp3(audio, fmt.sample_rate, fmt.bitrate_kbps or 192)
-    return bytes(encode_wav(audio, fmt.sample_rate))
+        return _stems_cached(key, output_format)[0 if take == 0 else 1]
+    if steps:
+        steps[-1]["take"] = take
+    rendered = render_piece(piece_of({"base": lineage["base"], "steps": steps}),
+                            OUTPUT_FORMATS[output_format].sample_rate)
+    return _encode(rendered.mix(), output_format)

@@ -4,7 +4,8 @@ Both are stdlib :class:`~http.server.ThreadingHTTPServer` instances run on daemo
 API origin answers ``/v2/...`` like Apiframe (as the project's API contract and the official
 SDK's OpenAPI types describe it; ``docs/sandbox.md`` lists what is emulated); the CDN origin
 serves rendered audio under ``/audio/<job>-<n>.<ext>`` (and Suno and Udio covers under
-``/images/<job>-<n>.svg``) without any key, as Apiframe's CDN does, so
+``/images/<job>-<n>.svg``, and files sent to ``POST /v2/uploads`` under ``/uploads/<id>.<ext>``
+until they expire) without any key, as Apiframe's CDN does, so
 tests can prove that the key never travels there.
 """
 
@@ -740,8 +741,10 @@ class SandboxServer:
     """An offline emulation of Apiframe's v2 music API, for tests, demos and notebooks.
 
     It listens on two loopback ports: :attr:`url` is the API origin (``/v2/music/generate``,
-    ``/v2/jobs``, ``/v2/me``, ``/v2/models``, plus ``/_sandbox/faults`` to inject faults over
-    HTTP) and :attr:`cdn_url` a separate origin serving the rendered audio without a key.
+    ``/v2/music/suno/action``, ``/v2/uploads``, ``/v2/jobs``, ``/v2/me``, ``/v2/models``, plus
+    ``/_sandbox/faults`` to inject faults over HTTP) and :attr:`cdn_url` a separate origin
+    serving the rendered audio and the uploads without a key. An upload's URL lives
+    ``upload_seconds``.
 
     ``api_keys=None`` accepts any key starting with ``afk_``; each key is its own account
     holding ``credits`` (change balances later with :meth:`set_credits` or

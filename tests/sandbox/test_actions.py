@@ -267,11 +267,15 @@ def test_stems_add_up_exactly_before_coding() -> None:
             "variation": 7}
     stems = render_piece(piece_of({"base": base, "steps": []}), 22050)
     whole = render_pcm("soul song with vocals", length_ms=6000, sample_rate=22050, variation=7)
-    assert float(np.abs(stems.vocals).max()) > 0.05
-    assert float(np.abs(stems.vocals + stems.instrumental - whole).max()) < 1e-5
+    assert float(np.abs(stems.vocal_stem()).max()) > 0.05
+    assert float(np.abs(stems.vocal_stem() + stems.instrumental - whole).max()) < 1e-5
     extended = {"base": base, "steps": [{"action": "extend", "continueAt": 2.5, "take": 1}]}
     stems = render_piece(piece_of(extended), 22050)
-    assert float(np.abs(stems.vocals + stems.instrumental - stems.mix()).max()) < 1e-5
+    assert float(np.abs(stems.vocal_stem() + stems.instrumental - stems.mix()).max()) < 1e-5
+    # Without a sung part the vocal stem is silence, and the rest is the whole mix.
+    plain = render_piece(piece_of({"base": {**base, "force_instrumental": True}, "steps": []}),
+                         22050)
+    assert plain.vocals is None and not plain.vocal_stem().any()
 
 
 # -- the rules -------------------------------------------------------------------------------
