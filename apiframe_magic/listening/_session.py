@@ -142,7 +142,6 @@ class Slot:
     role: str
 
 
-@public
 @dataclass(frozen=True)
 class Rank:
     """A clip's place in the reveal's ranking: ``rank`` from 1 (clips with equal values share
@@ -158,7 +157,6 @@ class Rank:
     tied: bool = False
 
 
-@public
 @dataclass(frozen=True)
 class Repeat:
     """One listener's two hearings of the same clip (ratings: the two scores) or of the same pair

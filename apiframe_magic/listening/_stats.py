@@ -196,7 +196,6 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
-@public
 @dataclass(frozen=True)
 class Strength:
     """A clip's Bradley-Terry strength: the chance it is preferred to a clip of strength ``s`` is
