@@ -488,3 +488,30 @@ def test_a_kit_is_written_from_a_terminal_and_its_answers_collected_into_the_led
     assert "Collected 0 listeners" in again.stdout and "1 file already collected" in again.stdout
     with pytest.raises(UsageError, match="no file matches"):
         music.run_line_magic("music", "listen --collect nothing/*.json")
+
+
+def test_controls_in_the_widgets_then_the_reveal_reports_them_apart(music: RaisingShell) -> None:
+    from IPython.utils.capture import capture_output
+
+    from tests.magic.test_magic import magics
+
+    run(music, "%%music --each-line --length 5s --out b\n" + "\n".join(PROMPTS[:3]))
+    music.user_ns["r"] = music.user_ns["b"].results[2]
+    music.user_ns["two"] = list(music.user_ns["b"].results[:2])
+    music.run_line_magic("config", "MusicMagics.progress = 'widget'")
+    with capture_output() as captured:
+        music.run_line_magic("music", "listen two --reference r --anchor --repeat --min-play 0 --out t")
+        view = magics(music).listen_view
+        assert view is not None
+        test = music.user_ns["t"]
+        assert [c.role for c in test.clips] == ["test", "test", "reference", "anchor"]
+        assert list(view.scores) == ["A", "B", "C", "D", "E"]  # four clips, one heard twice
+        assert "apiframe-batch" in view.title.value and "display:none" in view.title.value  # folded
+        for letter, buttons in view.scores.items():
+            buttons[{"reference": 4, "anchor": 0}.get(test.clip(view.run.slot(letter).clip).role, 2)].click()
+        view.reveal_button.click()
+        view.confirm_button.click()
+    html = [o.data for o in captured.outputs if o.update][-1]["text/html"]
+    assert "apiframe-listen-controls" in html and "hidden reference" in html and "low-passed" in html
+    assert "Heard twice</b>: 1 of 1 listeners gave the same answer" in html
+    assert html.count("<audio") == 4  # a player beside each clip the reveal names
