@@ -11,6 +11,8 @@ How a prompt steers the plan:
 * **style**: over forty families (:data:`._styles.STYLES`), recognised by the words people
   write; a prompt naming none is placed by its mood, setting and instrument words
   (:data:`._styles.FALLBACK`), and only a prompt with none of those gets a broad family by seed.
+* What a prompt asks for in so many words (a tempo, a key, a metre) is read by the catalog's
+  rules (:func:`apiframe_magic.catalog.asks_of`), which the measurements of a track also use.
 * **metre and feel**: the style's metre (a waltz is in 3/4, a jig in 6/8, a blues shuffle in
   12/8) unless the prompt names one (``"in 3/4"``, ``"6/8"``, ``"waltz time"``); ``swing``,
   ``swung`` or ``shuffle`` swing the off-beats (see :mod:`._rhythm`).
@@ -37,10 +39,10 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..catalog import parse_bpm, parse_key, parse_metre
 from ._instruments import apply_instruments, no_drums
 from ._rhythm import METRES, Metre
 from ._styles import STYLES, StyleSpec, count, pick_style
@@ -67,13 +69,6 @@ _MAJOR_WORDS = ("happy", "bright", "uplifting", "cheerful", "joyful", "sunny", "
 _MINOR_WORDS = ("dark", "sad", "melancholic", "melancholy", "moody", "sombre",
                 "somber", "gloomy", "tense", "mysterious", "haunting", "lonely", "night",
                 "nostalgic", "ominous", "tragic", "eerie")
-_METRE_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("12/8", "twelve-eight", "twelve eight"), "12/8"),
-    (("6/8", "six-eight", "six eight", "compound time", "jig"), "6/8"),
-    (("3/4", "three-four", "three four", "waltz time", "in three", "triple time",
-      "triple metre", "triple meter"), "3/4"),
-    (("4/4", "four-four", "common time"), "4/4"),
-)
 _SWING_WORDS = ("swing", "swung", "shuffle", "shuffled", "swinging")
 
 
@@ -182,34 +177,6 @@ def take_seed(prompt: str, variation: int = 0) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-def _parse_key(text: str) -> tuple[int | None, str | None]:
-    """Tonic pitch class and mode of an explicit key (``in D minor``, ``key of F#``, ``Bb major``)."""
-    for m in re.finditer(
-        r"(?:\b(in|key of)\s+)?(?<![a-z0-9#])([a-g])(#|♯|b|♭|-sharp| sharp|-flat| flat)?"
-        r"(?:\s*(major|minor))?(?![a-z0-9#])",
-        text,
-    ):
-        prefix, letter, accidental, mode = m.groups()
-        if not prefix and not mode:
-            continue  # a bare letter is a word ("a"), not a key
-        if letter == "b" and accidental is None and not mode and not prefix:
-            continue
-        pc = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}[letter]
-        if accidental:
-            pc += 1 if ("#" in accidental or "♯" in accidental or "sharp" in accidental) else -1
-        return pc % 12, mode
-    return None, None
-
-
-def _parse_bpm(text: str) -> float | None:
-    m = re.search(r"(\d{2,3}(?:\.\d+)?)\s*-?\s*bpm\b", text) or re.search(
-        r"\bbpm\s*(?:of\s*|=\s*|:\s*)?(\d{2,3}(?:\.\d+)?)", text
-    )
-    if not m:
-        return None
-    return min(240.0, max(40.0, float(m.group(1))))
-
-
 def _roman(degree: int, mode: str, seventh: bool) -> str:
     quality = _chord_quality(degree, mode)
     numeral = ("i", "ii", "iii", "iv", "v", "vi", "vii")[degree % 7]
@@ -231,13 +198,6 @@ def _chord_quality(degree: int, mode: str) -> str:
     return "maj" if third == 4 else "min"
 
 
-def _parse_metre(text: str) -> str | None:
-    for words, name in _METRE_WORDS:
-        if count(text, words):
-            return name
-    return None
-
-
 def plan_music(
     prompt: str, *, length_ms: int, force_instrumental: bool = False, variation: int = 0
 ) -> MusicPlan:
@@ -251,7 +211,7 @@ def plan_music(
     rng = random.Random(seed)
     style = pick_style(text, rng)
 
-    metre_name = _parse_metre(text) or style.metre
+    metre_name = parse_metre(text) or style.metre
     metre = METRES[metre_name]
     swing = style.swing
     if count(text, _SWING_WORDS) and not metre.compound:
@@ -260,7 +220,7 @@ def plan_music(
         swing = 0.0
 
     # Tempo: explicit bpm wins; otherwise tempo words place it in (or just past) the range.
-    bpm = _parse_bpm(text)
+    bpm = parse_bpm(text)
     if bpm is None:
         lo, hi = style.tempo
         if metre.compound and not METRES[style.metre].compound:
@@ -273,7 +233,7 @@ def plan_music(
         bpm = float(round(lo - 0.15 * span + pos * 1.3 * span))
         bpm = min(240.0, max(40.0, bpm))
     # Key and mode.
-    tonic_pc, mode = _parse_key(text)
+    tonic_pc, mode = parse_key(text)
     if mode is None:
         major_votes = count(text, _MAJOR_WORDS)
         minor_votes = count(text, _MINOR_WORDS)
