@@ -153,8 +153,6 @@ class ActionSpec:
             add("parentJobId", "must be a job id (a UUID)")
         if "index" in body and "trackId" in body:
             add("trackId", "give index or trackId, not both")
-        elif "index" not in body and "trackId" not in body:
-            add("index", "index or trackId is required")
         for spec in self.fields:
             if spec.name not in body:
                 if spec.name == "prompt" and self.prompt == "required":
@@ -232,7 +230,8 @@ def validate_action_body(body: Any) -> dict[str, list[str]]:
     """Check a ``POST /v2/music/suno/action`` body against the contract; return problems by JSON
     path (empty when valid), in the shape of :func:`validate_body`'s ``details``.
 
-    The action, the parent's id, the track (``index`` 1 or 2, or a ``trackId``, one of them), the
+    The action, the parent's id, the track (``index`` 1 or 2, or a ``trackId``, not both; neither
+    is the first track, as the sandbox reads it: the contract does not say), the
     action's own fields with their bounds, the webhooks, and unknown keys
     (``additionalProperties: false``: ``continueAt`` in a cover is refused) are checked. What needs
     the parent job (its status, model and track lengths) is :func:`parent_problem` and

@@ -34,6 +34,7 @@ from apiframe_magic.client import (
     StemsRequest,
     request_from_json,
 )
+from apiframe_magic.sandbox import SandboxServer
 from tests.conftest import CANARY_KEY
 
 PARENT = "3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
@@ -258,7 +259,83 @@ def test_stems_without_names_are_vocals_first() -> None:
     assert suno_job().stems == {}
 
 
-# -- submit: the route, the key, a 409 (httpx.MockTransport stands for the service) -----------
+# -- against the sandbox: the route, the key, the lineage, a 409 ---------------------------------
+
+
+FAST: dict[str, Any] = {"poll_interval": 0.05, "max_poll_interval": 0.2}
+
+
+def finished_suno_job(client: ApiframeClient) -> Job:
+    return client.wait(client.submit(MusicRequest("calm piano, rain", "suno")).job_id)
+
+
+def test_an_action_runs_like_any_job_on_the_sandbox(sandbox: SandboxServer) -> None:
+    with ApiframeClient(CANARY_KEY, sandbox.url, **FAST) as client:
+        parent = finished_suno_job(client)
+        request = ExtendRequest(parent.id, index=2, continue_at=10, title="Longer")
+        request.check_parent(parent)
+        sandbox.clear_recorded_requests()
+        submitted = client.submit(request, idempotency_key="afm-extend-1")
+        (post,) = [r for r in sandbox.recorded_requests() if r.method == "POST"]
+        assert post.path == "/v2/music/suno/action"
+        assert post.headers["idempotency-key"] == "afm-extend-1"
+        assert json.loads(post.body) == request.to_json()
+        done = client.wait(submitted.job_id)
+    assert (done.status, done.action, done.parent_job_id) == ("COMPLETED", "extend", parent.id)
+    assert done.model == "suno"
+    assert len(done.tracks) == request.track_count == 2
+    assert done.credit_cost == request.credit_cost == 11
+    assert request_from_json(done.raw["input"]) == request  # the ledger can rebuild it from the job
+
+
+def test_an_action_submit_is_retried_with_the_same_key(sandbox: SandboxServer) -> None:
+    with ApiframeClient(CANARY_KEY, sandbox.url, **FAST) as client:
+        parent = finished_suno_job(client)
+        client.aio.retry_policy = RetryPolicy(jitter=lambda: 0.0)
+        sandbox.clear_recorded_requests()
+        sandbox.faults.inject("unavailable", route="submit")
+        submitted = client.submit(StemsRequest(parent.id))
+    posts = [r for r in sandbox.recorded_requests() if r.method == "POST"]
+    assert [r.path for r in posts] == ["/v2/music/suno/action"] * 2
+    assert {r.headers["idempotency-key"] for r in posts} == {submitted.idempotency_key}
+
+
+def test_stems_then_an_action_on_them_is_refused_before_and_by_the_service(sandbox: SandboxServer) -> None:
+    with ApiframeClient(CANARY_KEY, sandbox.url, **FAST) as client:
+        parent = finished_suno_job(client)
+        stems = client.wait(client.submit(StemsRequest(parent.id)).job_id)
+        assert list(stems.stems) == ["vocals", "instrumental"]
+        assert stems.stems["vocals"].title == "vocals"
+        cover = CoverRequest(stems.id, audio_weight=0.5)
+        with pytest.raises(RequestValidationError, match=r"a stems result takes no further action$"):
+            cover.check_parent(stems)
+        with pytest.raises(ConflictError) as info:
+            client.submit(cover)
+    assert str(info.value) == ("HTTP 409: Action cover is not available: the parent job is a stems result "
+                               f"[request id {info.value.request_id}]")
+
+
+def test_an_extension_past_the_track_is_refused_before_sending(sandbox: SandboxServer) -> None:
+    with ApiframeClient(CANARY_KEY, sandbox.url, **FAST) as client:
+        parent = finished_suno_job(client)
+    length = parent.tracks[0].duration
+    assert length is not None
+    with pytest.raises(RequestValidationError) as info:
+        ExtendRequest(parent.id, continue_at=length).check_parent(parent)
+    assert str(info.value) == (f"continue_at={length!r} is not valid: must be less than the track's "
+                               f"length ({length:g} s)")
+
+
+def test_a_generation_still_goes_to_generate(sandbox: SandboxServer) -> None:
+    async def go() -> None:
+        async with AsyncApiframeClient(CANARY_KEY, sandbox.url, **FAST) as client:
+            await client.submit(MusicRequest("calm piano", "suno"))
+
+    asyncio.run(go())
+    assert [r.path for r in sandbox.recorded_requests() if r.method == "POST"] == ["/v2/music/generate"]
+
+
+# -- shapes the sandbox cannot produce (httpx.MockTransport) ----------------------------------
 
 
 def service(answers: list[httpx.Response], seen: list[httpx.Request]) -> httpx.MockTransport:
@@ -269,40 +346,8 @@ def service(answers: list[httpx.Response], seen: list[httpx.Request]) -> httpx.M
     return httpx.MockTransport(handler)
 
 
-def test_an_action_is_posted_to_its_route_with_its_idempotency_key() -> None:
-    """MockTransport: the sandbox has no ``/v2/music/suno/action`` yet."""
-    seen: list[httpx.Request] = []
-    answers = [httpx.Response(503, json={"error": "queue down"}),
-               httpx.Response(202, json={"jobId": CHILD, "status": "QUEUED"})]
-    request = ExtendRequest(PARENT, continue_at=30)
-
-    async def go() -> Any:
-        async with AsyncApiframeClient(CANARY_KEY, "https://api.test", transport=service(answers, seen)) as c:
-            c.retry_policy = RetryPolicy(jitter=lambda: 0.0)
-            return await c.submit(request, idempotency_key="afm-k1")
-
-    submitted = asyncio.run(go())
-    assert (submitted.job_id, submitted.status, submitted.idempotency_key) == (CHILD, "QUEUED", "afm-k1")
-    assert [r.url.path for r in seen] == ["/v2/music/suno/action"] * 2  # retried: it carries a key
-    assert {r.headers["Idempotency-Key"] for r in seen} == {"afm-k1"}
-    assert all(json.loads(r.content) == request.to_json() for r in seen)
-    assert seen[0].headers["X-API-Key"] == CANARY_KEY
-
-
-def test_a_music_request_still_goes_to_generate_and_the_blocking_client_routes_alike() -> None:
-    """MockTransport: one answer per route."""
-    seen: list[httpx.Request] = []
-    answers = [httpx.Response(202, json={"jobId": CHILD, "status": "QUEUED"}) for _ in range(2)]
-    with ApiframeClient(CANARY_KEY, "https://api.test", transport=service(answers, seen)) as client:
-        client.submit(MusicRequest("calm piano", "suno"))
-        client.submit(StemsRequest(PARENT))
-    assert [r.url.path for r in seen] == ["/v2/music/generate", "/v2/music/suno/action"]
-    assert json.loads(seen[1].content) == {"action": "stems", "parentJobId": PARENT, "index": 1}
-    assert all(r.headers["Idempotency-Key"] for r in seen)
-
-
-def test_a_409_is_a_conflict_in_one_line() -> None:
-    """MockTransport: the service refuses an action on a stems result."""
+def test_a_409_of_several_lines_is_one_line() -> None:
+    """MockTransport: a reason spread over lines, as the sandbox never sends."""
     seen: list[httpx.Request] = []
     answers = [httpx.Response(409, json={"error": "Action not available:\n  the parent is a stems result"},
                               headers={"x-request-id": "req-9"})]

@@ -3,14 +3,14 @@ enforced before anything is sent, the multipart shape (one ``file`` field), the 
 Lyria's ``reference_images`` resolved from local files and URLs; and downloads of files the
 service has purged, said in one line.
 
-``httpx.MockTransport`` stands for the service where the sandbox does not answer
-``POST /v2/uploads`` (those tests say so); refusals are made before any request, so those tests
-need no server at all, and the purged downloads run against the sandbox's CDN.
+Against the sandbox over loopback; ``httpx.MockTransport`` stands for the service only for what
+the sandbox never answers (the contract's example answer, a 502), and those tests say so.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Awaitable, Callable
 from email.parser import BytesParser
@@ -49,8 +49,7 @@ def run(factory: Callable[[], Awaitable[T]]) -> T:
 
 
 class Service:
-    """MockTransport standing for ``POST /v2/uploads``: records each request, answers in turn
-    (``201`` with :data:`ANSWER`, its url numbered, when nothing else is queued)."""
+    """MockTransport standing for ``POST /v2/uploads``: records each request, answers in turn."""
 
     def __init__(self, *answers: httpx.Response) -> None:
         self.answers = list(answers)
@@ -59,22 +58,11 @@ class Service:
     def handler(self, request: httpx.Request) -> httpx.Response:
         request.read()
         self.seen.append(request)
-        if self.answers:
-            return self.answers.pop(0)
-        n = len(self.seen)
-        return httpx.Response(201, json={**ANSWER, "id": f"upl_{n}", "url": f"https://cdn.test/u/{n}.png"})
+        return self.answers.pop(0)
 
     def client(self) -> AsyncApiframeClient:
         return AsyncApiframeClient(CANARY_KEY, "https://api.test",
                                    transport=httpx.MockTransport(self.handler))
-
-
-def parts_of(request: httpx.Request) -> list[Any]:
-    """The parts of a multipart/form-data body, as the email package parses them."""
-    head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
-    message = BytesParser(policy=HTTP).parsebytes(head + request.content)
-    assert message.is_multipart()
-    return list(message.iter_parts())
 
 
 def write(path: Path, data: bytes, size: int | None = None) -> Path:
@@ -88,33 +76,57 @@ def write(path: Path, data: bytes, size: int | None = None) -> Path:
 # -- upload ------------------------------------------------------------------------------------
 
 
-def test_an_upload_is_one_multipart_file_field_and_its_answer_parsed(tmp_path: Path) -> None:
-    """MockTransport: the sandbox has no ``/v2/uploads`` yet."""
-    service = Service(httpx.Response(201, json=ANSWER))
-    upload = run(lambda: service.client().upload(write(tmp_path / "mood board.png", PNG)))
-    assert upload == Upload(id="upl_1", url="https://cdn.test/uploads/upl_1.png", kind="image",
-                            content_type="image/png", byte_size=56, expires_at="2026-03-15T12:00:00.000Z")
-    (request,) = service.seen
-    assert (request.method, request.url.path) == ("POST", "/v2/uploads")
-    assert request.headers["content-type"].startswith("multipart/form-data; boundary=")
-    assert request.headers["X-API-Key"] == CANARY_KEY
-    (part,) = parts_of(request)
+def parts_of_recorded(content_type: str, body: bytes) -> list[Any]:
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + body)
+    assert message.is_multipart()
+    return list(message.iter_parts())
+
+
+def test_an_upload_is_one_multipart_file_field_and_its_url_serves_the_file(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "mood board.png", PNG)
+    with ApiframeClient(CANARY_KEY, sandbox.url) as client:
+        upload = client.upload(path)
+        copy = client.download(upload.url, tmp_path / "copy.png")
+    assert (upload.kind, upload.content_type, upload.byte_size) == ("image", "image/png", len(PNG))
+    assert upload.id and upload.expires_at and upload.url.startswith(sandbox.cdn_url)
+    assert copy.path.read_bytes() == PNG
+    (post,) = [r for r in sandbox.recorded_requests() if r.method == "POST"]
+    assert post.path == "/v2/uploads"
+    assert post.headers["content-type"].startswith("multipart/form-data; boundary=")
+    assert "idempotency-key" not in post.headers
+    (part,) = parts_of_recorded(post.headers["content-type"], post.body)
     assert part.get_param("name", header="content-disposition") == "file"
     assert part.get_filename() == "mood board.png"
     assert part.get_content_type() == "image/png"
     assert part.get_payload(decode=True) == PNG
 
 
+def test_the_answer_is_read_as_the_contract_shows_it(tmp_path: Path) -> None:
+    """MockTransport: the contract's example answer, parsed whole."""
+    service = Service(httpx.Response(201, json=ANSWER))
+    upload = run(lambda: service.client().upload(write(tmp_path / "a.png", PNG)))
+    assert upload == Upload(id="upl_1", url="https://cdn.test/uploads/upl_1.png", kind="image",
+                            content_type="image/png", byte_size=56, expires_at="2026-03-15T12:00:00.000Z")
+    assert service.seen[0].headers["X-API-Key"] == CANARY_KEY
+
+
+def posts(sandbox: SandboxServer) -> list[Any]:
+    return [r for r in sandbox.recorded_requests() if r.method == "POST"]
+
+
 @pytest.mark.parametrize(("data", "name", "content_type"),
                          [(MP3, "take.mp3", "audio/mpeg"), (MP4, "clip.bin", "video/mp4")])
 def test_the_content_type_comes_from_the_bytes_not_the_name(
-    tmp_path: Path, data: bytes, name: str, content_type: str
+    sandbox: SandboxServer, tmp_path: Path, data: bytes, name: str, content_type: str
 ) -> None:
-    """MockTransport."""
-    service = Service()
-    run(lambda: service.client().upload(write(tmp_path / name, data)))
-    (part,) = parts_of(service.seen[0])
-    assert part.get_content_type() == content_type
+    with ApiframeClient(CANARY_KEY, sandbox.url) as client:
+        upload = client.upload(write(tmp_path / name, data))
+    (post,) = posts(sandbox)
+    (part,) = parts_of_recorded(post.headers["content-type"], post.body)
+    assert part.get_content_type() == upload.content_type == content_type
 
 
 @pytest.mark.parametrize(
@@ -129,100 +141,104 @@ def test_the_content_type_comes_from_the_bytes_not_the_name(
     ],
 )
 def test_a_file_the_service_would_refuse_is_one_line_and_never_sent(
-    tmp_path: Path, name: str, data: bytes, size: int | None, why: str
+    sandbox: SandboxServer, tmp_path: Path, name: str, data: bytes, size: int | None, why: str
 ) -> None:
-    service = Service()
     path = write(tmp_path / name, data, size)
-    with pytest.raises(RequestValidationError) as info:
-        run(lambda: service.client().upload(path))
+    with ApiframeClient(CANARY_KEY, sandbox.url) as client, pytest.raises(RequestValidationError) as info:
+        client.upload(path)
     assert str(info.value) == f"upload {path}: {why}"
     assert "\n" not in str(info.value)
-    assert service.seen == []
+    assert sandbox.recorded_requests() == []
 
 
-def test_a_video_up_to_50_mb_is_sent(tmp_path: Path) -> None:
-    """MockTransport: a sparse 40 MB MP4 is under the video limit (over the image one)."""
-    service = Service()
-    run(lambda: service.client().upload(write(tmp_path / "v.mp4", MP4, 40_000_000)))
-    assert len(service.seen[0].content) > 40_000_000
+def test_a_video_up_to_50_mb_is_sent(sandbox: SandboxServer, tmp_path: Path) -> None:
+    """A (sparse) 40 MB MP4: under the video limit, over the image one."""
+    with ApiframeClient(CANARY_KEY, sandbox.url) as client:
+        upload = client.upload(write(tmp_path / "v.mp4", MP4, 40_000_000))
+    assert (upload.kind, upload.byte_size) == ("video", 40_000_000)
 
 
-def test_a_missing_file_or_a_folder_is_one_line(tmp_path: Path) -> None:
-    service = Service()
-    with pytest.raises(RequestValidationError) as info:
-        run(lambda: service.client().upload(tmp_path / "nope.png"))
-    assert str(info.value) == f"upload {tmp_path / 'nope.png'}: no such file"
-    with pytest.raises(RequestValidationError) as info:
-        run(lambda: service.client().upload(tmp_path))
-    assert str(info.value) == f"upload {tmp_path}: is a folder, not a file"
-    assert service.seen == []
+def test_a_missing_file_or_a_folder_is_one_line(sandbox: SandboxServer, tmp_path: Path) -> None:
+    with ApiframeClient(CANARY_KEY, sandbox.url) as client:
+        with pytest.raises(RequestValidationError) as info:
+            client.upload(tmp_path / "nope.png")
+        assert str(info.value) == f"upload {tmp_path / 'nope.png'}: no such file"
+        with pytest.raises(RequestValidationError) as info:
+            client.upload(tmp_path)
+        assert str(info.value) == f"upload {tmp_path}: is a folder, not a file"
+    assert sandbox.recorded_requests() == []
 
 
-def test_a_failed_upload_is_not_sent_twice(tmp_path: Path) -> None:
-    """MockTransport: a 502 (the CDN upload failed) is not retried, since an upload carries no
-    Idempotency-Key; it is the service's error, in one line."""
+def test_a_failed_upload_is_not_sent_twice(sandbox: SandboxServer, tmp_path: Path) -> None:
+    """A 5xx is not retried, since an upload carries no Idempotency-Key."""
+    sandbox.faults.inject("unavailable", route="any")  # the upload is the first request
+    with ApiframeClient(CANARY_KEY, sandbox.url) as client, pytest.raises(ServerError) as info:
+        client.upload(write(tmp_path / "a.png", PNG))
+    assert info.value.status_code == 503 and "\n" not in str(info.value)
+    assert len(posts(sandbox)) == 1
+
+
+def test_a_502_is_the_service_s_one_line(tmp_path: Path) -> None:
+    """MockTransport: the contract's 502 (the CDN upload failed), which the sandbox never sends."""
     service = Service(httpx.Response(502, json={"error": "Upload to CDN failed"}))
     with pytest.raises(ServerError, match=r"^HTTP 502: Upload to CDN failed$"):
         run(lambda: service.client().upload(write(tmp_path / "a.png", PNG)))
     assert len(service.seen) == 1
 
 
-def test_the_blocking_client_uploads_too(tmp_path: Path) -> None:
-    """MockTransport."""
-    service = Service()
-    with ApiframeClient(CANARY_KEY, "https://api.test", transport=httpx.MockTransport(service.handler)) as c:
-        assert c.upload(write(tmp_path / "a.png", PNG)).url == "https://cdn.test/u/1.png"
-
-
 # -- reference_images --------------------------------------------------------------------------
 
 
-def test_reference_images_upload_local_files_and_keep_urls_in_order(tmp_path: Path) -> None:
-    """MockTransport."""
-    service = Service()
+def test_reference_images_upload_local_files_and_keep_urls_in_order(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
     first, second = write(tmp_path / "a.png", PNG), write(tmp_path / "b.png", PNG)
-    urls = run(lambda: service.client().resolve_reference_images(
-        [str(first), "https://example.test/ref.jpg", second]))
-    assert urls == ["https://cdn.test/u/1.png", "https://example.test/ref.jpg", "https://cdn.test/u/2.png"]
-    assert [parts_of(r)[0].get_filename() for r in service.seen] == ["a.png", "b.png"]
+
+    async def go() -> list[str]:
+        async with AsyncApiframeClient(CANARY_KEY, sandbox.url) as client:
+            return await client.resolve_reference_images([str(first), "https://example.test/ref.jpg", second])
+
+    urls = run(go)
+    assert urls[1] == "https://example.test/ref.jpg"
+    assert urls[0].startswith(sandbox.cdn_url) and urls[2].startswith(sandbox.cdn_url) and urls[0] != urls[2]
+    sent = [parts_of_recorded(r.headers["content-type"], r.body)[0].get_filename() for r in posts(sandbox)]
+    assert sent == ["a.png", "b.png"]
 
 
-def test_reference_images_are_all_checked_before_the_first_is_sent(tmp_path: Path) -> None:
-    service = Service()
+def test_reference_images_are_all_checked_before_the_first_is_sent(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
     good, song = write(tmp_path / "a.png", PNG), write(tmp_path / "song.mp3", MP3)
-    with pytest.raises(RequestValidationError) as info:
-        run(lambda: service.client().resolve_reference_images([good, song]))
-    assert str(info.value) == (f"reference_images {song}: is audio (MP3); only image files are taken "
-                               "here (PNG, JPEG, WebP, GIF)")
-    with pytest.raises(RequestValidationError) as info:
-        run(lambda: service.client().resolve_reference_images([good] * 11))
-    assert str(info.value) == "reference_images: must have at most 10 items"
-    with pytest.raises(RequestValidationError) as info:
-        run(lambda: service.client().resolve_reference_images(["./moodboard.png"]))
-    assert str(info.value) == "reference_images ./moodboard.png: no such file"
-    assert service.seen == []
+    with ApiframeClient(CANARY_KEY, sandbox.url) as client:
+        with pytest.raises(RequestValidationError) as info:
+            client.resolve_reference_images([good, song])
+        assert str(info.value) == (f"reference_images {song}: is audio (MP3); only image files are taken "
+                                   "here (PNG, JPEG, WebP, GIF)")
+        with pytest.raises(RequestValidationError) as info:
+            client.resolve_reference_images([good] * 11)
+        assert str(info.value) == "reference_images: must have at most 10 items"
+        with pytest.raises(RequestValidationError) as info:
+            client.resolve_reference_images(["./moodboard.png"])
+        assert str(info.value) == "reference_images ./moodboard.png: no such file"
+    assert sandbox.recorded_requests() == []
 
 
-def test_the_blocking_client_resolves_reference_images(tmp_path: Path) -> None:
-    """MockTransport."""
-    service = Service()
-    with ApiframeClient(CANARY_KEY, "https://api.test", transport=httpx.MockTransport(service.handler)) as c:
-        assert c.resolve_reference_images([write(tmp_path / "a.png", PNG), "https://x.test/b.png"]) == [
-            "https://cdn.test/u/1.png", "https://x.test/b.png"]
-
-
-def test_resolve_files_gives_params_a_music_request_takes(tmp_path: Path) -> None:
-    """MockTransport. The magic's ``--param reference_images=./moodboard.png,URL``: the catalog
-    takes the local file, the client uploads it, the request is built from URLs only."""
+def test_a_lyria_job_steered_by_a_local_image(sandbox: SandboxServer, tmp_path: Path) -> None:
+    """The magic's ``--param reference_images=./moodboard.png,URL``: the catalog takes the local
+    file, the client uploads it, the request is built from URLs only, and the job runs."""
     board = write(tmp_path / "moodboard.png", PNG)
     given = get_spec("lyria-3-clip").parse_param("reference_images", f"{board},https://x.test/b.png")
     with pytest.raises(RequestValidationError, match="must hold absolute http"):
-        MusicRequest("rain", "lyria-3-clip", params={"reference_images": given})  # not sent as is
-    service = Service()
-    params = run(lambda: service.client().resolve_files("lyria-3-clip", {"reference_images": given}))
-    assert params == {"reference_images": ["https://cdn.test/u/1.png", "https://x.test/b.png"]}
-    request = MusicRequest("rain", "lyria-3-clip", params=params)
-    assert request.to_json()["lyriaParams"] == params
+        MusicRequest("rain", "lyria-3-clip", params={"reference_images": given})  # never sent as is
+    with ApiframeClient(CANARY_KEY, sandbox.url, poll_interval=0.05, max_poll_interval=0.2) as client:
+        params = client.resolve_files("lyria-3-clip", {"reference_images": given})
+        (uploaded, url) = params["reference_images"]
+        assert uploaded.startswith(sandbox.cdn_url) and url == "https://x.test/b.png"
+        request = MusicRequest("rain", "lyria-3-clip", params=params)
+        done = client.wait(client.submit(request).job_id)
+    assert done.status == "COMPLETED"
+    (post,) = [r for r in posts(sandbox) if r.path == "/v2/music/generate"]
+    assert json.loads(post.body)["lyriaParams"] == params
 
 
 def test_check_files_is_the_dry_run_s_check_and_sends_nothing(tmp_path: Path) -> None:
