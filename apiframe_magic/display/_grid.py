@@ -1,17 +1,22 @@
 """The live grid of a batch: one card per job, filling in as jobs finish, ending as static HTML.
 
-While the batch runs the grid is made of ipywidgets: a head (k of N, elapsed, time left,
-credits) and a card per job (label, status, progress, elapsed time, job id). A card gets its
-player(s) the moment its audio is saved, and then the line of measurements with a small waveform
-and spectrogram per track once measured. Each part of a card is a widget of its own that is set
-once, so the next jobs to finish never redraw (and so never stop) a player someone is listening
-to. Updates are batched: the head is redrawn at most every :data:`REDRAW_SECONDS`, and a card
-only when its job reported something (a poll, a status), never once per card per tick.
+While the batch runs the grid is made of ipywidgets: a head (k of N saved, elapsed, time left,
+credits) and a card per job (label, status, progress, elapsed time, job id). A card is done, and
+gets its player(s), the moment its audio is saved; its line of measurements with a small waveform
+and spectrogram per track fills in once measured. Each part of a card is a widget of its own that
+is set once, so the next jobs to finish never redraw (and so never stop) a player someone is
+listening to. Updates are batched: the head is redrawn at most every :data:`REDRAW_SECONDS`, and
+a card only when its job reported something (a poll, a status), never once per card per tick.
 
-When the batch ends the grid is replaced by one static HTML display of the same cards with their
-players, and every widget model is closed, so a saved notebook keeps the grid and its players
-without a widget front end and no widget state is left behind. Where no rich front end shows it
-(terminal IPython), a line is printed per finished job and one for the whole batch.
+The end of the batch leaves the live grid where it is (a player that is playing goes on) and adds
+the static copy a saved notebook needs: one HTML display of the same cards, each track embedded
+once, under the live grid. Each hides the other where both would show: the live grid carries a
+rule hiding the copy, and the copy a rule hiding a widget output it follows that shows no grid
+(a notebook reopened without widget state, where the widget would read "model not found").
+The live players link to the saved files rather than embed them, so that no widget state, as any
+front end saves it (nbclient keeps every model's last state, closed or not), holds a clip: the
+static copy holds each clip once. Where no rich front end shows it (terminal IPython), a line is
+printed per finished job and one for the whole batch.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from __future__ import annotations
 import html
 import threading
 import time
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from IPython.display import DisplayHandle, display
@@ -27,6 +34,8 @@ from IPython.display import DisplayHandle, display
 from .._terminal import printable
 from ._html import _BOX, _GREEN, _GREY, _RED, player_html, price_text, track_analysis_html
 from ._widgets import close_widgets
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 if TYPE_CHECKING:
     from ..client import Job
@@ -36,6 +45,7 @@ __all__ = ["REDRAW_SECONDS", "BatchGrid", "batch_price"]
 
 REDRAW_SECONDS = 0.3
 
+_ENDED = ("done", "failed", "stopped")
 _COLORS = {"waiting": _GREY, "running": "#1565c0", "done": _GREEN, "failed": _RED, "stopped": "#ef6c00"}
 
 
@@ -62,7 +72,9 @@ class _CardWidgets:
         # One Layout and one style model shared by every card's HTML: a 64-job grid opens a
         # few hundred widget models instead of a thousand before its cell can return.
         self.status = widgets.HTML(layout=layout, style=style)
-        self.players = widgets.HTML(layout=layout, style=style)
+        # An Output widget: the front end renders its HTML as a cell's, relative links resolved
+        # against the notebook's folder, so a player can link the saved file, not embed it.
+        self.players = widgets.Output(layout=layout)
         self.analysis = widgets.HTML(layout=layout, style=style)
         self.box = widgets.VBox(
             [self.status, self.players, self.analysis],
@@ -101,19 +113,27 @@ class BatchGrid:
     each entry change, :meth:`tick` keeps the head's clock moving, :meth:`finish` draws the end.
 
     ``live``: draw the widget grid (in a kernel); otherwise print a line per finished job.
+    ``typical_seconds``: how long such a job usually takes (the ledger's history), for the time
+    left before any job of this batch has reported its progress.
     """
 
-    def __init__(self, items: Sequence[BatchItem], *, live: bool, embed_limit_bytes: int) -> None:
+    def __init__(self, items: Sequence[BatchItem], *, live: bool, embed_limit_bytes: int,
+                 typical_seconds: float | None = None) -> None:
         self.cards = [_Card(item) for item in items]
         self._by_label = {card.item.label: card for card in self.cards}
         self.live = live
         self.embed_limit_bytes = embed_limit_bytes
+        self.typical_seconds = typical_seconds
         self.started = time.monotonic()
+        self.ended: float | None = None
+        self.summary: str | None = None  # the batch's own account of a stopped run
+        self.batch_id = uuid.uuid4().hex[:12]
         self._dirty = False
         self._drawn = 0.0
         self._lock = threading.Lock()
         self.finished = False
         self.handle: DisplayHandle | None = None
+        self.copy: DisplayHandle | None = None  # the static copy, once the batch has ended
         self._head: Any = None
         self._root: Any = None
         self._grid_box: Any = None
@@ -125,7 +145,7 @@ class BatchGrid:
     def _build(self) -> None:
         import ipywidgets as widgets
 
-        self._head = widgets.HTML(self._head_html(final=False))
+        self._head = widgets.HTML(self._live_head(final=False))
         first = widgets.HTML()  # its Layout and style are the ones every card's HTML shares
         self._shared = [first, first.layout, first.style]
         for card in self.cards:
@@ -142,7 +162,11 @@ class BatchGrid:
         try:
             for card in self.cards:
                 self._draw_card(card)
-            handle = display(self._root, display_id=True)
+            # No widget repr as text: where the widget cannot show (an untrusted notebook), the
+            # static copy does.
+            handle = display({WIDGET_MIME: {"version_major": 2, "version_minor": 0,
+                                            "model_id": self._root.model_id}, "text/plain": ""},
+                             raw=True, display_id=True)
         except BaseException:  # stopped before the batch began: leave no widget behind
             self._close_widgets()
             raise
@@ -158,15 +182,16 @@ class BatchGrid:
         card = self._by_label.get(entry.label)
         if card is None:
             return
+        first_end = entry.ended and card.status not in _ENDED
         card.entry, card.status = entry, entry.status
         card.job_id = entry.job_id or card.job_id
         if entry.status == "running" and card.started is None:
             card.started = time.monotonic()
-        if entry.ended and not self.live:
+        if first_end and not self.live:
             print(self._line(card), flush=True)
-        # A card that just got its audio shows its player now, not at the next tick.
+        # A card that just got its audio (or its measurements) shows them now, not at the next tick.
         self.changed(card, force=entry.result is not None or entry.ended)
-        if all(c.status in ("done", "failed", "stopped") for c in self.cards):
+        if all(c.status in _ENDED and not (c.entry is not None and c.entry.measuring) for c in self.cards):
             self.finish()
 
     def changed(self, card: _Card | None = None, *, force: bool = False) -> None:
@@ -190,19 +215,23 @@ class BatchGrid:
             dirty = [card for card in self.cards if card.dirty]
             for card in dirty:
                 card.dirty = False
-        self._head.value = self._head_html(final=False)
+        self._head.value = self._live_head(final=False)
         for card in dirty:
             self._draw_card(card)
 
     def _draw_card(self, card: _Card) -> None:
+        """Set what changed of one card. The players and the measurements are set once each and
+        never again: a value set again would redraw a player, and stop it."""
         parts = self._widgets[card.item.label]
         parts.box.layout.border_left = f"4px solid {_COLORS.get(card.status, _GREY)}"
         parts.status.value = self._status_html(card, final=False)
         result = card.entry.result if card.entry is not None else None
         if result is not None and not parts.has_players:
-            parts.players.value = self._players_html(card)
+            linked = "".join(player_html(t.path, 0, fill=True, why=None) for t in result.tracks)
+            parts.players.outputs = ({"output_type": "display_data", "metadata": {},
+                                      "data": {"text/html": linked, "text/plain": ""}},)
             parts.has_players = True
-        if result is not None and not parts.has_analysis and card.status == "done":
+        if result is not None and not parts.has_analysis:
             analysis = self._analysis_html(card)
             if analysis:
                 parts.analysis.value = analysis
@@ -217,39 +246,62 @@ class BatchGrid:
             self._dirty = True
             self.redraw()
 
-    def finish(self) -> None:
-        """Draw the final, static grid: every card with its player(s) or its reason."""
+    def finish(self, summary: str | None = None) -> None:
+        """Draw the end: the live grid's head and cards as they ended (its players left alone, so
+        one playing goes on), then the static copy of every card with its player(s) or its reason,
+        for the saved notebook. ``summary``: the batch's own account of a stopped run (saved,
+        still running on the server, not submitted), shown in the head instead of the count; given
+        after the grid has ended by itself (the last job stopped), it redraws the end with it."""
         with self._lock:
-            if self.finished:
+            again = self.finished
+            if again and (summary is None or summary == self.summary):
                 return
             self.finished = True
-        if self.live and self.handle is not None:
-            text = "\n".join([self._summary(), *(self._line(card) for card in self.cards)])
-            self.handle.update({"text/plain": text, "text/html": self._html(final=True)}, raw=True)
-            self._close_widgets()
-        else:
+        if self.ended is None:
+            self.ended = time.monotonic()
+        self.summary = summary or self.summary
+        if not self.live or self._root is None:
             print(self._summary(), flush=True)
+            return
+        self._head.value = self._live_head(final=True)
+        for card in self.cards:
+            self._draw_card(card)
+        text = "\n".join([self._summary(), *(self._line(card) for card in self.cards)])
+        bundle = {"text/plain": text, "text/html": self._html(final=True)}
+        if self.copy is None:
+            copy = display(bundle, raw=True, display_id=True)
+            assert isinstance(copy, DisplayHandle)
+            self.copy = copy
+        else:  # hidden under the live grid: drawing it again stops no player
+            self.copy.update(bundle, raw=True)
 
     def _close_widgets(self) -> None:
-        """Close every widget model of the live grid, with their Layout and style models, so no
-        widget state is saved with the notebook."""
+        """Close every widget model of the live grid, with their Layout and style models."""
         parts: list[Any] = [self._root, self._head, self._grid_box, *self._shared]
         for card_widgets in self._widgets.values():
             parts += card_widgets.all()
         close_widgets(parts)
 
+    def _elapsed(self) -> float:
+        return (self.ended if self.ended is not None else time.monotonic()) - self.started
+
     def _summary(self) -> str:
-        done = sum(c.status == "done" for c in self.cards)
-        failed = sum(c.status == "failed" for c in self.cards)
-        stopped = sum(c.status == "stopped" for c in self.cards)
-        credits = sum((c.entry.credits or 0) for c in self.cards if c.entry is not None)
-        parts = [f"{done} of {len(self.cards)} done"]
-        if failed:
-            parts.append(f"{failed} failed")
-        if stopped:
-            parts.append(f"{stopped} stopped")
-        parts += [f"{time.monotonic() - self.started:.1f} s", f"{credits} credits"]
+        if self.summary:
+            parts = [self.summary]
+        else:
+            done = sum(c.status == "done" for c in self.cards)
+            failed = sum(c.status == "failed" for c in self.cards)
+            stopped = sum(c.status == "stopped" for c in self.cards)
+            parts = [f"{done} of {len(self.cards)} done"]
+            if failed:
+                parts.append(f"{failed} failed")
+            if stopped:
+                parts.append(f"{stopped} stopped")
+        parts += [f"{self._elapsed():.1f} s", f"{self._credits()} credits"]
         return "[apiframe] batch: " + " · ".join(parts)
+
+    def _credits(self) -> int:
+        return sum((c.entry.credits or 0) for c in self.cards if c.entry is not None)
 
     def _line(self, card: _Card) -> str:
         entry = card.entry
@@ -259,44 +311,79 @@ class BatchGrid:
         reason = entry.reason if entry is not None else None
         return printable(f"[apiframe] ✘ {card.item.label}: {card.status}{f' ({reason})' if reason else ''}")
 
+    def _seconds_left(self) -> float | None:
+        now = time.monotonic()
+        jobs = []
+        for card in self.cards:
+            entry = card.entry
+            if card.status in _ENDED:
+                jobs.append(_JobTiming("done", None, entry.elapsed if entry is not None else None))
+            elif card.status == "running" and card.started is not None:
+                jobs.append(_JobTiming("running", card.progress, now - card.started))
+            else:
+                jobs.append(_JobTiming("waiting", None, None))
+        return estimate_seconds_left(jobs, self.typical_seconds)
+
     def _head_html(self, *, final: bool) -> str:
         done = sum(c.status == "done" for c in self.cards)
         total = len(self.cards)
-        elapsed = time.monotonic() - self.started
         eta = ""
-        if not final and 0 < done < total:
-            eta = f" · about {elapsed / done * (total - done):.0f} s left"
-        credits = sum((c.entry.credits or 0) for c in self.cards if c.entry is not None)
+        if not final and done < total:
+            left = self._seconds_left()
+            if left is not None:
+                eta = f" · about {left:.0f} s left"
+        measuring = sum(1 for c in self.cards if c.entry is not None and c.entry.measuring)
+        if measuring and not final:
+            eta += f" · measuring {measuring}"
+        count = (html.escape(self.summary) if final and self.summary
+                 else f"<b>{done} of {total}</b> done")
         percent = int(100 * done / total) if total else 100
         return (
-            f"<div style='{_BOX}'><div><b>{done} of {total}</b> done · {elapsed:.1f} s{eta} · "
-            f"{credits} credits</div><div style='width:100%;max-width:480px;height:6px;"
+            f"<div style='{_BOX}'><div>{count} · {self._elapsed():.1f} s{eta} · "
+            f"{self._credits()} credits</div><div style='width:100%;max-width:480px;height:6px;"
             f"background:#e0e0e0'><div style='width:{percent}%;height:6px;background:{_GREEN}'>"
             f"</div></div></div>"
         )
 
+    def _live_head(self, *, final: bool) -> str:
+        """The live grid's head, with the rule that hides the grid's static copy while the live
+        grid shows (see the module's docstring)."""
+        mark = f".apiframe-batch-static[data-batch='{self.batch_id}']"
+        return (f"<style>{mark}{{display:none}}.jp-OutputArea-child:has({mark}){{display:none}}</style>"
+                + self._head_html(final=final))
+
     def _html(self, *, final: bool = False) -> str:
+        """The static copy of the grid. Its rule hides a widget output before it that shows no
+        live grid: JupyterLab's "Error displaying widget: model not found" (only in front ends
+        with ``:has``; elsewhere the widget output's own text is empty)."""
         cards = "".join(self._card_html(c, final=final) for c in self.cards)
+        mark = f"[data-batch='{self.batch_id}']"
+        hide = (f"<style>.jp-OutputArea-child:has(~ .jp-OutputArea-child .apiframe-batch-static{mark})"
+                f":has(> .jp-OutputArea-output.jupyter-widgets)"
+                f":not(:has(.apiframe-batch)){{display:none}}</style>")
+        head = self._head_html(final=final)
         return (
-            f"<div class='apiframe-batch' style='{_BOX}'>{self._head_html(final=final)}"
-            f"<div style='display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));"
+            f"{hide}<div class='apiframe-batch-static' data-batch='{self.batch_id}' style='{_BOX}'>"
+            f"{head}<div style='display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));"
             f"gap:6px;margin-top:6px'>{cards}</div></div>"
         )
 
     def _status_html(self, card: _Card, *, final: bool) -> str:
         """The card's label and status line, its job id, and why it failed or stopped."""
         color = _COLORS.get(card.status, _GREY)
-        status = card.job_status if card.status == "running" and card.job_status else card.status
         entry = card.entry
-        if card.status == "running" and entry is not None and entry.result is not None:
-            status = "measuring"
+        status = card.job_status if card.status == "running" and card.job_status else card.status
+        if card.status == "done":
+            status = "saved"
         bits = [f"<b>{html.escape(card.item.label)}</b>", html.escape(status.lower())]
-        if card.status == "running" and card.progress is not None and status != "measuring":
+        if card.status == "running" and card.progress is not None:
             bits.append(f"{card.progress}%")
         if card.started is not None and card.status in ("running", "waiting"):
             bits.append(f"{time.monotonic() - card.started:.0f} s")
         elif card.status == "done" and entry is not None and entry.started_at and entry.ended_at:
             bits.append(f"{entry.ended_at - entry.started_at:.0f} s")
+        if entry is not None and entry.measuring and not final:
+            bits.append("measuring")
         if entry is not None and entry.result is not None and entry.result.from_ledger:
             bits.append("from the ledger")
         reason = ""
@@ -307,6 +394,7 @@ class BatchGrid:
         return f"<div style='{_BOX}'><div>{' · '.join(bits)}</div>{job}{reason}</div>"
 
     def _players_html(self, card: _Card) -> str:
+        """The players of the static copy: each track embedded (up to the limit), made once."""
         result = card.entry.result if card.entry is not None else None
         if result is None:
             return ""
@@ -323,12 +411,48 @@ class BatchGrid:
     def _card_html(self, card: _Card, *, final: bool) -> str:
         color = _COLORS.get(card.status, _GREY)
         body = ""
-        if final and card.entry is not None and card.entry.status == "done":
+        if final and card.entry is not None and card.entry.result is not None:
             body = self._players_html(card) + self._analysis_html(card)
         return (
             f"<div class='apiframe-batch-card' style='border-left:4px solid {color};padding:2px 6px;"
             f"min-width:0'>{self._status_html(card, final=final)}{body}</div>"
         )
+
+
+@dataclass(frozen=True)
+class _JobTiming:
+    """What the estimate of the time left knows of one job: ``state`` ("waiting", "running" or
+    "done"), its last reported ``progress`` (0 to 100) and ``seconds`` (so far, or in all)."""
+
+    state: str
+    progress: int | None
+    seconds: float | None
+
+
+def estimate_seconds_left(jobs: Sequence[_JobTiming], typical: float | None) -> float | None:
+    """Seconds until the last job is saved, from the jobs' own progress: a running job that has
+    reported ``p`` percent after ``t`` seconds needs ``t * (100 - p) / p`` more; a job's whole
+    length is the mean of the jobs saved so far, else of the running jobs' projections, else
+    ``typical`` (the ledger's history of such jobs); the waiting jobs run in rounds as wide as
+    the jobs running now. ``None`` when nothing is known yet."""
+    done = [j.seconds for j in jobs if j.state == "done" and j.seconds]
+    running = [j for j in jobs if j.state == "running"]
+    projected = [j.seconds * 100 / j.progress for j in running
+                 if j.seconds is not None and j.progress and 0 < j.progress < 100]
+    whole = (sum(done) / len(done) if done else sum(projected) / len(projected) if projected
+             else typical)
+    if whole is None:
+        return None
+    lefts = []
+    for job in running:
+        seconds = job.seconds or 0.0
+        if job.progress and 0 < job.progress < 100:
+            lefts.append(seconds * (100 - job.progress) / job.progress)
+        else:
+            lefts.append(max(whole - seconds, 0.0))
+    waiting = sum(j.state == "waiting" for j in jobs)
+    rounds = -(-waiting // max(1, len(running))) if waiting else 0
+    return max(lefts, default=0.0) + rounds * whole
 
 
 def batch_price(items: Sequence[BatchItem]) -> str:

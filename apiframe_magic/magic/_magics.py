@@ -44,6 +44,7 @@ from ..display import (
     register_formatters,
     sandbox_notice,
 )
+from ._busy import staying_busy
 from ._messages import MusicError, MusicInterrupted, explain, interrupted_message, manual
 from ._options import (
     BatchCommand,
@@ -222,7 +223,8 @@ class MusicMagics(Magics):
 
         command = parse_music_cell(line, cell or "", self.defaults())
         if isinstance(command, BatchCommand):
-            self._batch(command)
+            with staying_busy(getattr(self.shell, "kernel", None)):
+                self._batch(command)
             return
         if command.dry_run:
             self._dry_run(command)
@@ -234,11 +236,12 @@ class MusicMagics(Magics):
             return
         context = self._context(service, timeout=command.timeout)
         view = make_progress_view(self.progress, command.request.prompt, self.embed_limit_bytes)
-        result = self._follow(service, view, command.out, command.request, lambda client: generate(
-            client, command.request, context, save=command.save, take=command.take,
-            fresh=command.fresh, observer=view, measure=False,
-        ))
-        self._measure_and_show(result, context)
+        with staying_busy(getattr(self.shell, "kernel", None)):
+            result = self._follow(service, view, command.out, command.request, lambda client: generate(
+                client, command.request, context, save=command.save, take=command.take,
+                fresh=command.fresh, observer=view, measure=False,
+            ))
+            self._measure_and_show(result, context)
         if command.out:
             self.user_ns[command.out] = result
 

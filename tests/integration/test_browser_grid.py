@@ -106,14 +106,14 @@ GRID_PARTLY_OR_FULLY_DONE_JS = """
 () => {
   const cards = [...document.querySelectorAll(
       ".jp-OutputArea-output .apiframe-batch .apiframe-batch-card")];
-  return cards.some(c => / · done\\b/.test(c.firstElementChild.textContent));
+  return cards.some(c => / · saved\\b/.test(c.firstElementChild.textContent));
 }
 """
 
 # How many cards of the (first) grid are done.
 DONE_COUNT_JS = """
 () => [...document.querySelectorAll(".jp-OutputArea-output .apiframe-batch .apiframe-batch-card")]
-  .filter(c => / · done\\b/.test(c.firstElementChild.textContent)).length
+  .filter(c => / · saved\\b/.test(c.firstElementChild.textContent)).length
 """
 
 # Loads one player, plays it muted and reports; the caller then waits for time to advance.
@@ -137,7 +137,7 @@ async (el) => {
 
 
 def done_count(grid: dict[str, Any]) -> int:
-    return sum(card["status"] == "done" for card in grid["cards"])
+    return sum(card["status"] == "saved" for card in grid["cards"])
 
 
 def drive_grid(server: Any, context: Any, art: Path) -> None:
@@ -213,7 +213,7 @@ def drive_grid(server: Any, context: Any, art: Path) -> None:
         assert len(partial) >= 2, f"the grid was not seen filling in card by card: {counts}"
         assert counts[0] < total, f"the grid was first seen already complete: {counts}"
         assert any(
-            card["status"] not in ("done", "waiting") for state in states for card in state["cards"]
+            card["status"] not in ("saved", "waiting") for state in states for card in state["cards"]
         ), "no card was ever seen running"
         # A card shows its player(s) as soon as its audio is saved, before the batch ends, and
         # keeps them from then on.
@@ -222,10 +222,10 @@ def drive_grid(server: Any, context: Any, art: Path) -> None:
             for card in state["cards"]
         ), "no player was shown before the batch ended"
         assert all(
-            card["players"] >= 1 for state in states for card in state["cards"] if card["status"] == "done"
+            card["players"] >= 1 for state in states for card in state["cards"] if card["status"] == "saved"
         ), "a finished card without its player"
 
-        # The end: N of N, every card done with a player.
+        # The end: N of N, every card saved with a player.
         final = states[-1]
         assert final["done"] == total and counts[-1] == total, final
         assert all(card["players"] >= 1 for card in final["cards"]), final

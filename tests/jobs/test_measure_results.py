@@ -134,7 +134,7 @@ def test_a_cell_shows_the_player_then_the_measurements_and_pictures(shell: Raisi
     analysis = next(i for i, h in enumerate(html) if "apiframe-music-analysis" in h)
     assert player < analysis, "the player is shown before the track is measured"
     assert "<audio" not in html[analysis], "the player is never sent again"
-    assert "LUFS" in html[analysis] and "<svg" in html[analysis]
+    assert "LUFS" in html[analysis] and "data:image/svg+xml;base64," in html[analysis]
     assert "data:image/png;base64," in html[analysis]
     with Ledger.open(Path("apiframe_outputs") / ".apiframe-ledger.sqlite3") as ledger:
         record = ledger.get(track.job_id)

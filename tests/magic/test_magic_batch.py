@@ -69,23 +69,29 @@ def test_prompts_from_a_variable_takes_and_models_combine(
         shell.run_cell("%%music --prompts nothing_here\n# nothing\n")
 
 
-def test_the_live_grid_ends_as_static_html_with_a_player_per_track(
+def test_the_live_grid_stays_and_a_static_copy_holds_each_clip_once(
     shell: RaisingShell, sandbox: SandboxServer
 ) -> None:
+    """The end leaves the live grid in place (a player that plays goes on) and adds the static
+    copy a saved notebook needs; the clips are in the copy only, never in a widget's state."""
     from ipywidgets.widgets.widget import _instances
 
+    widget_mime = "application/vnd.jupyter.widget-view+json"
     shell.run_line_magic("config", "MusicMagics.progress = 'widget'")
     open_before = set(_instances)
     captured = run(shell, f"%%music --each-line --length 5s\n{PROMPTS}")
     live, *_ = captured.outputs
-    assert "application/vnd.jupyter.widget-view+json" in live.data, "the live grid is widgets"
+    assert widget_mime in live.data, "the live grid is widgets"
+    assert live.data["text/plain"] == "", "no widget repr as text where widgets cannot show"
     grids = [o.data["text/html"] for o in captured.outputs
              if "apiframe-batch" in o.data.get("text/html", "")]
-    assert grids, "the grid ends as static HTML"
+    assert len(grids) == 1, "one static copy"
     final = grids[-1]
-    assert final.count("<audio") == 3 and "3 of 3" in final
-    assert "application/vnd.jupyter.widget-view+json" not in str(captured.outputs[-1].data)
-    assert set(_instances) == open_before, "every widget model of the live grid is closed"
+    assert final.count("<audio") == 3 == final.count("data:audio/") and "3 of 3" in final
+    assert widget_mime not in captured.outputs[-1].data
+    states = [_instances[i].get_state() for i in set(_instances) - open_before]
+    assert str(states).count("<audio") == 3, "the live grid keeps a player per track"
+    assert "data:audio/" not in str(states), "no clip in any widget's state"
 
 
 def test_one_failing_job_does_not_stop_the_others_and_the_cell_fails(
