@@ -32,8 +32,7 @@ from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from ..catalog import MODELS, OUTPUT_FORMATS, validate_body
-from ._action_body import validate_action
+from ..catalog import MODELS, OUTPUT_FORMATS, validate_action_body, validate_body
 from ._faults import Faults, FaultValueError
 from ._persist import StoreUnavailable
 from ._state import (
@@ -517,7 +516,7 @@ class _ApiHandler(_Handler):
         payload, bad_json = _json_body(body)
         if bad_json is not None:
             return bad_json
-        problems = validate_action(payload)
+        problems = validate_action_body(payload)  # the catalog's rules, the client's too
         if problems:
             return validation_error(problems)
         assert isinstance(payload, dict)

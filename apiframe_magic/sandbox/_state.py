@@ -468,15 +468,17 @@ class SandboxState:
 
     def submit_action(self, api_key: str, body: dict[str, Any],
                       idempotency_key: str | None) -> Reply:
-        """``POST /v2/music/suno/action`` for a body :func:`~._action_body.validate_action`
-        passed: ``404`` for an unknown parent (or another key's), ``409`` when the action is
-        not available for it (a stems result, not ``COMPLETED``, another model), ``400`` for a
-        ``trackId`` it does not have or a ``continueAt`` not inside the track, ``402`` short of
-        :data:`~._action_body.ACTION_CREDITS`; else a job whose tracks are made from the
-        parent's track (see :mod:`._actions`)."""
-        from ._action_body import ACTION_CREDITS
+        """``POST /v2/music/suno/action`` for a body the catalog's
+        :func:`~apiframe_magic.catalog.validate_action_body` passed: ``404`` for an unknown
+        parent (or another key's), ``409`` when the action is not available for it (a stems
+        result, not ``COMPLETED``, another model), ``400`` for a ``trackId`` it does not have or a
+        ``continueAt`` not inside the track, ``402`` short of the action's credits
+        (:attr:`~apiframe_magic.catalog.ActionSpec.credits`); else a job whose tracks are made
+        from the parent's track (see :mod:`._actions`)."""
+        from ..catalog import get_action
 
         action = str(body["action"])
+        credits = get_action(action).credits
         with self._lock, self._store.transaction():
             now = self.clock()
             self._advance(now)
@@ -525,7 +527,7 @@ class SandboxState:
                 "output_format": parent.output_format,
                 "force_instrumental": parent.force_instrumental,
                 "music_text": parent.music_text,
-                "tags": str(body.get("style") or parent.tags), "cost": ACTION_CREDITS,
+                "tags": str(body.get("style") or parent.tags), "cost": credits,
                 "lineage": lineage, "titles": titles,
             }
             return self._open_job(api_key, body, idempotency_key, now, facts, takes=2,

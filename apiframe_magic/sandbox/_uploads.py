@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..catalog import SNIFF_BYTES, UPLOAD_LIMITS, sniff_upload, upload_problem
+
 __all__ = [
     "MAX_UPLOAD_BYTES",
     "UPLOAD_TTL_SECONDS",
@@ -25,12 +27,10 @@ __all__ = [
     "UploadError",
     "Uploads",
     "file_from_multipart",
-    "sniff",
 ]
 
-MB = 1_000_000
-#: The contract's limits: 25 MB for an image or audio file, 50 MB for video.
-MAX_UPLOAD_BYTES = {"image": 25 * MB, "audio": 25 * MB, "video": 50 * MB}
+#: The contract's limits (the catalog's): 25 MB for an image or audio file, 50 MB for video.
+MAX_UPLOAD_BYTES = UPLOAD_LIMITS
 UPLOAD_TTL_SECONDS = 3600.0
 _BOUNDARY = re.compile(r'boundary=(?:"([^"]{1,70})"|([^\s;]{1,70}))', re.IGNORECASE)
 _FIELD_NAME = re.compile(rb'\bname="([^"]*)"', re.IGNORECASE)
@@ -59,36 +59,6 @@ class Upload:
     @property
     def name(self) -> str:
         return f"{self.id}.{self.extension}"
-
-
-def sniff(data: bytes) -> tuple[str, str, str] | None:
-    """``(kind, content type, extension)`` of the formats the contract lists, from the bytes;
-    ``None`` for anything else."""
-    head = data[:64]
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image", "image/png", "png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image", "image/jpeg", "jpg"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "image", "image/gif", "gif"
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "image", "image/webp", "webp"
-    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
-        return "audio", "audio/wav", "wav"
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand == b"qt  ":
-            return "video", "video/quicktime", "mov"
-        if brand in (b"M4A ", b"M4B "):
-            return "audio", "audio/mp4", "m4a"
-        return "video", "video/mp4", "mp4"
-    if head.startswith(b"\x1a\x45\xdf\xa3") and b"webm" in head:
-        return "video", "video/webm", "webm"
-    if head.startswith(b"OggS"):
-        return "audio", "audio/ogg", "ogg"
-    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
-        return "audio", "audio/mpeg", "mp3"
-    return None
 
 
 def file_from_multipart(content_type: str, body: bytes) -> bytes:
@@ -128,15 +98,14 @@ class Uploads:
         """Keep ``data``; :class:`UploadError` for an empty, unknown or too large file."""
         if not data:
             raise UploadError("no file: the file field is empty")
-        found = sniff(data)
+        # The service's rules are the catalog's: the same ones the client checks before sending.
+        found = sniff_upload(data[:SNIFF_BYTES])
+        problem = upload_problem(data[:SNIFF_BYTES], len(data))
         if found is None:
-            raise UploadError("unsupported file type: send PNG, JPEG, WebP, GIF, MP4, WebM, "
-                              "MOV, MP3, WAV, OGG or M4A")
-        kind, content_type, extension = found
-        limit = MAX_UPLOAD_BYTES[kind]
-        if len(data) > limit:
-            raise UploadError(f"file too large: {kind} files may be at most {limit // MB} MB")
-        upload = Upload(str(uuid.uuid4()), kind, content_type, extension, len(data),
+            raise UploadError(f"unsupported file type: the file {problem}")
+        if problem is not None:
+            raise UploadError(f"file too large: the file {problem}")
+        upload = Upload(str(uuid.uuid4()), found.kind, found.content_type, found.extension, len(data),
                         self.clock() + self.ttl_seconds)
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / upload.name).write_bytes(data)

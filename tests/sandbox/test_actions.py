@@ -289,7 +289,7 @@ def test_stems_add_up_exactly_before_coding() -> None:
     ({"action": "extend", "parentJobId": "00000000-0000-4000-8000-000000000000", "index": 3},
      "index"),
     ({"action": "extend", "parentJobId": "00000000-0000-4000-8000-000000000000", "index": 1,
-      "trackId": "track_1"}, "index"),
+      "trackId": "track_1"}, "trackId"),
     ({"action": "extend", "parentJobId": "00000000-0000-4000-8000-000000000000",
       "trackId": ""}, "trackId"),
     ({"action": "extend", "parentJobId": "00000000-0000-4000-8000-000000000000",

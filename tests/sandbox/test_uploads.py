@@ -9,8 +9,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from apiframe_magic.catalog import sniff_upload as sniff
 from apiframe_magic.sandbox import SandboxServer
-from apiframe_magic.sandbox._uploads import MAX_UPLOAD_BYTES, sniff
+from apiframe_magic.sandbox._uploads import MAX_UPLOAD_BYTES
 
 KEY = "afk_uploads"
 H = {"X-API-Key": KEY}
