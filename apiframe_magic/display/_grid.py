@@ -223,14 +223,15 @@ class BatchGrid:
         """Set what changed of one card. The players and the measurements are set once each and
         never again: a value set again would redraw a player, and stop it."""
         parts = self._widgets[card.item.label]
-        parts.box.layout.border_left = f"4px solid {_COLORS.get(card.status, _GREY)}"
-        parts.status.value = self._status_html(card, final=False)
         result = card.entry.result if card.entry is not None else None
         if result is not None and not parts.has_players:
+            # Before the status: a card never reads saved without its player.
             linked = "".join(player_html(t.path, 0, fill=True, why=None) for t in result.tracks)
             parts.players.outputs = ({"output_type": "display_data", "metadata": {},
                                       "data": {"text/html": linked, "text/plain": ""}},)
             parts.has_players = True
+        parts.box.layout.border_left = f"4px solid {_COLORS.get(card.status, _GREY)}"
+        parts.status.value = self._status_html(card, final=False)
         if result is not None and not parts.has_analysis:
             analysis = self._analysis_html(card)
             if analysis:
