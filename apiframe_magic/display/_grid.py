@@ -226,7 +226,9 @@ class BatchGrid:
         result = card.entry.result if card.entry is not None else None
         if result is not None and not parts.has_players:
             # Before the status: a card never reads saved without its player.
-            linked = "".join(player_html(t.path, 0, fill=True, why=None) for t in result.tracks)
+            # Linked where the front end serves the notebook's folder; embedded where it does not.
+            limit = 0 if front_end_serves_files() else self.embed_limit_bytes
+            linked = "".join(player_html(t.path, limit, fill=True, why=None) for t in result.tracks)
             parts.players.outputs = ({"output_type": "display_data", "metadata": {},
                                       "data": {"text/html": linked, "text/plain": ""}},)
             parts.has_players = True
@@ -464,3 +466,20 @@ def batch_price(items: Sequence[BatchItem]) -> str:
     return f"{len(items)} jobs: " + "; ".join(price_text(i.request) for i in items[:3]) + (
         " ..." if len(items) > 3 else ""
     )
+
+
+def front_end_serves_files() -> bool:
+    """Whether the front end resolves a relative link in an output against the notebook's folder
+    and serves the file there, as JupyterLab, Notebook 7 and Voila do (and as nothing does for
+    nbclient, where no one listens live). Colab and VS Code render outputs away from the
+    notebook's folder: there a live player embeds its file (its widget state then holds the
+    clip a second time, the price of a player that plays)."""
+    import sys
+
+    from IPython import get_ipython
+
+    if "google.colab" in sys.modules:
+        return False
+    shell = get_ipython()
+    namespace = getattr(shell, "user_ns", None) or {}
+    return "__vsc_ipynb_file__" not in namespace  # VS Code sets it in every kernel it runs

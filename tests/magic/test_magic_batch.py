@@ -139,3 +139,16 @@ def test_bad_batches_are_one_line_before_anything_is_sent(line: str, cell: str, 
 def test_a_single_prompt_stays_a_single_job() -> None:
     assert not isinstance(parse_music_cell("--length 5s", "one prompt"), BatchCommand)
     assert isinstance(parse_music_cell("--takes 2", "one prompt"), BatchCommand)
+
+
+def test_in_vs_code_the_live_players_embed_their_clips(shell: RaisingShell, sandbox: SandboxServer) -> None:
+    """VS Code (and Colab) render outputs away from the notebook's folder, where a linked player
+    would not play: there the live players embed their clips."""
+    from ipywidgets.widgets.widget import _instances
+
+    shell.run_line_magic("config", "MusicMagics.progress = 'widget'")
+    shell.user_ns["__vsc_ipynb_file__"] = "/home/someone/notebook.ipynb"
+    open_before = set(_instances)
+    run(shell, "%%music --each-line --length 5s\na harp\na drum\n")
+    states = [_instances[i].get_state() for i in set(_instances) - open_before]
+    assert str(states).count("data:audio/") == 2, "each live player embeds its clip"
