@@ -41,7 +41,15 @@ from __future__ import annotations
 
 from ._errors import LedgerUnavailable
 from ._fingerprint import FINGERPRINT_VERSION, fingerprint, idempotency_key, normalize_prompt
-from ._history import HISTORY_COLUMNS, MEASUREMENT_COLUMNS, history_frame, history_rows, rows_frame
+from ._history import (
+    HISTORY_COLUMNS,
+    MEASUREMENT_COLUMNS,
+    clock,
+    history_frame,
+    history_rows,
+    lineage_tree,
+    rows_frame,
+)
 from ._paths import DEFAULT_LEDGER_NAME, LEDGER_ENV, LEDGER_OFF, resolve_ledger_path
 from ._records import (
     CANCELLED,
@@ -98,11 +106,13 @@ __all__ = [
     "NewJob",
     "RatingRecord",
     "TrackRecord",
+    "clock",
     "file_sha256",
     "fingerprint",
     "history_frame",
     "history_rows",
     "idempotency_key",
+    "lineage_tree",
     "normalize_prompt",
     "resolve_ledger_path",
     "rows_frame",

@@ -18,6 +18,7 @@ __all__ = [
     "history_frame",
     "history_row",
     "history_rows",
+    "lineage_tree",
     "rows_frame",
 ]
 
@@ -26,7 +27,7 @@ MEASUREMENT_COLUMNS = ("loudness_lufs", "peak_dbfs", "clipped_samples", "tempo_b
 
 HISTORY_COLUMNS = (
     "prompt", "model", "take", "status", "credits", "length", "file", "when", "job_id", "label", "params",
-    *MEASUREMENT_COLUMNS, "rating", "ratings", "wins", "pairs",
+    *MEASUREMENT_COLUMNS, "rating", "ratings", "wins", "pairs", "action", "parent_job_id", "parent_track",
 )
 
 
@@ -78,6 +79,9 @@ class StoredJob(TypedDict):
     label: str | None
     params: dict[str, Any]
     measured: Mapping[str, Any] | None
+    action: str | None
+    parent_job_id: str | None
+    parent_track: int | None
 
 
 def history_row(stored: StoredJob, judged: Judgements) -> dict[str, Any]:
@@ -99,6 +103,9 @@ def history_row(stored: StoredJob, judged: Judgements) -> dict[str, Any]:
         "params": stored["params"],
         **{name: measured.get(name) for name in MEASUREMENT_COLUMNS},
         **judged.columns(job_id),
+        "action": stored["action"],
+        "parent_job_id": stored["parent_job_id"],
+        "parent_track": stored["parent_track"],
     }
 
 
@@ -117,6 +124,10 @@ def history_rows(
     From ``ratings``, the judgements of listening tests about the job's tracks: ``rating`` is the
     mean score of its 1-to-5 ratings and ``ratings`` how many there were; ``wins`` is how many
     A/B pairs it won and ``pairs`` how many it was in (``None`` and 0 when never judged).
+
+    A Suno action's row says what it was made from: ``action`` (``extend``, ``cover``,
+    ``add_vocals``, ``stems``), ``parent_job_id`` and ``parent_track`` (from 1); ``None`` for a
+    generation (:func:`lineage_tree` draws them as a tree).
 
     :meth:`Ledger.history_rows` gives the same rows straight from the file, much faster for a
     long history.
@@ -137,6 +148,8 @@ def history_rows(
                 "when": record.submitted_at or record.created_at, "job_id": record.job_id,
                 "label": record.label, "params": dict(record.params),
                 "measured": first.measurements if first else None,
+                "action": record.action, "parent_job_id": record.parent_job_id,
+                "parent_track": record.parent_track,
             },
             judged,
         ))
@@ -165,3 +178,63 @@ def rows_frame(
     frame = pandas.DataFrame({name: [row[name] for row in rows] for name in columns}, columns=list(columns))
     frame["when"] = pandas.to_datetime(frame["when"], utc=True)
     return frame
+
+
+def lineage_tree(rows: Sequence[Mapping[str, Any]]) -> str:
+    """What was made from what, as text: one line per job of ``rows`` (rows of
+    :func:`history_rows`, in any order), each Suno action under the job it worked on, oldest
+    first::
+
+        calm piano · job 3f1c2d4e · take 1
+        ├── extend track 1 at 1:30 · job 9a8b7c6d
+        │   └── stems track 2 · job 0e1f2a3b
+        └── cover track 1 · job 5d6e7f80
+
+    A job whose parent is not among ``rows`` starts a tree of its own, its line naming the parent.
+    ``%music history --tree`` prints it."""
+    known = {row["job_id"] for row in rows if row.get("job_id")}
+    children: dict[str | None, list[Mapping[str, Any]]] = {}
+    for row in sorted(rows, key=lambda r: str(r.get("when") or "")):
+        parent = row.get("parent_job_id")
+        children.setdefault(parent if parent in known else None, []).append(row)
+    lines: list[str] = []
+
+    def draw(row: Mapping[str, Any], lead: str, branch: str, seen: frozenset[str]) -> None:
+        lines.append(lead + branch + _node(row, root=not branch))
+        job_id = row.get("job_id")
+        if not job_id or job_id in seen:
+            return
+        kids = children.get(job_id, [])
+        deeper = lead + ("" if not branch else "│   " if branch == "├── " else "    ")
+        for n, kid in enumerate(kids):
+            draw(kid, deeper, "└── " if n == len(kids) - 1 else "├── ", seen | {job_id})
+
+    for root in children.get(None, []):
+        draw(root, "", "", frozenset())
+    return "\n".join(lines) if lines else "(no jobs)"
+
+
+def clock(seconds: float) -> str:
+    """Seconds as a player shows them: ``1:30``, ``0:07.5``; ``1:02:03`` past an hour."""
+    whole = int(seconds)
+    rest = seconds - whole
+    hours, minutes, secs = whole // 3600, whole // 60 % 60, whole % 60
+    text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return text + (f"{rest:.1f}".lstrip("0") if rest >= 0.05 else "")
+
+
+def _node(row: Mapping[str, Any], *, root: bool) -> str:
+    job = str(row.get("job_id") or "")[:8] or "not submitted"
+    status = "" if row.get("status") == "SAVED" else f" · {str(row.get('status', '')).lower()}"
+    action = row.get("action")
+    if not action:
+        what = row.get("label") or " ".join(str(row.get("prompt") or "").split()[:6]) or "?"
+        return f"{what} · {row.get('model')} · job {job} · take {row.get('take')}{status}"
+    what = f"{action} track {row.get('parent_track') or 1}"
+    at = (row.get("params") or {}).get("continueAt")
+    if isinstance(at, (int, float)):
+        what += f" at {clock(float(at))}"
+    if root:
+        what += f" of job {str(row.get('parent_job_id') or '?')[:8]}"
+    label = f" · {row['label']}" if row.get("label") else ""
+    return f"{what}{label} · job {job}{status}"

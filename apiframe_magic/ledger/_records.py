@@ -179,7 +179,9 @@ class NewJob:
     ``take`` numbers the takes of one request from 1. ``reserved`` is its expected credit cost,
     counted by :meth:`Ledger.spent` until the real cost is known. ``output_dir``, ``save`` and
     ``label`` are what a resumed job needs to be saved where its cell would have saved it, and
-    named.
+    named. ``action``, ``parent_job_id``, ``parent_track`` (from 1) and ``continue_at``
+    (seconds) are a Suno action's lineage: what it did to which track of which job (``None``
+    for a generation; see :meth:`lineage_of`).
 
     Raises :class:`ValueError` for what is not a request: no fingerprint, account or model, a
     ``take`` that is not a positive integer, an ``idempotency_key`` that is not 1 to 255 ASCII
@@ -200,6 +202,10 @@ class NewJob:
     save: str | os.PathLike[str] | None = None
     label: str | None = None
     reserved: int | None = None
+    action: str | None = None
+    parent_job_id: str | None = None
+    parent_track: int | None = None
+    continue_at: float | None = None
 
     def __post_init__(self) -> None:
         if not self.fingerprint or not self.account or not self.model:
@@ -228,7 +234,8 @@ class JobRecord:
     its cell would have saved it, and to name it. Times are ISO 8601 UTC strings (``None`` until
     they happen): ``submitted_at`` to ``downloaded_at`` as this client saw them,
     ``service_created_at`` and ``service_completed_at`` as the service reported them (its
-    ``createdAt`` and ``completedAt``; ``None`` when it did not).
+    ``createdAt`` and ``completedAt``; ``None`` when it did not). ``action``, ``parent_job_id``,
+    ``parent_track`` and ``continue_at`` are a Suno action's lineage (``None`` for a generation).
 
     The record is frozen; ``params`` and ``request`` are plain dicts, copies of what the ledger
     holds, so changing them changes nothing stored.
@@ -262,6 +269,10 @@ class JobRecord:
     service: str = ""
     service_created_at: str | None = None
     service_completed_at: str | None = None
+    action: str | None = None
+    parent_job_id: str | None = None
+    parent_track: int | None = None
+    continue_at: float | None = None
 
     def __post_init__(self) -> None:
         if not self.service:

@@ -157,6 +157,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE ratings ADD COLUMN role TEXT NOT NULL DEFAULT 'test'",
         ),
     ),
+    Migration(
+        5,
+        (
+            # A Suno action (extend, cover, add_vocals, stems) works on a track of an earlier
+            # job: what it did, to which job and track (from 1), and where an extension starts
+            # (seconds). NULL for a generation. Older rows are filled from the body they stored.
+            "ALTER TABLE jobs ADD COLUMN action TEXT",
+            "ALTER TABLE jobs ADD COLUMN parent_job_id TEXT",
+            "ALTER TABLE jobs ADD COLUMN parent_track INTEGER",
+            "ALTER TABLE jobs ADD COLUMN continue_at REAL",
+            """
+            UPDATE jobs SET action = json_extract(request, '$.action'),
+                            parent_job_id = json_extract(request, '$.parentJobId'),
+                            parent_track = COALESCE(json_extract(request, '$.index'), 1),
+                            continue_at = json_extract(request, '$.continueAt')
+            WHERE json_valid(request) AND json_type(request, '$.action') = 'text'
+            """,
+            "CREATE INDEX jobs_by_parent ON jobs (parent_job_id)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

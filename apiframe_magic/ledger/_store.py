@@ -223,14 +223,16 @@ class Ledger:
                 """
                 INSERT INTO jobs (fingerprint, account, service, model, prompt, params, take,
                                   request, idempotency_key, status, reserved, output_dir, save,
-                                  label, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                  label, created_at, updated_at, action, parent_job_id,
+                                  parent_track, continue_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
                     job.fingerprint, job.account, job.service, job.model, job.prompt,
                     params_json, job.take, request_json,
                     job.idempotency_key, REQUESTED, job.reserved, _fspath(job.output_dir),
-                    _fspath(job.save), job.label, now, now,
+                    _fspath(job.save), job.label, now, now, job.action, job.parent_job_id,
+                    job.parent_track, job.continue_at,
                 ),
             )
             (record,) = _select(connection, "WHERE id = ?", (cursor.lastrowid,))
@@ -510,7 +512,7 @@ class Ledger:
             jobs = connection.execute(
                 chosen.format(
                     "id, prompt, model, take, status, credits, COALESCE(submitted_at, created_at), "
-                    "job_id, label, params"
+                    "job_id, label, params, action, parent_job_id, parent_track"
                 ),
                 chosen_args,
             ).fetchall()
@@ -533,7 +535,8 @@ class Ledger:
             files.setdefault(job, []).append(path)
             first.setdefault(job, (duration, measurements))
         rows = []
-        for row_id, prompt, model_, take, status, credits, when, job_id, label, params in jobs:
+        for (row_id, prompt, model_, take, status, credits, when, job_id, label, params, action,
+             parent_job_id, parent_track) in jobs:
             length, measured = first.get(row_id, (None, None))
             rows.append(history_row(
                 {
@@ -541,6 +544,7 @@ class Ledger:
                     "credits": credits, "length": length, "files": files.get(row_id, ()),
                     "when": when, "job_id": job_id, "label": label, "params": json.loads(params),
                     "measured": None if measured is None else json.loads(measured),
+                    "action": action, "parent_job_id": parent_job_id, "parent_track": parent_track,
                 },
                 judged,
             ))
@@ -976,4 +980,8 @@ def _record(row: sqlite3.Row, tracks: tuple[TrackRecord, ...]) -> JobRecord:
         service=row["service"],
         service_created_at=row["service_created_at"],
         service_completed_at=row["service_completed_at"],
+        action=row["action"],
+        parent_job_id=row["parent_job_id"],
+        parent_track=row["parent_track"],
+        continue_at=row["continue_at"],
     )

@@ -95,6 +95,9 @@ def test_apiframe_magic_history_shows_the_whole_table(ledger: Ledger) -> None:
     path = ledger.path
     ledger.close()
     frame = history(ledger=path, limit=None)
-    assert isinstance(frame, pandas.DataFrame) and list(frame.columns) == list(HISTORY_COLUMNS)
+    from apiframe_magic.jobs._adherence import ADHERENCE_COLUMNS
+
+    assert isinstance(frame, pandas.DataFrame)
+    assert list(frame.columns) == [*HISTORY_COLUMNS, *ADHERENCE_COLUMNS]
     assert len(frame) == 12 and frame["job_id"].iloc[-1] == "job-1"
     assert frame.set_index("job_id").loc["job-1", "rating"] == 4.5

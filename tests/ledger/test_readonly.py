@@ -145,6 +145,9 @@ def test_an_older_read_only_ledger_is_read_through_an_upgraded_copy(shared_folde
     try:
         for column in ("shown_as", "other_shown_as", "position", "role"):
             connection.execute(f"ALTER TABLE ratings DROP COLUMN {column}")
+        connection.execute("DROP INDEX jobs_by_parent")
+        for column in ("action", "parent_job_id", "parent_track", "continue_at"):
+            connection.execute(f"ALTER TABLE jobs DROP COLUMN {column}")
         connection.execute("ALTER TABLE jobs DROP COLUMN service_created_at")
         connection.execute("ALTER TABLE jobs DROP COLUMN service_completed_at")
         connection.execute("ALTER TABLE jobs DROP COLUMN service")
