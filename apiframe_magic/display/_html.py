@@ -22,7 +22,7 @@ from ..catalog import ModelSpec, format_length, price_bounds
 
 if TYPE_CHECKING:
     from ..analysis import Measurements
-    from ..client import Job, ModelInfo, MusicRequest
+    from ..client import AnyRequest, Job, ModelInfo
     from ..jobs import MusicResult, SavedTrack, Service
 
 __all__ = ["describe", "dry_run_bundle", "history_bundle", "measurements_bundle", "measurements_html",
@@ -42,7 +42,7 @@ def describe(result: MusicResult) -> dict[str, str]:
     """The caption fields of a result, in display order, as text."""
     request = result.request
     fields = {
-        "prompt": result.prompt or "(unknown)",
+        "prompt": result.prompt or result.lineage or "(unknown)",
         "model": result.model or "?",
         "tracks": str(len(result.tracks)),
         "length": f"{result.duration:.1f} s" if result.duration is not None else "?",
@@ -69,20 +69,25 @@ def sandbox_notice(service: Service) -> None:
     display({"text/plain": text, "text/html": markup}, raw=True)
 
 
-def dry_run_bundle(request: MusicRequest, service_label: str) -> dict[str, str]:
+def dry_run_bundle(request: AnyRequest, service_label: str) -> dict[str, str]:
     """The exact request body and its credit cost, as a display bundle."""
+    from ..jobs import UPLOAD_PLACEHOLDER  # loaded already: a request was made
+
     body = json.dumps(request.to_json(), indent=2, ensure_ascii=False)
+    if UPLOAD_PLACEHOLDER in body:
+        body += (f"\n(each {UPLOAD_PLACEHOLDER}<sha256>/<path> is a local file, checked and uploaded "
+                 "with POST /v2/uploads when the cell runs; its URL goes there)")
     price = price_text(request)
-    text = f"Dry run: nothing submitted. POST /v2/music/generate would cost {price}.\n{body}"
+    text = f"Dry run: nothing submitted. POST {request.endpoint} would cost {price}.\n{body}"
     markup = (
         f'<div class="apiframe-dry-run" style="{_BOX}"><b>Dry run</b>: nothing submitted. '
-        f"<code>POST /v2/music/generate</code> to {html.escape(service_label)} would cost "
+        f"<code>POST {html.escape(request.endpoint)}</code> to {html.escape(service_label)} would cost "
         f"<b>{html.escape(price)}</b>.<pre>{html.escape(body)}</pre></div>"
     )
     return {"text/plain": text, "text/html": markup}
 
 
-def price_text(request: MusicRequest) -> str:
+def price_text(request: AnyRequest) -> str:
     """What a job will cost, in words: ``11 credits for 2 tracks``, ``20 credits for a 1m track``
     (the numbers are the catalog's :func:`~apiframe_magic.catalog.price_bounds`)."""
     spec = request.spec
@@ -168,14 +173,37 @@ def result_html(result: MusicResult, embed_limit_bytes: int) -> str:
         f'<div class="apiframe-music-summary" style="{_BOX}border-left:4px solid {_GREEN};'
         f'padding:2px 10px">'
         f"<div><span style='color:{_GREEN}'>✔ done</span>{badge} · {caption}</div>"
-        f"{players}</div>"
+        f"{_lineage_html(result)}{players}{_whole_songs_html(result, embed_limit_bytes)}</div>"
+    )
+
+
+def _lineage_html(result: MusicResult) -> str:
+    """What an action's result came from (``↳ extension of calm piano at 1:30``), or nothing."""
+    if not result.lineage:
+        return ""
+    return (f"<div class='apiframe-music-lineage' style='color:{_GREY}'>↳ {html.escape(result.lineage)}"
+            f" · parent job <code>{html.escape(result.parent_job_id or '')}</code></div>")
+
+
+def _whole_songs_html(result: MusicResult, embed_limit_bytes: int) -> str:
+    """An extension's whole songs (the parent up to the join, then the extension), a player each."""
+    several = len(result.whole_songs) > 1
+    return "".join(
+        f"<div class='apiframe-music-whole-song' style='margin-top:4px'><div><b>Whole song</b>"
+        f"{f' (track {n})' if several else ''} · <code>{html.escape(_relative_url(path))}</code></div>"
+        f"{player_html(path, embed_limit_bytes)}</div>"
+        for n, path in enumerate(result.whole_songs, 1)
     )
 
 
 def _track_html(track: SavedTrack, embed_limit_bytes: int) -> str:
-    """One labelled player of a job with several tracks: ``Track 2 · title · 30.0 s · file``."""
-    parts = [f"<b>Track {track.index + 1}</b>"]
-    if track.title:
+    """One labelled player of a job with several tracks: ``Track 2 · title · 30.0 s · file``
+    (a stem is labelled by what it is: ``Vocals · 30.0 s · file``)."""
+    from ..jobs import STEM_NAMES  # loaded already: a result is being shown
+
+    stem = (track.title or "").lower() if (track.title or "").lower() in STEM_NAMES else None
+    parts = [f"<b>{stem.capitalize()}</b>" if stem else f"<b>Track {track.index + 1}</b>"]
+    if track.title and not stem:
         parts.append(html.escape(str(track.title)))
     if track.duration is not None:
         parts.append(f"{track.duration:.1f} s")
@@ -244,13 +272,21 @@ def measurements_bundle(result: MusicResult) -> dict[str, str]:
         text += f"\nthe prompt asked: {follows}"
         blocks += f"<div class='apiframe-adherence'>the prompt asked: {html.escape(follows)}</div>"
     return {
-        "text/plain": printable(text),
+        "text/plain": printable(text, newlines=True),
         "text/html": f'<div class="apiframe-music-analysis" style="{_BOX}padding:0 14px">{blocks}</div>',
     }
 
 
 def result_text(result: MusicResult) -> str:
     """For terminals: where the audio is, how long, which job; a line per track when several."""
+    lines = [_result_line(result)]
+    if result.lineage:
+        lines.append(f"  ↳ {result.lineage} (parent job {result.parent_job_id})")
+    lines.extend(f"  whole song: {_relative_url(path)}" for path in result.whole_songs)
+    return "\n".join(lines)
+
+
+def _result_line(result: MusicResult) -> str:
     fields = describe(result)
     if result.from_ledger:
         files = ", ".join(_relative_url(t.path) for t in result.tracks)

@@ -9,12 +9,21 @@ API, or the embedded sandbox) and holds no credentials.
 
 from __future__ import annotations
 
+from ._actions import STEM_NAMES, join_whole_song, lineage_text, parent_job_of, whole_song_path
 from ._batch import DONE, FAILED, RUNNING, STOPPED, WAITING, Batch, BatchEntry, run_batch, start_batch
 from ._bookkeeping import Bookkeeping, account_identity
 from ._budget import Budget
 from ._context import RunContext
 from ._expand import BatchItem, expand, expand_rows, folded_note
-from ._files import DEFAULT_OUTPUT_DIR, SaveTarget, slugify, track_duration, write_sidecar
+from ._files import (
+    DEFAULT_OUTPUT_DIR,
+    UPLOAD_PLACEHOLDER,
+    SaveTarget,
+    slugify,
+    track_duration,
+    with_local_files,
+    write_sidecar,
+)
 from ._ledger_access import history, open_ledger
 from ._measure import measure_result, measuring_executor, rest_between_measurements
 from ._results import JobObserver, MusicResult, SavedTrack
@@ -26,7 +35,9 @@ __all__ = [
     "DONE",
     "FAILED",
     "RUNNING",
+    "STEM_NAMES",
     "STOPPED",
+    "UPLOAD_PLACEHOLDER",
     "WAITING",
     "Backend",
     "Batch",
@@ -47,9 +58,12 @@ __all__ = [
     "folded_note",
     "generate",
     "history",
+    "join_whole_song",
+    "lineage_text",
     "measure_result",
     "measuring_executor",
     "open_ledger",
+    "parent_job_of",
     "resolve_backend",
     "resolve_service",
     "rest_between_measurements",
@@ -60,5 +74,7 @@ __all__ = [
     "submit",
     "track_duration",
     "uses_sandbox",
+    "whole_song_path",
+    "with_local_files",
     "write_sidecar",
 ]

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..analysis import Measurements, adherence
 from ..catalog import asks_of
-from ..client import MusicRequest
+from ..client import AnyRequest, MusicRequest
 from ._files import description_of
 
 __all__ = ["ADHERENCE_COLUMNS", "adherence_columns", "history_adherence"]
@@ -22,7 +22,7 @@ __all__ = ["ADHERENCE_COLUMNS", "adherence_columns", "history_adherence"]
 ADHERENCE_COLUMNS = ("asked_bpm", "asked_key", "asked_metre", "asked_seconds", "adherence")
 
 
-def adherence_columns(request: MusicRequest | None, measurements: Measurements | None) -> dict[str, Any]:
+def adherence_columns(request: AnyRequest | None, measurements: Measurements | None) -> dict[str, Any]:
     """The :data:`ADHERENCE_COLUMNS` of one job: what ``request`` asked for and how the
     ``measurements`` of its first track meet it."""
     if request is None:

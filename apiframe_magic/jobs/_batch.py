@@ -42,7 +42,7 @@ from .._exceptions import (
 )
 from .._public import public
 from ..analysis import plot_measurements
-from ..client import DEFAULT_RETRY_AFTER, ApiframeClient, Backoff, Job, MusicRequest
+from ..client import DEFAULT_RETRY_AFTER, AnyRequest, ApiframeClient, Backoff, Job
 from ..ledger import MEASUREMENT_COLUMNS
 from ._adherence import ADHERENCE_COLUMNS, adherence_columns
 from ._bookkeeping import Bookkeeping, decide
@@ -124,7 +124,7 @@ class BatchEntry:
         return self.item.label
 
     @property
-    def request(self) -> MusicRequest:
+    def request(self) -> AnyRequest:
         return self.item.request
 
     @property

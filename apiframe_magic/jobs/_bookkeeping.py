@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from ..analysis import Measurements
-from ..client import Job, MusicRequest, Track
+from ..client import AnyRequest, Job, Track, request_from_json
 from ..ledger import (
     SAVED,
     JobRecord,
@@ -78,7 +78,7 @@ class Bookkeeping:
                 self.warn(f"the job ledger is off for this run: {exc}")
             return None
 
-    def typical_seconds(self, request: MusicRequest) -> float | None:
+    def typical_seconds(self, request: AnyRequest) -> float | None:
         """How long jobs of this model (and length, where the model takes one) took lately: the
         median of the ledger's last saved ones (each from the service's ``createdAt`` to its
         ``completedAt`` when it gave them, else from submission to the end this client saw; see
@@ -141,7 +141,7 @@ class Decision:
 
 
 def decide(
-    book: Bookkeeping, request: MusicRequest, *, identity: str, take: int = 1, fresh: bool = False
+    book: Bookkeeping, request: AnyRequest, *, identity: str, take: int = 1, fresh: bool = False
 ) -> Decision:
     """Read the ledger for ``request`` as take ``take`` (``fresh``: the first take never asked for)."""
     if not book.active:
@@ -208,9 +208,9 @@ def _as_saved(path: Path) -> Path:
         return path
 
 
-def _request_of(record: JobRecord) -> MusicRequest | None:
+def _request_of(record: JobRecord) -> AnyRequest | None:
     try:
-        return MusicRequest.from_json(record.request)
+        return request_from_json(record.request)
     except (ValueError, TypeError):
         return None
 

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 
 from .._exceptions import BudgetExceededError
 from .._public import public
-from ..client import MusicRequest
+from ..client import AnyRequest
 
 __all__ = ["Budget", "Hold", "price_top"]
 
 
-def price_top(request: MusicRequest) -> int | None:
+def price_top(request: AnyRequest) -> int | None:
     """The most ``request`` can cost by the service's published prices (``None``: unpublished)."""
     from ..catalog import price_bounds
 
@@ -83,7 +83,7 @@ class Budget:
         """Credits left (``None``: no limit)."""
         return None if self.limit is None else max(0, self.limit - self.spent)
 
-    def check(self, requests: Iterable[MusicRequest]) -> None:
+    def check(self, requests: Iterable[AnyRequest]) -> None:
         """Refuse a whole batch, before anything is sent, if its price passes what is left."""
         if self.limit is None:
             return
@@ -101,7 +101,7 @@ class Budget:
             what = f"these {len(requests)} jobs cost up to" if len(requests) > 1 else "this job costs"
             raise self._refusal(what, cost, spent)
 
-    def reserve(self, request: MusicRequest) -> Hold:
+    def reserve(self, request: AnyRequest) -> Hold:
         """Reserve the most ``request`` can cost, or refuse it (nothing is sent)."""
         cost = price_top(request)
         with self._lock:

@@ -25,7 +25,7 @@ from typing import Any
 from .._exceptions import RequestValidationError
 from .._public import public
 from ..catalog import DEFAULT_MODEL, MODELS, format_length, normalize_prompt
-from ..client import MusicRequest
+from ..client import AnyRequest, MusicRequest
 
 __all__ = ["BatchItem", "expand", "expand_rows", "folded_note"]
 
@@ -56,7 +56,7 @@ class BatchItem:
     """
 
     label: str
-    request: MusicRequest
+    request: AnyRequest
     take: int = 1
     folded: tuple[str, ...] = ()
 

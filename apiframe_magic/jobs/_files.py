@@ -8,25 +8,32 @@ import os
 import re
 import unicodedata
 import wave
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from .._exceptions import RequestValidationError
 from .._fs import DEFAULT_OUTPUT_DIR, atomic_write
 from .._version import __version__
-from ..client import Job, MusicRequest, Track
+from ..catalog import ModelSpec
+from ..client import ActionRequest, AnyRequest, Job, MusicRequest, Track, check_files
+from ..ledger import file_sha256
 
 __all__ = [
     "DEFAULT_OUTPUT_DIR",
+    "UPLOAD_PLACEHOLDER",
     "SaveTarget",
     "TrackFile",
     "description_of",
     "name_of",
     "slugify",
     "track_duration",
+    "upload_placeholders",
+    "with_local_files",
+    "write_json_atomic",
     "write_sidecar",
 ]
 
@@ -57,12 +64,14 @@ class SaveTarget:
             )
 
     def audio_path(
-        self, prompt: str | MusicRequest | None, job_id: str, extension: str, take: int | None = None
+        self, prompt: str | AnyRequest | None, job_id: str, extension: str,
+        take: int | str | None = None,
     ) -> Path:
         """The file for a job's audio; ``take`` (1, 2, ...) numbers the tracks of a job that has
-        several: ``<name>-1.mp3``, ``<name>-2.mp3``. Given the request, the name is made from
-        :func:`name_of` it (a Suno custom-mode song is named by its title, not its lyrics)."""
-        if isinstance(prompt, MusicRequest):
+        several: ``<name>-1.mp3``, ``<name>-2.mp3`` (or names them: ``<name>-vocals.mp3``). Given
+        the request, the name is made from :func:`name_of` it (a Suno custom-mode song is named by
+        its title, not its lyrics)."""
+        if isinstance(prompt, (MusicRequest, ActionRequest)):
             prompt = name_of(prompt)
         number = f"-{take}" if take is not None else ""
         if self.filename:
@@ -83,10 +92,14 @@ _RESERVED_NAMES = frozenset(
 )
 
 
-def description_of(request: MusicRequest) -> str:
+def description_of(request: AnyRequest) -> str:
     """What a request asks for in words: its prompt, except where the prompt is the lyrics
     (Suno's custom mode): then the description the lyrics came with (the ``style`` param), else
-    the prompt after all."""
+    the prompt after all. A Suno action's is its style, else its prompt (for ``add_vocals``,
+    the lyrics)."""
+    if isinstance(request, ActionRequest):
+        style = request.fields.get("style")
+        return style if isinstance(style, str) and style.strip() else request.prompt
     lyrics = request.spec.lyrics
     if _is_custom_mode(request) and lyrics is not None and lyrics.description_param:
         value = request.params.get(lyrics.description_param)
@@ -95,10 +108,15 @@ def description_of(request: MusicRequest) -> str:
     return request.prompt
 
 
-def name_of(request: MusicRequest) -> str:
+def name_of(request: AnyRequest) -> str:
     """What a job's files are named after: its prompt, except where the prompt is the lyrics
     (Suno's custom mode), whose first line says little: then its ``title`` param, else its
-    :func:`description_of`."""
+    :func:`description_of`. A Suno action's is its action and what it asked for
+    (``extend-a-bridge-that-builds``, ``stems``)."""
+    if isinstance(request, ActionRequest):
+        title = request.fields.get("title")
+        words = title if isinstance(title, str) and title.strip() else description_of(request)
+        return f"{request.action} {' '.join(words.split()[:6])}".strip()
     title = request.params.get("title")
     if _is_custom_mode(request) and isinstance(title, str) and title.strip():
         return title
@@ -149,7 +167,7 @@ def slugify(text: str, max_length: int = 40, max_bytes: int = 120) -> str:
     return slug or "track"
 
 
-def track_duration(path: Path, container: str, track: Track, request: MusicRequest | None) -> float | None:
+def track_duration(path: Path, container: str, track: Track, request: AnyRequest | None) -> float | None:
     """The file's own length for WAV; for MP3 the server's figure, else the requested length."""
     if container == "wav":
         try:
@@ -186,7 +204,7 @@ class TrackFile:
 
 
 def write_sidecar(
-    job: Job, request: MusicRequest | None, track: TrackFile, elapsed: float, service: str
+    job: Job, request: AnyRequest | None, track: TrackFile, elapsed: float, service: str
 ) -> Path:
     """Write the JSON sidecar of ``track`` beside its audio (``<file>.json``), atomically, and
     return its path. ``service`` is where the job ran (``"sandbox"`` or the API's base URL; the
@@ -212,10 +230,78 @@ def write_sidecar(
         "savedAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     metadata_path = track.path.with_suffix(track.path.suffix + ".json")
-    _write_json_atomic(metadata_path, metadata)
+    write_json_atomic(metadata_path, metadata)
     return metadata_path
 
 
-def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
+def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
     with atomic_write(path) as out:
         out.write((json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+UPLOAD_PLACEHOLDER = "https://uploads.invalid/"
+"""How a URL that stands for a local file not uploaded yet begins (``.invalid`` never resolves):
+then the file's SHA-256 and its absolute path. A request holding one is the same request, for
+the job ledger, as long as the file's bytes are the same; it is uploaded only when sent."""
+
+
+def with_local_files(spec: ModelSpec, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` of ``spec``'s model with each local file, in a param that uploads them
+    (Lyria's ``reference_images``), replaced by a URL standing for it (:data:`UPLOAD_PLACEHOLDER`,
+    its SHA-256 and its path), so a ``MusicRequest`` can be made of them and its fingerprint
+    follows the file's bytes, not a new upload's URL. Every file is checked first (its type
+    sniffed from its bytes, its size against its kind's limit), nothing sent: a one-line
+    :class:`~apiframe_magic.RequestValidationError` names a bad one. :func:`generate` uploads
+    each file (``POST /v2/uploads``) only when it submits the request."""
+    check_files(spec, params)
+    resolved = dict(params)
+    for name, value in params.items():
+        param = spec.param(str(name))
+        files = set(param.local_files(value)) if param is not None else set()
+        if files:
+            resolved[name] = [_placeholder(v) if v in files else v for v in value]
+    return resolved
+
+
+def _placeholder(path: str) -> str:
+    absolute = os.path.abspath(os.path.expanduser(path))
+    return f"{UPLOAD_PLACEHOLDER}{file_sha256(absolute)}{quote(absolute)}"
+
+
+def _placeholder_file(url: str) -> tuple[str, Path] | None:
+    """The SHA-256 and path a placeholder URL stands for; ``None`` for any other value."""
+    if not isinstance(url, str) or not url.startswith(UPLOAD_PLACEHOLDER):
+        return None
+    rest = url[len(UPLOAD_PLACEHOLDER):]
+    return rest[:64], Path(unquote(rest[64:]))
+
+
+async def upload_placeholders(
+    upload: Callable[[Path], Awaitable[Any]], request: AnyRequest
+) -> AnyRequest:
+    """``request`` with each local file a placeholder stands for uploaded with ``upload`` (an
+    :meth:`~apiframe_magic.AsyncApiframeClient.upload`) and replaced by its URL: the body sent.
+    A file changed since the request was made is refused (one line), not sent."""
+    if not isinstance(request, MusicRequest):
+        return request
+    params = dict(request.params)
+    changed = False
+    for name, value in request.params.items():
+        if not isinstance(value, list) or not any(_placeholder_file(v) for v in value):
+            continue
+        urls = []
+        for item in value:
+            found = _placeholder_file(item)
+            if found is None:
+                urls.append(item)
+                continue
+            digest, path = found
+            if not path.is_file() or file_sha256(path) != digest:
+                raise RequestValidationError(name, str(path), "the file changed (or went) since the "
+                                             "request was made; run the cell again")
+            urls.append((await upload(path)).url)
+        params[name], changed = urls, True
+    if not changed:
+        return request
+    return MusicRequest(request.prompt, request.model, params=params, webhook_url=request.webhook_url,
+                        webhook_events=request.webhook_events)

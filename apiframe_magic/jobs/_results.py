@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from .._public import public
 from ..analysis import Adherence, Measurements, adherence
 from ..catalog import PromptAsks, asks_of
-from ..client import Job, MusicRequest, Track
+from ..client import ActionRequest, AnyRequest, Job, Track
 
 if TYPE_CHECKING:
     from ..ledger import Ledger
@@ -106,15 +106,23 @@ class MusicResult(RenamedService):
     recorded in (a path, so a pickled result stays a plain value), where :meth:`measure`
     records what it measures. ``service`` is where the job ran: ``"sandbox"`` or the API's base
     URL.
+
+    The result of a Suno action (``request`` an :class:`~apiframe_magic.ActionRequest`) says what
+    it came from: :attr:`action`, :attr:`parent_job_id`, :attr:`parent_track` and ``lineage``
+    (``"extension of calm piano at 1:30"``). An extension's :meth:`whole_song` is the parent up
+    to ``continueAt`` followed by the extension, one file joined here (``whole_songs``: one per
+    track); a stems result names its tracks (:attr:`vocals`, :attr:`instrumental`).
     """
 
     job: Job
-    request: MusicRequest | None
+    request: AnyRequest | None
     tracks: tuple[SavedTrack, ...]
     elapsed: float
     service: str
     from_ledger: bool = False
     ledger_path: str | None = field(default=None, repr=False)
+    lineage: str | None = None
+    whole_songs: tuple[Path, ...] = ()
 
     @property
     def path(self) -> Path:
@@ -175,6 +183,49 @@ class MusicResult(RenamedService):
         asks = self.asks
         return adherence(self.measurements, tempo_bpm=asks.tempo_bpm, key=asks.key, metre=asks.metre,
                          seconds=asks.seconds)
+
+    @property
+    def action(self) -> str | None:
+        """The Suno action that made it (``extend``, ``cover``, ``add_vocals``, ``stems``), or
+        ``None`` for a generation."""
+        return self.request.action if isinstance(self.request, ActionRequest) else None
+
+    @property
+    def parent_job_id(self) -> str | None:
+        """The job an action worked on (``None`` for a generation)."""
+        return self.request.parent_job_id if isinstance(self.request, ActionRequest) else None
+
+    @property
+    def parent_track(self) -> int | str | None:
+        """The parent's track an action worked on: its number from 1 (or its id)."""
+        return self.request.track if isinstance(self.request, ActionRequest) else None
+
+    def whole_song(self, track: int = 1) -> Path:
+        """The whole song of an extension's track ``track`` (from 1): the parent up to
+        ``continueAt`` followed by the extension, one WAV file beside the others."""
+        if self.action != "extend":
+            raise ValueError(f"whole_song(): only an extension has one; this is "
+                             f"{'a ' + self.action + ' result' if self.action else 'a generation'}")
+        if not 1 <= track <= len(self.whole_songs):
+            raise ValueError(f"whole_song({track}): the whole songs of this extension are "
+                             f"{', '.join(map(str, range(1, len(self.whole_songs) + 1))) or 'not joined'}")
+        return self.whole_songs[track - 1]
+
+    def _stem(self, name: str) -> Path:
+        found = next((t.path for t in self.tracks if (t.title or "").lower() == name), None)
+        if self.action != "stems" or found is None:
+            raise AttributeError(f"{name}: only a stems result has a {name} track")
+        return found
+
+    @property
+    def vocals(self) -> Path:
+        """A stems result's vocal track (its audio file)."""
+        return self._stem("vocals")
+
+    @property
+    def instrumental(self) -> Path:
+        """A stems result's instrumental track (its audio file)."""
+        return self._stem("instrumental")
 
     @property
     def paths(self) -> list[Path]:

@@ -25,6 +25,7 @@ import os
 import time
 from collections.abc import Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .._exceptions import (
@@ -38,13 +39,39 @@ from .._exceptions import (
     ServerError,
 )
 from .._public import public
-from ..client import ApiframeClient, AsyncApiframeClient, Job, MusicRequest
+from ..client import (
+    ActionRequest,
+    AnyRequest,
+    ApiframeClient,
+    AsyncApiframeClient,
+    Job,
+    request_from_json,
+)
 from ..ledger import NewJob
+from ._actions import (
+    Parent,
+    check_action,
+    find_parent,
+    join_whole_song,
+    lineage_columns,
+    lineage_text,
+    parent_audio,
+    track_names,
+    whole_song_path,
+    write_whole_song_sidecar,
+)
 from ._bookkeeping import Bookkeeping, decide, result_from_record
 from ._budget import price_top
 from ._context import DEFAULT_TIMEOUT, RunContext
 from ._expand import BatchItem
-from ._files import DEFAULT_OUTPUT_DIR, SaveTarget, TrackFile, track_duration, write_sidecar
+from ._files import (
+    DEFAULT_OUTPUT_DIR,
+    SaveTarget,
+    TrackFile,
+    track_duration,
+    upload_placeholders,
+    write_sidecar,
+)
 from ._ledger_access import open_ledger
 from ._measure import measure_off_loop
 from ._results import JobObserver, MusicResult, RenamedService, SavedTrack
@@ -85,14 +112,14 @@ def _async(client: AsyncApiframeClient | ApiframeClient) -> AsyncApiframeClient:
 class _Ask:
     """One job as asked for: which take of which request, saved where, labelled how."""
 
-    request: MusicRequest
+    request: AnyRequest
     save: str | os.PathLike[str] | None = None
     take: int = 1
     fresh: bool = False
     label: str | None = None
 
     @classmethod
-    def of(cls, request: MusicRequest | BatchItem, save: Any, take: int | None, fresh: bool) -> _Ask:
+    def of(cls, request: AnyRequest | BatchItem, save: Any, take: int | None, fresh: bool) -> _Ask:
         if isinstance(request, BatchItem):
             return cls(request.request, save, take or request.take, fresh, request.label)
         return cls(request, save, take or 1, fresh)
@@ -100,7 +127,7 @@ class _Ask:
 
 @overload
 def generate(
-    client: AsyncApiframeClient, request: MusicRequest | BatchItem, context: RunContext | None = None,
+    client: AsyncApiframeClient, request: AnyRequest | BatchItem, context: RunContext | None = None,
     *, save: str | os.PathLike[str] | None = None, take: int | None = None, fresh: bool = False,
     observer: JobObserver | None = None, **settings: Any,
 ) -> Coroutine[Any, Any, MusicResult]: ...
@@ -108,7 +135,7 @@ def generate(
 
 @overload
 def generate(
-    client: ApiframeClient, request: MusicRequest | BatchItem, context: RunContext | None = None,
+    client: ApiframeClient, request: AnyRequest | BatchItem, context: RunContext | None = None,
     *, save: str | os.PathLike[str] | None = None, take: int | None = None, fresh: bool = False,
     observer: JobObserver | None = None, **settings: Any,
 ) -> MusicResult: ...
@@ -117,7 +144,7 @@ def generate(
 @public
 def generate(
     client: AsyncApiframeClient | ApiframeClient,
-    request: MusicRequest | BatchItem,
+    request: AnyRequest | BatchItem,
     context: RunContext | None = None,
     *,
     save: str | os.PathLike[str] | None = None,
@@ -150,6 +177,11 @@ def generate(
     resubmitted. ``fresh`` asks for the first take never generated. A :class:`BatchItem` brings
     its own take and label.
 
+    ``request`` may be a Suno action (:class:`~apiframe_magic.ActionRequest`: extend, cover,
+    add_vocals, stems), run exactly so; its parent is checked before a credit is spent (from the
+    ledger when it saved the parent, else with a free ``GET``), the ledger records its lineage,
+    and an extension's whole song is joined here (``result.whole_song()``).
+
     With ``measure`` (the default), every track not measured yet is measured once saved (on an
     executor, so other jobs on the loop go on) and the measurements are recorded in the ledger; a
     result the ledger answers carries the ones it stored.
@@ -166,7 +198,7 @@ async def _generate(
     book = Bookkeeping(ctx.ledger, ctx.say)
     answer = await _submit_or_answer(client, ask, ctx, book, started)
     if isinstance(answer, MusicResult):
-        return await _measured(answer, ctx, book)
+        return await _measured(await _action_extras(client, answer, book), ctx, book)
     job_id, hold = answer
     just_submitted = hold is not None
     with _about_job(job_id):
@@ -179,7 +211,41 @@ async def _generate(
                 save=ask.save,
             ),
         )
+        result = await _action_extras(client, result, book)
     return await _measured(result, ctx, book)
+
+
+async def _action_extras(client: AsyncApiframeClient, result: MusicResult, book: Bookkeeping) -> MusicResult:
+    """What an action's result adds, the same whichever way it came (just made, answered by the
+    ledger, resumed): what it came from, and an extension's whole song, joined once (a whole song
+    already beside the extension is kept)."""
+    request = result.request
+    if not isinstance(request, ActionRequest):
+        return result
+    parent: Parent | None
+    try:
+        parent = await find_parent(client, request, book)
+    except ApiframeError:
+        parent = None  # the service no longer knows it: the result still says what it came from
+    result.lineage = lineage_text(request, parent.label if parent is not None else None)
+    if request.action != "extend" or parent is None:
+        return result
+    wholes: list[Path] = []
+    try:
+        for track in result.tracks:
+            target = whole_song_path(track.path)
+            if not target.is_file():
+                source = await parent_audio(client, request, parent, track.path)
+                await asyncio.get_running_loop().run_in_executor(
+                    None, join_whole_song, source, track.path, request.continue_at, target)
+                write_whole_song_sidecar(target, source, track.path, request)
+            wholes.append(target)
+    except (ApiframeError, OSError, ValueError, RuntimeError) as exc:
+        # The extension is saved and paid for: a whole song that cannot be joined is a warning.
+        if book.warn is not None:
+            book.warn(f"could not join the whole song of job {result.job_id}: {exc}")
+    result.whole_songs = tuple(wholes)
+    return result
 
 
 async def _measured(result: MusicResult, ctx: RunContext, book: Bookkeeping) -> MusicResult:
@@ -191,7 +257,7 @@ async def _measured(result: MusicResult, ctx: RunContext, book: Bookkeeping) -> 
 
 @overload
 def submit(
-    client: AsyncApiframeClient, request: MusicRequest | BatchItem, context: RunContext | None = None,
+    client: AsyncApiframeClient, request: AnyRequest | BatchItem, context: RunContext | None = None,
     *, save: str | os.PathLike[str] | None = None, take: int | None = None, fresh: bool = False,
     **settings: Any,
 ) -> Coroutine[Any, Any, MusicResult | str]: ...
@@ -199,7 +265,7 @@ def submit(
 
 @overload
 def submit(
-    client: ApiframeClient, request: MusicRequest | BatchItem, context: RunContext | None = None,
+    client: ApiframeClient, request: AnyRequest | BatchItem, context: RunContext | None = None,
     *, save: str | os.PathLike[str] | None = None, take: int | None = None, fresh: bool = False,
     **settings: Any,
 ) -> MusicResult | str: ...
@@ -208,7 +274,7 @@ def submit(
 @public
 def submit(
     client: AsyncApiframeClient | ApiframeClient,
-    request: MusicRequest | BatchItem,
+    request: AnyRequest | BatchItem,
     context: RunContext | None = None,
     *,
     save: str | os.PathLike[str] | None = None,
@@ -247,21 +313,30 @@ async def _submit_or_answer(
         return cached
     if decision.action == "resume" and decision.record is not None and decision.record.job_id:
         return decision.record.job_id, None
-    hold = ctx.budget.reserve(request) if ctx.budget is not None else None
+    if isinstance(request, ActionRequest):
+        # What the service would refuse (a 409 or a 400 about the parent) costs nothing here.
+        await check_action(client, request, book)
     earlier = decision.record
     record = earlier if earlier is not None and earlier.job_id is None \
         and earlier.idempotency_key == decision.idempotency_key else None
+    # Local files go up now, once: a POST sent again sends the body written ahead, so the
+    # service replays it (a new upload's URL would be another body).
+    if record is not None and record.request != request.to_json():
+        sent = request_from_json(record.request)
+    else:
+        sent = await upload_placeholders(client.upload, request)
+    hold = ctx.budget.reserve(request) if ctx.budget is not None else None
     if record is None and decision.fingerprint is not None and decision.idempotency_key is not None:
         print_, key = decision.fingerprint, decision.idempotency_key
         record = book.call(lambda ledger: ledger.begin(NewJob(
             fingerprint=print_, account=identity, service=ctx.service_of(client),
             model=request.model, prompt=request.prompt,
-            params=request.params, take=decision.take, request=request.to_json(),
+            params=request.params, take=decision.take, request=sent.to_json(),
             idempotency_key=key, output_dir=ctx.output_dir, save=ask.save, label=ask.label,
-            reserved=price_top(request),
+            reserved=price_top(request), **lineage_columns(request),
         )))
     try:
-        submitted = await client.submit(request, idempotency_key=decision.idempotency_key)
+        submitted = await client.submit(sent, idempotency_key=decision.idempotency_key)
     except BaseException as exc:
         if hold is not None:
             # No job came of it; a retry (same key, replayed) reserves again.
@@ -326,7 +401,7 @@ async def _resume(
     request = None
     if record is not None:
         with contextlib.suppress(ValueError, TypeError):
-            request = MusicRequest.from_json(record.request)
+            request = request_from_json(record.request)
         if given_dir is None and save is None:
             ctx = RunContext.of(ctx, output_dir=record.output_dir or DEFAULT_OUTPUT_DIR)
             save = record.save
@@ -335,6 +410,7 @@ async def _resume(
             observer.submitted(job_id)
         watch = _Watch(observer, time.monotonic(), save=save)
         result = await _finish(client, job_id, request, ctx, book, watch)
+        result = await _action_extras(client, result, book)
     return await _measured(result, ctx, book)
 
 
@@ -351,7 +427,7 @@ class _Watch:
 
 
 async def _finish(
-    client: AsyncApiframeClient, job_id: str, request: MusicRequest | None, ctx: RunContext,
+    client: AsyncApiframeClient, job_id: str, request: AnyRequest | None, ctx: RunContext,
     book: Bookkeeping, watch: _Watch,
 ) -> MusicResult:
     observer = watch.observer
@@ -390,17 +466,23 @@ async def _finish(
     expected = request.audio_format.extension if request else "mp3"
     target = SaveTarget.parse(watch.save, ctx.output_dir)
     numbered = len(tracks) > 1
+    names = track_names(request, tracks)
     paths = [
-        target.audio_path(request, job_id, expected, take=n + 1 if numbered else None)
+        target.audio_path(request, job_id, expected, take=names[n] or (n + 1 if numbered else None))
         for n in range(len(tracks))
     ]
     paths[0].parent.mkdir(parents=True, exist_ok=True)
     # Every track at once. The URL and the request can disagree with the bytes; the bytes win,
     # and the download renames the file to match them (a given ``save`` name included).
-    downloads = await asyncio.gather(*(
-        client.download(track.audio_url, path, job_id=job_id)
-        for track, path in zip(tracks, paths, strict=True)
-    ))
+    try:
+        downloads = await asyncio.gather(*(
+            client.download(track.audio_url, path, job_id=job_id, expired=job.expired)
+            for track, path in zip(tracks, paths, strict=True)
+        ))
+    except DownloadError as exc:
+        if exc.purged:
+            raise _purged(exc, job_id, book) from exc
+        raise
     elapsed = time.monotonic() - watch.started
     service = ctx.service_of(client)
     saved: list[SavedTrack] = []
@@ -421,12 +503,21 @@ async def _finish(
     return result
 
 
-def _request_from_job(job: Job) -> MusicRequest | None:
+def _purged(error: DownloadError, job_id: str, book: Bookkeeping) -> DownloadError:
+    """The one line for a job whose files the service purged: where the local copy the ledger
+    saved is, if it has one still intact."""
+    record = book.call(lambda ledger: ledger.get(job_id))
+    kept = [t.path for t in record.tracks if t.intact()] if record is not None else []
+    where = f"; the local copy: {', '.join(kept)}" if kept else "; the ledger has no local copy"
+    return DownloadError(f"{error}{where}", url=error.url, job_id=job_id, purged=True)
+
+
+def _request_from_job(job: Job) -> AnyRequest | None:
     body = job.raw.get("input")
     if not isinstance(body, Mapping):
         return None
     try:
-        return MusicRequest.from_json(body)
+        return request_from_json(body)
     except ValueError:
         return None
 
@@ -443,7 +534,7 @@ class MusicJob(RenamedService):
     """
 
     job_id: str
-    request: MusicRequest | None
+    request: AnyRequest | None
     service: Service = field(repr=False)
     output_dir: str = DEFAULT_OUTPUT_DIR
     save: str | None = None
