@@ -47,11 +47,14 @@ from ..display import (
 from ._busy import staying_busy
 from ._messages import MusicError, MusicInterrupted, explain, interrupted_message, manual
 from ._options import (
+    ActionCommand,
     BatchCommand,
     ListenCommand,
     MusicCommand,
     MusicDefaults,
     MusicLineCommand,
+    action_line,
+    action_request,
     batch_items,
     check_length,
     check_model,
@@ -65,7 +68,7 @@ from ._options import (
 # The job machinery (httpx, the sandbox, the ledger, numpy) is imported by the methods that use
 # it, so %load_ext stays light (tests/magic/test_light_load.py).
 if TYPE_CHECKING:
-    from ..client import AsyncApiframeClient, ModelInfo, MusicRequest
+    from ..client import AnyRequest, AsyncApiframeClient, ModelInfo
     from ..display import ProgressView
     from ..jobs import Batch, BatchItem, Budget, MusicResult, RunContext, Service
     from ..ledger import Ledger
@@ -219,13 +222,21 @@ class MusicMagics(Magics):
 
         With no APIFRAME_API_KEY set, runs against the embedded offline sandbox.
         """
-        from ..jobs import generate  # the job machinery (httpx): when a cell runs
 
         command = parse_music_cell(line, cell or "", self.defaults())
         if isinstance(command, BatchCommand):
             with staying_busy(getattr(self.shell, "kernel", None)):
                 self._batch(command)
             return
+        if isinstance(command, ActionCommand):
+            self._action(command)
+            return
+        self._one(command)
+
+    def _one(self, command: MusicCommand) -> None:
+        """One job (a generation or an action), followed, shown and stored in ``--out``."""
+        from ..jobs import generate
+
         if command.dry_run:
             self._dry_run(command)
             return
@@ -255,6 +266,10 @@ class MusicMagics(Magics):
         if takes_cell_options(line):
             self.music(line, "")
             return
+        cell_line = action_line(line)
+        if cell_line is not None:  # %music extend VAR ...: a %%music --extend VAR cell, no body
+            self.music(cell_line, "")
+            return
         command = parse_music_line(line)
         if command.action == "help":
             print(manual(self.class_traits(config=True)))
@@ -275,19 +290,22 @@ class MusicMagics(Magics):
             if command.out:
                 self.user_ns[command.out] = result
 
-    def _batch(self, command: BatchCommand) -> None:
-        """Many jobs from one cell: concurrent, in a live grid, through the ledger."""
+    def _batch(self, command: BatchCommand | ActionCommand, items: list[BatchItem] | None = None) -> None:
+        """Many jobs from one cell: concurrent, in a live grid, through the ledger (``items``: the
+        jobs already made, as an action on each result of a batch)."""
         import asyncio
 
         from ..jobs import Batch, folded_note, start_batch
 
-        prompts: Any = command.prompts
-        if prompts is None:
-            name = command.prompts_var or ""
-            if name not in self.user_ns:
-                raise UsageError(f"--prompts {name}: no such variable in this notebook.")
-            prompts = self.user_ns[name]
-        items = batch_items(command, prompts)
+        if items is None:
+            assert isinstance(command, BatchCommand)
+            prompts: Any = command.prompts
+            if prompts is None:
+                name = command.prompts_var or ""
+                if name not in self.user_ns:
+                    raise UsageError(f"--prompts {name}: no such variable in this notebook.")
+                prompts = self.user_ns[name]
+            items = batch_items(command, prompts)
         note = folded_note(items)
         if note:
             print(note)
@@ -356,6 +374,80 @@ class MusicMagics(Magics):
         problem = batch.failure_line()
         if problem:
             raise MusicError(problem)
+
+    def _action(self, command: ActionCommand) -> None:
+        """``%%music --extend VAR`` (``--cover``, ``--add-vocals``, ``--stems``): the action on
+        track ``--track`` of VAR's result, or of each result of VAR's batch as a batch; each
+        checked against the parent held here before anything is sent."""
+        from ..jobs import BatchItem
+
+        parents, several = self._parents(command)
+        requests = []
+        for label, parent in parents:
+            job_id = parent if isinstance(parent, str) else parent.job_id
+            request = action_request(command, job_id)
+            if not isinstance(parent, str):
+                self._check_parent(command, request, parent)
+            requests.append((label, request))
+        if not several:
+            (_, request), = requests
+            self._one(MusicCommand(
+                request=request, out=command.out, save=command.save, timeout=command.timeout,
+                no_wait=command.no_wait, dry_run=command.dry_run, take=command.take, fresh=command.fresh,
+            ))
+            return
+        items = [BatchItem(label, request, take=command.take) for label, request in requests]
+        with staying_busy(getattr(self.shell, "kernel", None)):
+            self._batch(command, items)
+
+    def _parents(self, command: ActionCommand) -> tuple[list[tuple[str, Any]], bool]:
+        """What VAR holds, as the parents to act on: ``(label, result or job id)`` each, and
+        whether they make a batch. One ``UsageError`` line for anything else."""
+        from ..jobs import Batch, MusicJob, MusicResult
+
+        where = f"{command.option} {command.var}"
+        value: Any
+        if command.var in self.user_ns:
+            value = self.user_ns[command.var]
+        elif _looks_like_job_id(command.var):
+            value = command.var
+        else:
+            try:
+                value = eval(command.var, self.user_ns)  # the user's own expression (takes[2])
+            except Exception:
+                raise UsageError(f"{where}: no such variable in this notebook (give a result, a batch, "
+                                 "or a job id).") from None
+        if isinstance(value, MusicJob):
+            raise UsageError(f"{where}: job {value.job_id} is not collected yet; collect it first "
+                             f"({command.var}.result() or %music resume {value.job_id}).")
+        if isinstance(value, MusicResult):
+            return [(value.job_id[:8], value)], False
+        if isinstance(value, str) and _looks_like_job_id(value):
+            return [(value[:8], value)], False
+        if isinstance(value, Batch):
+            entries = [(e.label, e.result) for e in value.entries if e.result is not None]
+            if not entries:
+                raise UsageError(f"{where}: the batch has no finished result to work on.")
+            return entries, True
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, MusicResult) for v in value):
+            return [(f"{n}. {v.job_id[:8]}", v) for n, v in enumerate(value, 1)], True
+        raise UsageError(f"{where}: a {type(value).__name__}; give a result (%%music --out VAR), a batch "
+                         "or a job id.")
+
+    @staticmethod
+    def _check_parent(command: ActionCommand, request: Any, parent: MusicResult) -> None:
+        """Refuse here what the service would refuse for ``parent`` (a 409 or a 400): one line."""
+        from ..jobs import parent_job_of
+
+        try:
+            request.check_parent(parent_job_of(parent))
+        except ApiframeError as e:
+            field = getattr(e, "field", "")
+            what = {"continueAt": "--at", "continue_at": "--at", "index": "--track"}.get(field)
+            why = getattr(e, "allowed", str(e))
+            if what is None:
+                raise UsageError(f"{command.option} {command.var}: {why}.") from None
+            raise UsageError(f"{what}: {why} (track {command.track} of {command.var}).") from None
 
     def _resume(
         self, job_id: str, save: str | None, timeout: float | None, out: str | None,
@@ -436,11 +528,16 @@ class MusicMagics(Magics):
                   f"(another APIFRAME_API_KEY / APIFRAME_BASE_URL, or the offline sandbox).")
 
     def _history(self, command: MusicLineCommand) -> None:
-        from ..ledger import history_rows
+        from ..ledger import history_rows, lineage_tree
 
         ledger = self._open_ledger()
         if ledger is None:
             raise UsageError(_LEDGER_OFF.format(what="%music history"))
+        if command.tree:
+            rows = self._call_ledger(ledger, lambda: ledger.history_rows(
+                limit=command.limit, model=command.model, text=command.text)) or []
+            print(lineage_tree(rows))
+            return
         records = self._call_ledger(ledger, lambda: ledger.history(
             limit=command.limit, model=command.model, text=command.text,
         )) or []
@@ -453,7 +550,13 @@ class MusicMagics(Magics):
             except ApiframeError as e:
                 raise MusicError(explain(e, None, service)) from e
             unseen = [job for job in page.jobs if job.id not in known]
-        display(history_bundle(history_rows(records), unseen), raw=True)
+            purged = {job.id for job in page.jobs if job.expired}
+        rows = history_rows(records)
+        if unseen is not None:
+            for row in rows:  # the service no longer has these jobs' files: say so in the table
+                if row["job_id"] in purged:
+                    row["status"] = f"{row['status']} (purged on the service)"
+        display(history_bundle(rows, unseen), raw=True)
 
     # The last listening test's widgets (for a test to drive; closed once revealed).
     listen_view: ListenView | None = None
@@ -654,7 +757,7 @@ class MusicMagics(Magics):
         service: Service,
         view: ProgressView,
         out: str | None,
-        request: MusicRequest | None,
+        request: AnyRequest | None,
         start: Callable[[AsyncApiframeClient], Awaitable[MusicResult]],
     ) -> MusicResult:
         """Run one job under ``view``. The job id survives every way this can end: on failure or
@@ -769,6 +872,17 @@ class MusicMagics(Magics):
             )
             lines.append("This is the offline sandbox. Set APIFRAME_API_KEY to use the real service.")
         print("\n".join(lines))
+
+
+def _looks_like_job_id(text: str) -> bool:
+    """Whether ``text`` is written as a job id (a UUID), so an action can take it as VAR."""
+    import uuid
+
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return len(text) == 36
 
 
 def _knows(ledger: Ledger, job_id: str) -> bool:

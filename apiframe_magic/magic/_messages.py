@@ -16,6 +16,7 @@ from .._exceptions import (
     AuthenticationError,
     BadRequestError,
     BudgetExceededError,
+    ConflictError,
     DownloadError,
     InsufficientCreditsError,
     JobError,
@@ -77,6 +78,9 @@ def explain(error: ApiframeError, job_id: str | None, service: Service) -> str:
         return f"Apiframe denied access ({error.message}): the key is inactive or lacks permission."
     if isinstance(error, BadRequestError):
         return f"Apiframe rejected the request: {error}"
+    if isinstance(error, ConflictError):
+        return (f"Apiframe refused the request (409, nothing charged): {error.message}. An action "
+                f"needs a finished Suno track (not a stems result, nor another model's).")
     if isinstance(error, RateLimitError):
         return (f"Apiframe is rate limiting and retries ran out ({error.message}). "
                 f"Wait a minute and run the cell again.{resume_hint}")
@@ -92,6 +96,8 @@ def explain(error: ApiframeError, job_id: str | None, service: Service) -> str:
     if isinstance(error, JobError):
         return f"{error}."
     if isinstance(error, DownloadError):
+        if error.purged:  # nothing to resume: the files are gone from the service
+            return f"Cannot download the audio: {error}."
         return f"Downloading the audio failed: {error}.{resume_hint}"
     if isinstance(error, TransportError):
         where = f" while waiting for job {job_id}" if job_id else ""

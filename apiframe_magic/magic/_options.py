@@ -51,16 +51,20 @@ from ..catalog import (
 )
 
 if TYPE_CHECKING:
-    from ..client import MusicRequest
+    from ..client import AnyRequest
 
 __all__ = [
+    "ACTION_OPTIONS",
     "SUBCOMMANDS",
+    "ActionCommand",
     "BatchCommand",
     "ListenCommand",
     "MusicCommand",
     "MusicDefaults",
     "MusicLineCommand",
     "Subcommand",
+    "action_line",
+    "action_request",
     "batch_items",
     "cell_options_help",
     "check_length",
@@ -139,7 +143,30 @@ _CELL_ARGUMENTS = (
              help="Submit and return a job handle at once; collect it later with %%music resume."),
     argument("--dry-run", action="store_true",
              help="Show the exact request JSON and its credit cost; submit nothing."),
+    argument("--extend", metavar="VAR",
+             help="Work on a track of VAR (a result, a batch: each of its results, or a job id): "
+                  "continue it from --at; the body, if any, says what comes next. The result's "
+                  "whole_song() is the parent up to --at followed by the extension. 11 credits."),
+    argument("--at", metavar="LENGTH",
+             help="With --extend: where the extension starts, as --length is written (1m30s, 90s, "
+                  "90); default: the end of the track. Must be before the track's end."),
+    argument("--cover", metavar="VAR",
+             help="A cover of a track of VAR in the style the body names "
+                  "(--param audio_weight=0.6: how closely it follows). 11 credits."),
+    argument("--add-vocals", metavar="VAR",
+             help="Vocals singing the lyrics of the body (required) over a track of VAR. 11 credits."),
+    argument("--stems", metavar="VAR",
+             help="A track of VAR split into vocals and instrumental (result.vocals, "
+                  "result.instrumental); no prompt. 11 credits."),
+    argument("--track", metavar="N", type=int,
+             help="With --extend, --cover, --add-vocals, --stems: which track of VAR (default 1)."),
 )
+
+# The options that work on a track after it is made, and the action each asks for.
+ACTION_OPTIONS = {"extend": "extend", "cover": "cover", "add_vocals": "add-vocals", "stems": "stems"}
+# Line forms (%music extend VAR ...): the subcommand and the action.
+_ACTION_WORDS = {"extend": "extend", "cover": "cover", "add-vocals": "add_vocals",
+                 "add_vocals": "add_vocals", "stems": "stems"}
 
 
 @dataclass(frozen=True)
@@ -168,6 +195,10 @@ SUBCOMMANDS = (
                          "listeners in turn (or, with --kit, in an HTML file elsewhere), then revealed "
                          "with a ranking, win rates and Holm-corrected sign tests",
                "VAR | --collect FILES"),
+    Subcommand("extend", "continue a track of VAR (a result, a batch or a job id) from --at; the "
+                         "same as a %%music --extend VAR cell with no body", "VAR [--at LENGTH]"),
+    Subcommand("cover", "a cover of a track of VAR (the same as %%music --cover VAR, no body)", "VAR"),
+    Subcommand("stems", "a track of VAR split into vocals and instrumental", "VAR [--track N]"),
     Subcommand("help", "this text (also %music --help, %music -h)"),
 )
 
@@ -187,7 +218,11 @@ _LINE_ARGUMENTS = (
     argument("--limit", metavar="N", type=int, help="With history: at most N jobs (default 20)."),
     argument("-m", "--model", metavar="MODEL", help="With history: only jobs of this model."),
     argument("--reconcile", action="store_true",
-             help="With history: also list the account's jobs (GET /v2/jobs) this ledger never saw."),
+             help="With history: also list the account's jobs (GET /v2/jobs) this ledger never saw, "
+                  "and mark the ledger's jobs whose files the service has purged."),
+    argument("--tree", action="store_true",
+             help="With history: what was made from what (extensions, covers, stems under their "
+                  "parent), as a tree."),
     argument("--pairs", action="store_true",
              help="With listen: compare every pair of clips (A or B?) instead of rating each 1 to 5."),
     argument("--listener", metavar="NAME", help="With listen: the first listener's name."),
@@ -258,9 +293,9 @@ class MusicDefaults:
 
 @dataclass(frozen=True)
 class MusicCommand:
-    """What one ``%%music`` cell asks for."""
+    """What one ``%%music`` cell asks for (or one action on a track made before)."""
 
-    request: MusicRequest
+    request: AnyRequest
     out: str | None = None
     save: str | None = None
     timeout: float = 600.0
@@ -330,17 +365,51 @@ class MusicLineCommand:
     model: str | None = None
     reconcile: bool = False
     listen: ListenCommand | None = None
+    tree: bool = False
+
+
+@dataclass(frozen=True)
+class ActionCommand:
+    """What a ``%%music --extend VAR`` (``--cover``, ``--add-vocals``, ``--stems``) cell asks for:
+    ``action`` on track ``track`` of each parent ``var`` holds (a result, a batch, a job id), with
+    ``fields`` of the action's body (its prompt, ``continueAt``, ``style``, its own params), typed
+    and checked; the magic finds the parents and makes the requests (:func:`action_request`)."""
+
+    action: str
+    var: str
+    track: int = 1
+    fields: tuple[tuple[str, Any], ...] = ()
+    out: str | None = None
+    save: str | None = None
+    timeout: float = 600.0
+    no_wait: bool = False
+    dry_run: bool = False
+    take: int = 1
+    fresh: bool = False
+    concurrency: int | None = None
+
+    @property
+    def option(self) -> str:
+        """The option that asked for it, as written: ``--add-vocals``."""
+        return f"--{ACTION_OPTIONS[self.action]}"
 
 
 def parse_music_cell(
     line: str, cell: str, defaults: MusicDefaults | None = None
-) -> MusicCommand | BatchCommand:
-    """Parse a ``%%music`` cell into a validated :class:`MusicCommand` (one job) or
-    :class:`BatchCommand` (many), or raise ``UsageError``."""
+) -> MusicCommand | BatchCommand | ActionCommand:
+    """Parse a ``%%music`` cell into a validated :class:`MusicCommand` (one job),
+    :class:`BatchCommand` (many) or :class:`ActionCommand` (work on a track made before), or
+    raise ``UsageError``."""
     from ..client import MusicRequest  # httpx: when a cell runs, not at %load_ext
 
     defaults = defaults or MusicDefaults()
     args = _parse(_cell_signature, line, "%%music")
+    actions = [name for name, option in ACTION_OPTIONS.items() if getattr(args, name) is not None]
+    if actions:
+        return _parse_action(args, actions, cell, defaults)
+    if args.at is not None or args.track is not None:
+        raise UsageError(f"{'--at' if args.at is not None else '--track'} goes with --extend, --cover, "
+                         "--add-vocals or --stems VAR.")
     if _is_batch(args):
         return _parse_batch(args, cell, defaults)
     prompt = cell.strip()
@@ -353,6 +422,7 @@ def parse_music_cell(
         raise UsageError(f"--model {model}: must be one of {', '.join(MODELS)}.")
     prompt, lyrics = _split_lyrics(prompt)
     params, set_by = _model_params(spec, args, defaults)
+    params = _with_local_files(spec, params)
     length_text = args.length if args.length is not None else defaults.length
     if args.webhook_events and not args.webhook:
         raise UsageError("--webhook-events needs --webhook URL.")
@@ -404,6 +474,124 @@ def parse_music_cell(
         request=request, out=args.out, save=args.save, timeout=timeout,
         no_wait=args.no_wait, dry_run=args.dry_run, take=args.take or 1, fresh=args.fresh,
     )
+
+
+# What a cell's body is for each action: the key of the body it fills.
+_BODY_FIELD = {"extend": "prompt", "cover": "style", "add_vocals": "prompt"}
+
+
+def _parse_action(
+    args: argparse.Namespace, actions: list[str], cell: str, defaults: MusicDefaults
+) -> ActionCommand:
+    """The action form of a cell (``--extend VAR`` ...): everything checkable without the parent
+    is checked here, in one line each."""
+    from ..catalog import ACTIONS
+
+    if len(actions) > 1:
+        raise UsageError(f"{' and '.join('--' + ACTION_OPTIONS[a] for a in actions)}: one action per "
+                         "cell.")
+    action = actions[0]
+    option = f"--{ACTION_OPTIONS[action]}"
+    var = getattr(args, action)
+    spec = ACTIONS[action]
+    refused = (
+        ("--length", args.length), ("--instrumental", args.instrumental or None),
+        ("--format", args.format), ("--model", args.model), ("--seed", args.seed),
+        ("--each-line", args.each_line or None), ("--prompts", args.prompts), ("--takes", args.takes),
+        ("--webhook", args.webhook), ("--webhook-events", args.webhook_events),
+    )
+    for name, value in refused:
+        if value is not None:
+            also = " (where it starts: --at)" if name == "--length" and action == "extend" else ""
+            raise UsageError(f"{name} does not go with {option}: the track keeps its parent's model "
+                             f"and format{also}.")
+    if args.at is not None and action != "extend":
+        raise UsageError(f"--at goes with --extend, not {option}.")
+    if args.track is not None and args.track not in (1, 2):
+        raise UsageError(f"--track {args.track}: a Suno job has tracks 1 and 2.")
+    if args.take is not None and args.take < 1:
+        raise UsageError(f"--take {args.take}: takes are numbered from 1.")
+    if args.concurrency is not None and args.concurrency < 1:
+        raise UsageError(f"--concurrency {args.concurrency}: must be 1 or more.")
+    fields: dict[str, Any] = {}
+    if args.at is not None:
+        try:
+            fields["continueAt"] = parse_length(args.at) / 1000
+        except ValueError as e:
+            raise UsageError(f"--at {args.at}: {e}; write it as --length is (1m30s, 90s, 90).") from None
+        if fields["continueAt"] <= 0:
+            raise UsageError(f"--at {args.at}: must be after the start of the track.")
+    body = "\n".join(line for line in cell.strip().splitlines()
+                     if not line.lstrip().startswith("#")).strip()
+    if body:
+        _check_prompt_is_not_options(body.splitlines()[0])
+        if action == "stems":
+            raise UsageError("--stems takes no prompt: leave the cell body empty (or use %music stems VAR).")
+        fields[_BODY_FIELD[action]] = body
+    elif action == "add_vocals":
+        raise UsageError("--add-vocals needs the lyrics: write them in the cell body, below the %%music "
+                         "line.")
+    for item in args.param or ():
+        key, text = _param_pair(item)
+        try:
+            fields[key] = spec.parse_param(key, text)
+        except RequestValidationError as e:
+            raise UsageError(f"{e}.") from None
+    timeout = args.timeout if args.timeout is not None else defaults.timeout
+    _check_timeout(timeout)
+    _check_variable(args.out)
+    if args.save is not None:
+        _check_save(args.save, spec_audio_format(), "the parent's format")
+    command = ActionCommand(
+        action=action, var=var, track=args.track or 1, fields=tuple(fields.items()), out=args.out,
+        save=args.save, timeout=timeout, no_wait=args.no_wait, dry_run=args.dry_run,
+        take=args.take or 1, fresh=args.fresh, concurrency=args.concurrency,
+    )
+    # Every field checked by the catalog now, against a stand-in parent: one line, nothing sent.
+    action_request(command, "00000000-0000-4000-8000-000000000000")
+    return command
+
+
+def spec_audio_format() -> AudioFormat:
+    """The format a Suno action's tracks come in (the parent's: Suno's MP3)."""
+    from ..catalog import SUNO
+
+    return SUNO.audio_format({})
+
+
+def action_request(command: ActionCommand, parent_job_id: str) -> Any:
+    """The :class:`~apiframe_magic.ActionRequest` of ``command`` on job ``parent_job_id``, or one
+    ``UsageError`` line naming the option."""
+    from ..client import ActionRequest
+
+    fields = dict(command.fields)
+    keywords = {"prompt": fields.pop("prompt", None), "continue_at": fields.pop("continueAt", None),
+                **fields}
+    try:
+        request = ActionRequest(command.action, parent_job_id, index=command.track, **keywords)
+        return ActionRequest.from_json(request.to_json())  # as its action's class (ExtendRequest ...)
+    except RequestValidationError as e:
+        where = {"continueAt": "--at", "continue_at": "--at", "index": "--track", "prompt": "the cell body",
+                 "style": "the cell body" if command.action == "cover" else "--param style",
+                 "parentJobId": command.var, "parent_job_id": command.var}.get(
+            e.field, f"--param {e.field}")
+        raise UsageError(f"{command.option} {command.var}: {where}: {e.allowed}.") from None
+    except TypeError as e:
+        raise UsageError(f"{command.option}: {e}.") from None
+
+
+def action_line(line: str) -> str | None:
+    """The ``%%music`` options a ``%music extend VAR ...`` line stands for (``--extend VAR ...``),
+    or ``None`` when the line is not an action."""
+    words = line.split(maxsplit=2)
+    if not words or words[0].lower() not in _ACTION_WORDS:
+        return None
+    action = _ACTION_WORDS[words[0].lower()]
+    if len(words) < 2 or words[1].startswith("-"):
+        raise UsageError(f"%music {words[0]} needs a variable: %music {words[0]} VAR, where VAR holds a "
+                         "result, a batch or a job id.")
+    rest = words[2] if len(words) > 2 else ""
+    return f"--{ACTION_OPTIONS[action]} {words[1]} {rest}".strip()
 
 
 def _is_batch(args: argparse.Namespace) -> bool:
@@ -476,6 +664,10 @@ def batch_items(command: BatchCommand, prompts: Any) -> list[Any]:
 
     try:
         params = {name: _typed(command.models, name, text) for name, text in command.params}
+        uploading = next((MODELS[m] for m in command.models if any(
+            (p := MODELS[m].param(name)) is not None and p.upload_kinds for name in params)), None)
+        if uploading is not None:
+            params = _with_local_files(uploading, params)
         return expand(
             prompts, models=command.models, lengths=command.lengths, formats=command.formats,
             takes=command.takes, params=params, instrumental=command.instrumental, seed=command.seed,
@@ -524,8 +716,8 @@ def parse_music_line(line: str) -> MusicLineCommand:
     job_id = args.job_id if action == "resume" else None
     if action not in ("resume", "history") and args.job_id:
         raise UsageError(f"%music {action} takes no job id.")
-    if action != "history" and (args.limit is not None or args.model or args.reconcile):
-        raise UsageError("--limit, --model and --reconcile go with %music history.")
+    if action != "history" and (args.limit is not None or args.model or args.reconcile or args.tree):
+        raise UsageError("--limit, --model, --reconcile and --tree go with %music history.")
     if action != "resume" and (args.out or args.save or args.timeout is not None):
         raise UsageError("--out, --save and --timeout go with %music resume.")
     if action == "resume" and job_id is None and (args.out or args.save):
@@ -538,7 +730,7 @@ def parse_music_line(line: str) -> MusicLineCommand:
     _check_variable(args.out)
     return MusicLineCommand(
         action=action, job_id=job_id, out=args.out, save=args.save, timeout=args.timeout,
-        text=text, limit=args.limit or 20, model=args.model, reconcile=args.reconcile,
+        text=text, limit=args.limit or 20, model=args.model, reconcile=args.reconcile, tree=args.tree,
     )
 
 
@@ -549,7 +741,8 @@ _LISTEN_OPTIONS = ("--pairs", "--listener", "--min-play", "--seed", "--csv", "--
 def _parse_listen(args: argparse.Namespace) -> ListenCommand:
     """The options of ``%music listen VAR``, checked (the variable itself is the magic's to find)."""
     var = args.job_id
-    if args.limit is not None or args.model or args.reconcile or args.save or args.timeout is not None:
+    if args.limit is not None or args.model or args.reconcile or args.tree or args.save \
+            or args.timeout is not None:
         raise UsageError(f"%music listen takes {', '.join(_LISTEN_OPTIONS)} and --out.")
     paths = ((args.csv, "--csv"), (args.kit, "--kit"), *((f, "--collect") for f in args.collect or ()))
     for given, name in paths:
@@ -753,6 +946,19 @@ def _model_params(
     except RequestValidationError as e:
         raise UsageError(f"{e}.") from None
     return params, set_by
+
+
+def _with_local_files(spec: ModelSpec, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with local files (``--param reference_images=./moodboard.png,URL``) checked,
+    type and size, and standing by a URL until the run uploads them; one line for a bad one."""
+    if not any((param := spec.param(name)) is not None and param.upload_kinds for name in params):
+        return params
+    from ..jobs import with_local_files  # the client (httpx): when a cell runs
+
+    try:
+        return with_local_files(spec, params)
+    except RequestValidationError as e:
+        raise UsageError(f"--param {e}.") from None
 
 
 def _param_value(spec: ModelSpec, item: str) -> tuple[str, Any]:
