@@ -30,7 +30,7 @@ import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -461,6 +461,7 @@ class _Progress:
     tty: bool
     _shown: bool = False
     _drawn_at: float = 0.0
+    _told: set[int] = field(default_factory=set)
 
     def changed(self, entry: BatchEntry) -> None:
         if entry.status == STOPPED:
@@ -468,7 +469,8 @@ class _Progress:
         if self.tty:
             if time.monotonic() - self._drawn_at >= _REDRAW_SECONDS:  # a 10,000-job sweep: not per job
                 self._redraw()
-        elif entry.ended:
+        elif entry.ended and id(entry) not in self._told:  # an entry is heard again once measured
+            self._told.add(id(entry))
             ended = sum(e.ended for e in self.batch.entries)
             what = entry.result.path if entry.result is not None else entry.reason
             print(printable(f"[{ended}/{len(self.batch)}] {entry.status}: {entry.label}: {what}"),

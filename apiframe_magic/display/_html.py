@@ -30,6 +30,15 @@ __all__ = ["describe", "dry_run_bundle", "history_bundle", "measurements_bundle"
            "sandbox_notice", "status_html"]
 
 _GREEN, _RED, _BLUE, _GREY, _ORANGE = "#2e7d32", "#c62828", "#1565c0", "#616161", "#ef6c00"
+# Secondary text: the theme's own (at least 4.5:1 on its background in JupyterLab's light and
+# dark themes), and a dark grey where no Jupyter theme is defined.
+_MUTED = "var(--jp-content-font-color2,#555)"
+
+
+def _unbroken(text: str) -> str:
+    """``text`` with no-break spaces, so a number never wraps apart from its unit (no markup:
+    it is saved with every measured track)."""
+    return text.replace(" ", "\u00a0")
 
 
 _BOX = "font:13px/1.5 var(--jp-ui-font-family,sans-serif);"
@@ -131,7 +140,7 @@ def player_html(
     if why is None:
         return f"<audio controls{width} src='{url}'></audio>"
     return (
-        f"<audio controls{width} src='{url}'></audio><div style='color:{_GREY}'>{size / 1e6:.1f} MB: "
+        f"<audio controls{width} src='{url}'></audio><div style='color:{_MUTED}'>{size / 1e6:.1f} MB: "
         f"linked from <a href='{url}'>{url}</a> rather than embedded ({html.escape(why)}).</div>"
     )
 
@@ -215,9 +224,14 @@ def _track_html(track: SavedTrack, embed_limit_bytes: int) -> str:
 
 
 def measurements_html(measurements: Measurements) -> str:
-    """One grey line of what was measured: ``-14.1 LUFS · peak -1.8 dBFS · 0 clipped · ...``."""
-    return (f"<div class='apiframe-measurements' style='color:{_GREY}'>"
-            f"{html.escape(measurements.summary())}</div>")
+    """One grey line of what was measured: ``-14.1 LUFS · peak -1.8 dBFS · 0 clipped · ...``,
+    each number kept with its unit; the loudness also as ``data-lufs``, for a grid's loudness
+    matching (see :mod:`apiframe_magic.display._bench`)."""
+    lufs = (f" data-lufs='{measurements.loudness_lufs:.2f}'"
+            if measurements.loudness_lufs is not None else "")
+    parts = " · ".join(html.escape(p if p == measurements.note else _unbroken(p))
+                       for p in measurements.summary().split(" · "))
+    return f"<div class='apiframe-measurements'{lufs} style='color:{_MUTED}'>{parts}</div>"
 
 
 def pictures_html(path: Path) -> str:

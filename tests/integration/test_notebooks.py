@@ -61,8 +61,9 @@ COMMITTED_BUDGET_BYTES = 30_000
 # notice apart): 2 KB when the audio is linked, the audio's base64 plus 1 KB when embedded.
 LINKED_CELL_BUDGET_BYTES = 2048
 EMBED_OVERHEAD_BUDGET_BYTES = 1024
-# And the line of measurements under the player, with its waveform (SVG) and spectrogram (PNG).
-MEASUREMENTS_BUDGET_BYTES = 4096
+# And the line of measurements under the player, with its waveform (an SVG image, base64 so that
+# untrusted views keep it) and spectrogram (PNG), and what the prompt asked for against them.
+MEASUREMENTS_BUDGET_BYTES = 5120
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 WIDGET_REPR = re.compile(r"\b(IntProgress|FloatProgress|HBox|VBox|Label|HTML|Output)\(")
