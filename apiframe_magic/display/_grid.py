@@ -17,6 +17,13 @@ The live players link to the saved files rather than embed them, so that no widg
 front end saves it (nbclient keeps every model's last state, closed or not), holds a clip: the
 static copy holds each clip once. Where no rich front end shows it (terminal IPython), a line is
 printed per finished job and one for the whole batch.
+
+The live grid is also an audition bench (see :mod:`._bench`): a bar under the head and a button
+per card, shown where the page runs the bench's script. The static copy, whose every byte is in
+each saved notebook, has plain players. A card labels each player
+and each measurements block of a job with several tracks (``track 2 · title``), keeps each
+number with its unit, and carries its whole prompt in the label's tooltip and, where the label
+shortens it, in a fold.
 """
 
 from __future__ import annotations
@@ -32,7 +39,18 @@ from typing import TYPE_CHECKING, Any
 from IPython.display import DisplayHandle, display
 
 from .._terminal import printable
-from ._html import _BOX, _GREEN, _GREY, _RED, player_html, price_text, track_analysis_html
+from ._bench import bench_bar_html, pick_button_html
+from ._html import (
+    _BOX,
+    _GREEN,
+    _GREY,
+    _MUTED,
+    _RED,
+    _unbroken,
+    player_html,
+    price_text,
+    track_analysis_html,
+)
 from ._widgets import close_widgets
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -46,14 +64,18 @@ __all__ = ["REDRAW_SECONDS", "BatchGrid", "batch_price"]
 REDRAW_SECONDS = 0.3
 
 _ENDED = ("done", "failed", "stopped")
+# Cards wide enough for a player whose seek bar is usable (about 200 px of a 430 px player in
+# Chromium, whose controls take the rest), and never wider than the output.
+_COLUMNS = "repeat(auto-fill,minmax(min(100%,480px),1fr))"
 _COLORS = {"waiting": _GREY, "running": "#1565c0", "done": _GREEN, "failed": _RED, "stopped": "#ef6c00"}
 
 
 class _Card:
     """What the grid knows of one job."""
 
-    def __init__(self, item: BatchItem) -> None:
+    def __init__(self, item: BatchItem, number: int) -> None:
         self.item = item
+        self.number = number  # from 1, in the order submitted: its bench button and key
         self.status = "waiting"
         self.job_status: str | None = None
         self.progress: int | None = None
@@ -119,7 +141,7 @@ class BatchGrid:
 
     def __init__(self, items: Sequence[BatchItem], *, live: bool, embed_limit_bytes: int,
                  typical_seconds: float | None = None) -> None:
-        self.cards = [_Card(item) for item in items]
+        self.cards = [_Card(item, n) for n, item in enumerate(items, 1)]
         self._by_label = {card.item.label: card for card in self.cards}
         self.live = live
         self.embed_limit_bytes = embed_limit_bytes
@@ -137,6 +159,7 @@ class BatchGrid:
         self._head: Any = None
         self._root: Any = None
         self._grid_box: Any = None
+        self._bench: Any = None
         self._shared: list[Any] = []
         self._widgets: dict[str, _CardWidgets] = {}
         if live:
@@ -153,11 +176,16 @@ class BatchGrid:
                 widgets, _COLORS["waiting"], first.layout, first.style)
         grid = widgets.GridBox(
             [w.box for w in self._widgets.values()],
-            layout=widgets.Layout(grid_template_columns="repeat(auto-fill, minmax(260px, 1fr))",
+            layout=widgets.Layout(grid_template_columns=_COLUMNS,
                                   grid_gap="6px", margin="6px 0 0 0"),
         )
-        self._root = widgets.VBox([self._head, grid])
+        # The bench's bar and script: an Output widget's HTML, whose script the front end runs.
+        self._bench = widgets.Output()
+        self._bench.outputs = ({"output_type": "display_data", "metadata": {},
+                                "data": {"text/html": self._bench_bar(), "text/plain": ""}},)
+        self._root = widgets.VBox([self._head, self._bench, grid])
         self._root.add_class("apiframe-batch")
+        self._root.add_class("apiframe-bench")
         self._grid_box = grid
         try:
             for card in self.cards:
@@ -228,12 +256,12 @@ class BatchGrid:
             # Before the status: a card never reads saved without its player.
             # Linked where the front end serves the notebook's folder; embedded where it does not.
             limit = 0 if front_end_serves_files() else self.embed_limit_bytes
-            linked = "".join(player_html(t.path, limit, fill=True, why=None) for t in result.tracks)
+            linked = self._tracks_players(card, limit, why=None, bench=True)
             parts.players.outputs = ({"output_type": "display_data", "metadata": {},
                                       "data": {"text/html": linked, "text/plain": ""}},)
             parts.has_players = True
         parts.box.layout.border_left = f"4px solid {_COLORS.get(card.status, _GREY)}"
-        parts.status.value = self._status_html(card, final=False)
+        parts.status.value = self._status_html(card, final=False, bench=True)
         if result is not None and not parts.has_analysis:
             analysis = self._analysis_html(card)
             if analysis:
@@ -280,7 +308,7 @@ class BatchGrid:
 
     def _close_widgets(self) -> None:
         """Close every widget model of the live grid, with their Layout and style models."""
-        parts: list[Any] = [self._root, self._head, self._grid_box, *self._shared]
+        parts: list[Any] = [self._root, self._head, self._bench, self._grid_box, *self._shared]
         for card_widgets in self._widgets.values():
             parts += card_widgets.all()
         close_widgets(parts)
@@ -366,25 +394,51 @@ class BatchGrid:
                 f":not(:has(.apiframe-batch)){{display:none}}</style>")
         head = self._head_html(final=final)
         return (
-            f"{hide}<div class='apiframe-batch-static' data-batch='{self.batch_id}' style='{_BOX}'>"
-            f"{head}<div style='display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));"
-            f"gap:6px;margin-top:6px'>{cards}</div></div>"
+            f"{hide}<div class='apiframe-batch-static' data-batch='{self.batch_id}' "
+            f"style='{_BOX}'>{head}<div style='display:grid;"
+            f"grid-template-columns:{_COLUMNS};gap:6px;margin-top:6px'>"
+            f"{cards}</div></div>"
         )
 
-    def _status_html(self, card: _Card, *, final: bool) -> str:
-        """The card's label and status line, its job id, and why it failed or stopped."""
+    def _bench_bar(self) -> str:
+        return bench_bar_html([c.item.model for c in self.cards], [c.item.take for c in self.cards])
+
+    @staticmethod
+    def _facts(card: _Card) -> str:
+        """The card's data attributes the bench sorts and filters by (see ``_bench``): its
+        number, model and take, and once measured its first track's measurements."""
+        facts: dict[str, object] = {"card": card.number, "model": card.item.model, "take": card.item.take}
+        result = card.entry.result if card.entry is not None else None
+        measured = result.tracks[0].measurements if result is not None and result.tracks else None
+
+        def rounded(value: float | None, digits: int) -> float | None:
+            return None if value is None else round(value, digits)
+
+        if result is not None and measured is not None:
+            facts.update(lufs=rounded(measured.loudness_lufs, 1), peak=rounded(measured.peak_dbfs, 1),
+                         tempo=rounded(measured.tempo_bpm, 0), key=measured.key,
+                         adherence=rounded(result.adherence.score, 2))
+        return "".join(f" data-{name}='{html.escape(str(value))}'" for name, value in facts.items()
+                       if value is not None)
+
+    def _status_html(self, card: _Card, *, final: bool, bench: bool = False) -> str:
+        """The card's label and status line (its whole prompt in the label's tooltip and, when
+        the label shortens it, in a fold), its job id, and why it failed or stopped; with
+        ``bench``, the facts the bench sorts by."""
         color = _COLORS.get(card.status, _GREY)
         entry = card.entry
         status = card.job_status if card.status == "running" and card.job_status else card.status
         if card.status == "done":
             status = "saved"
-        bits = [f"<b>{html.escape(card.item.label)}</b>", html.escape(status.lower())]
+        prompt = card.item.prompt
+        bits = [f"<b title='{html.escape(prompt)}'>{html.escape(card.item.label)}</b>",
+                html.escape(status.lower())]
         if card.status == "running" and card.progress is not None:
             bits.append(f"{card.progress}%")
         if card.started is not None and card.status in ("running", "waiting"):
-            bits.append(f"{time.monotonic() - card.started:.0f} s")
+            bits.append(_unbroken(f"{time.monotonic() - card.started:.0f} s"))
         elif card.status == "done" and entry is not None and entry.started_at and entry.ended_at:
-            bits.append(f"{entry.ended_at - entry.started_at:.0f} s")
+            bits.append(_unbroken(f"{entry.ended_at - entry.started_at:.0f} s"))
         if entry is not None and entry.measuring and not final:
             bits.append("measuring")
         if entry is not None and entry.result is not None and entry.result.from_ledger:
@@ -392,9 +446,32 @@ class BatchGrid:
         reason = ""
         if entry is not None and entry.status in ("failed", "stopped") and entry.reason:
             reason = f"<div style='color:{color}'>{html.escape(entry.reason)}</div>"
-        job = (f"<div style='color:{_GREY};font-size:11px'>{html.escape(card.job_id)}</div>"
+        job = (f"<div style='color:{_MUTED};font-size:11px'>{html.escape(card.job_id)}</div>"
                if card.job_id else "")
-        return f"<div style='{_BOX}'><div>{' · '.join(bits)}</div>{job}{reason}</div>"
+        whole = ("" if prompt in card.item.label else
+                 f"<details><summary style='color:{_MUTED}'>whole prompt</summary>"
+                 f"<div style='white-space:pre-wrap'>{html.escape(prompt)}</div></details>")
+        return (f"<div{self._facts(card) if bench else ''} style='{_BOX}'><div>{' · '.join(bits)}</div>"
+                f"{whole}{job}{reason}</div>")
+
+    @staticmethod
+    def _tracks_players(card: _Card, limit: int, *, bench: bool = False,
+                        why: str | None = "over %config MusicMagics.embed_limit_mb") -> str:
+        """A player per track, each under its track's name where there are several (``track 2 ·
+        title``); with ``bench``, the card's bench button first."""
+        result = card.entry.result if card.entry is not None else None
+        if result is None:
+            return ""
+        several = len(result.tracks) > 1
+        players = []
+        for track in result.tracks:
+            label = ""
+            if several:
+                title = f" · {html.escape(str(track.title))}" if track.title else ""
+                label = f"<div><b>track {track.index + 1}</b>{title}</div>"
+            players.append(f"<div class='apiframe-track-player' data-track='{track.index}'>{label}"
+                           f"{player_html(track.path, limit, fill=True, why=why)}</div>")
+        return (pick_button_html(card.number) if bench else "") + "".join(players)
 
     def _players_html(self, card: _Card) -> str:
         """The players of the static copy: each track embedded (up to the limit), made once."""
@@ -402,14 +479,25 @@ class BatchGrid:
         if result is None:
             return ""
         if card.players is None:
-            card.players = "".join(
-                player_html(t.path, self.embed_limit_bytes, fill=True) for t in result.tracks)
+            card.players = self._tracks_players(card, self.embed_limit_bytes)
         return card.players
 
     @staticmethod
     def _analysis_html(card: _Card) -> str:
+        """Each measured track's measurements and pictures, under its track's number where there
+        are several (``""`` before any is measured)."""
         result = card.entry.result if card.entry is not None else None
-        return "" if result is None else "".join(track_analysis_html(t) for t in result.tracks)
+        if result is None:
+            return ""
+        several = len(result.tracks) > 1
+        blocks = []
+        for track in result.tracks:
+            analysis = track_analysis_html(track)
+            if analysis:
+                label = f"<div><b>track {track.index + 1}</b></div>" if several else ""
+                blocks.append(f"<div class='apiframe-track-analysis' data-track='{track.index}'>"
+                              f"{label}{analysis}</div>")
+        return "".join(blocks)
 
     def _card_html(self, card: _Card, *, final: bool) -> str:
         color = _COLORS.get(card.status, _GREY)

@@ -14,6 +14,9 @@ clip stay disabled until it has been *heard* for ``min_play`` seconds: the playe
 reaches ``min_play`` it writes ``played`` into the hidden ``Text`` of its box and dispatches an
 ``input`` event, which the widget manager (JupyterLab, Notebook 7 and VS Code share it) syncs to
 the kernel. Inline handlers in an ``HTML`` widget's markup run; ``<script>`` tags would not.
+Unmatched loudness biases every judgement, so each clip plays at a volume from its track's
+measured loudness down to the quietest clip's (:func:`matching_volumes`; ``match_loudness=False``
+plays them as they are), set by the player's inline ``onplay`` handler.
 
 "Submit and next listener" records a listener's judgements and draws the clips anew for the next.
 "Reveal" asks first (it ends the test for everyone); confirmed, it records the current listener's
@@ -42,7 +45,8 @@ from ._widgets import close_widgets
 if TYPE_CHECKING:
     from ..listening import Clip, GroupStats, ListenerRun, ListeningTest, Reveal
 
-__all__ = ["DEFAULT_MIN_PLAY", "FOLD_CSS", "NEEDS_NOTEBOOK", "ListenView", "listen_reveal_html"]
+__all__ = ["DEFAULT_MIN_PLAY", "FOLD_CSS", "NEEDS_NOTEBOOK", "ListenView", "listen_reveal_html",
+           "matching_volumes"]
 
 DEFAULT_MIN_PLAY = 3.0
 """Seconds a clip must be heard before it can be judged."""
@@ -76,14 +80,23 @@ FOLD_CSS = (
 )
 
 
-def _gated_player(audio: bytes, min_play: float, run: int) -> str:
+def _gated_player(audio: bytes, min_play: float, run: int, volume: float = 1.0) -> str:
     """The clip's player (its blind MP3, embedded) with the handler that opens its buttons once
     heard for ``min_play`` s. ``run`` makes the markup differ per listener, so each gets a fresh
-    element."""
+    element. ``volume`` (at most 1): the clip's loudness-matching gain, set as it starts playing."""
     script = html.escape(_ON_TIME_UPDATE.replace("MIN", repr(float(min_play))), quote=True)
     data = base64.b64encode(audio).decode("ascii")
     return (f'<audio controls data-apiframe-run="{run}" ontimeupdate="{script}" '
+            f'onplay="this.volume={min(1.0, volume):.4f}" '
             f'onseeking="this._afLast=undefined" src="data:audio/mpeg;base64,{data}"></audio>')
+
+
+def matching_volumes(loudness: dict[str, float | None]) -> dict[str, float]:
+    """Each clip's volume for loudness matching: down to the quietest clip's loudness (LUFS), so
+    no clip is boosted (a player's volume can only attenuate); 1 for a clip not measured."""
+    known = [v for v in loudness.values() if v is not None]
+    target = min(known, default=0.0)
+    return {name: 1.0 if v is None else min(1.0, 10 ** ((target - v) / 20)) for name, v in loudness.items()}
 
 
 class ListenView:
@@ -104,6 +117,7 @@ class ListenView:
         csv_path: Path,
         embed_limit_bytes: int,
         warn: Callable[[str], None],
+        match_loudness: bool = True,
     ) -> None:
         import ipywidgets as widgets
 
@@ -117,6 +131,14 @@ class ListenView:
         self._made: list[Any] = []
         self.played: set[str] = set()
         self.run: ListenerRun = test.listener(listener or "listener")
+        # Unmatched loudness biases every comparison: each clip is played at a gain from its
+        # measured loudness (its track's), unless ``match_loudness`` is off.
+        self.volumes: dict[str, float] = {}
+        if match_loudness:
+            from ..analysis import measure
+
+            self.volumes = matching_volumes({c.name: measure(c.path, extra=False).loudness_lufs
+                                             for c in test.clips})
 
         how = ("compare each pair of clips" if test.pairs else "rate each clip from 1 (worst) to 5 (best)")
         gate = (f" Voting on a clip opens once it has played for {min_play:g} s." if min_play > 0 else "")
@@ -228,7 +250,8 @@ class ListenView:
         return box
 
     def _player(self, clip: str) -> str:
-        return _gated_player(self.test.audio(clip), self.min_play, len(self.test.runs))
+        return _gated_player(self.test.audio(clip), self.min_play, len(self.test.runs),
+                             self.volumes.get(clip, 1.0))
 
     def _draw_pairs(self) -> None:
         """One row per comparison of the current listener, in their order (pairs mode only)."""
