@@ -608,6 +608,7 @@ class MusicMagics(Magics):
                 self.listen_view = ListenView(
                     test, listener=command.listener, min_play=command.min_play, csv_path=csv_path,
                     embed_limit_bytes=self.embed_limit_bytes, warn=self._warn,
+                    match_loudness=command.match_loudness,
                 )
             except ImportError:  # no ipywidgets in this kernel
                 print(NEEDS_NOTEBOOK)

@@ -236,6 +236,9 @@ _LINE_ARGUMENTS = (
     argument("--reference", metavar="VAR",
              help="With listen: add the tracks of VAR (a result, a batch or a list) as hidden "
                   "reference clips, reported apart from the ranking."),
+    argument("--no-match-loudness", dest="match_loudness", action="store_false", default=None,
+             help="With listen: play every clip at its own loudness (by default each is turned down "
+                  "to the quietest clip's measured loudness: unmatched loudness biases a comparison)."),
     argument("--anchor", action="store_true",
              help="With listen: add a hidden low anchor, one clip low-passed at 3.5 kHz."),
     argument("--repeat", action="store_true",
@@ -335,7 +338,8 @@ class ListenCommand:
     two. ``min_play`` is in seconds; ``seed`` ``None`` draws one; ``csv`` ``None`` writes to
     the output folder. ``reference`` (a variable), ``anchor`` and ``repeat`` add controls.
     ``kit`` writes the test as an HTML file instead of widgets; ``collect`` (with no ``var``)
-    records the answers files of a kit instead."""
+    records the answers files of a kit instead. ``match_loudness`` plays each clip turned down to
+    the quietest clip's measured loudness."""
 
     var: str | None
     pairs: bool = False
@@ -349,6 +353,7 @@ class ListenCommand:
     repeat: bool = False
     kit: str | None = None
     collect: tuple[str, ...] = ()
+    match_loudness: bool = True
 
 
 @dataclass(frozen=True)
@@ -707,7 +712,7 @@ def parse_music_line(line: str) -> MusicLineCommand:
     if action not in actions:
         raise UsageError(f"%music {args.action}: unknown action; use {', '.join(actions)}.")
     listening = (args.pairs, args.listener, args.min_play, args.seed, args.csv, args.reference,
-                 args.anchor, args.repeat, args.kit, args.collect)
+                 args.anchor, args.repeat, args.kit, args.collect, args.match_loudness is False)
     if action == "listen":
         return MusicLineCommand(action="listen", listen=_parse_listen(args))
     if any(value not in (None, False) for value in listening):
@@ -735,7 +740,7 @@ def parse_music_line(line: str) -> MusicLineCommand:
 
 
 _LISTEN_OPTIONS = ("--pairs", "--listener", "--min-play", "--seed", "--csv", "--reference", "--anchor",
-                   "--repeat", "--kit", "--collect")
+                   "--repeat", "--kit", "--collect", "--no-match-loudness")
 
 
 def _parse_listen(args: argparse.Namespace) -> ListenCommand:
@@ -752,7 +757,7 @@ def _parse_listen(args: argparse.Namespace) -> ListenCommand:
         if var:
             raise UsageError("%music listen --collect FILES takes no VAR: the answers name their test.")
         others = (args.pairs, args.listener, args.min_play, args.seed, args.reference, args.anchor,
-                  args.repeat, args.kit)
+                  args.repeat, args.kit, args.match_loudness is False)
         if any(value not in (None, False) for value in others):
             raise UsageError("%music listen --collect FILES takes only --csv and --out: the test is "
                              "the one the kit was written for.")
@@ -776,7 +781,7 @@ def _parse_listen(args: argparse.Namespace) -> ListenCommand:
     return ListenCommand(
         var=var, pairs=args.pairs, listener=listener, min_play=min_play, seed=args.seed,
         csv=args.csv, out=args.out, reference=args.reference, anchor=args.anchor, repeat=args.repeat,
-        kit=args.kit,
+        kit=args.kit, match_loudness=args.match_loudness is not False,
     )
 
 

@@ -82,7 +82,12 @@ HEAD_JS = "el => el.querySelector('div').textContent"
 
 
 def visible_text(page: Any) -> str:
-    return "\n".join(page.locator(".jp-OutputArea-output").all_inner_texts())
+    """The text of the outputs that are rendered. (``innerText`` of an element that is not
+    rendered, such as an output the static copy hides, is its whole text content: left out.)"""
+    texts: list[str] = page.locator(".jp-OutputArea-output").evaluate_all(
+        "els => els.filter(e => e.getClientRects().length > 0).map(e => e.innerText)"
+    )
+    return "\n".join(texts)
 
 
 def drive_the_end(page: Any, server: Any, art: Path) -> None:

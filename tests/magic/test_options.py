@@ -381,3 +381,10 @@ def test_the_readme_options_table_names_every_cell_option() -> None:
     for decorate in _CELL_ARGUMENTS:
         long_name = next(o for o in decorate.args if o.startswith("--"))
         assert f"`{long_name}" in table or f", {long_name}" in table, long_name
+
+
+def test_listen_matches_loudness_unless_told_not_to() -> None:
+    assert parse_music_line("listen b").listen.match_loudness
+    assert not parse_music_line("listen b --no-match-loudness").listen.match_loudness
+    with pytest.raises(UsageError, match="go with %music listen"):
+        parse_music_line("status --no-match-loudness")
