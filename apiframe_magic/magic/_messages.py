@@ -25,6 +25,7 @@ from .._exceptions import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RequestValidationError,
     TransportError,
 )
 from .._terminal import printable
@@ -76,6 +77,8 @@ def explain(error: ApiframeError, job_id: str | None, service: Service) -> str:
                 f"Top up, or ask for a shorter --length (up to 30 s costs 10).")
     if isinstance(error, PermissionDeniedError):
         return f"Apiframe denied access ({error.message}): the key is inactive or lacks permission."
+    if isinstance(error, RequestValidationError):  # refused here, before the request was sent
+        return f"Not sent, nothing charged: {error}."
     if isinstance(error, BadRequestError):
         return f"Apiframe rejected the request: {error}"
     if isinstance(error, ConflictError):

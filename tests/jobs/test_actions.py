@@ -78,6 +78,19 @@ def test_an_extension_gives_the_whole_song_joined_with_no_step(server: SandboxSe
     assert steps[join - 50: join + 300].max() <= around.max()
 
 
+def test_the_whole_song_keeps_the_parents_tempo_and_key(server: SandboxServer, tmp_path: Path) -> None:
+    from apiframe_magic.analysis import extra_installed, measure
+
+    if not extra_installed():
+        pytest.skip("tempo and key need the analysis extra")
+    parent = run(server, SONG, tmp_path)
+    longer = run(server, ExtendRequest(parent.job_id, continue_at=12.0), tmp_path)
+    before, whole = measure(parent.path), measure(longer.whole_song())
+    assert whole.key == before.key and before.key is not None
+    assert before.tempo_bpm is not None and whole.tempo_bpm == pytest.approx(before.tempo_bpm, rel=0.03)
+    assert whole.duration_s == pytest.approx(12.0 + (longer.duration or 0), abs=0.05)
+
+
 def test_the_join_finds_the_extension_when_a_decoder_delays_it(tmp_path: Path) -> None:
     import soundfile  # type: ignore[import-untyped, unused-ignore]
 
@@ -197,3 +210,23 @@ def test_a_purged_job_says_so_in_one_line_and_names_the_local_copy(
         song.tracks[1].path.unlink()
         with pytest.raises(DownloadError, match="the ledger has no local copy"):
             asyncio.run(resume_purged(ledger))
+
+
+def test_the_blocking_client_and_run_batch_run_actions_like_any_request(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    from apiframe_magic.client import ApiframeClient
+    from apiframe_magic.jobs import run_batch
+
+    with ApiframeClient(CANARY_KEY, server.url, **FAST) as client, \
+            Ledger.open(tmp_path / "ledger.sqlite") as ledger:
+        song = generate(client, SONG, backend="sandbox", output_dir=tmp_path, ledger=ledger)
+        sung = generate(client, AddVocalsRequest(song.job_id, "[Verse]\nover the hills"),
+                        backend="sandbox", output_dir=tmp_path, ledger=ledger)
+        batch = run_batch(client, [BatchItem("cover", CoverRequest(song.job_id, style="bossa nova")),
+                                   BatchItem("stems", StemsRequest(sung.job_id, index=2))],
+                          backend="sandbox", output_dir=tmp_path, ledger=ledger)
+    assert sung.action == "add_vocals" and sung.lineage == "vocals added to a calm piano song with a …"
+    assert isinstance(batch, Batch)
+    cover, parts = batch.results
+    assert cover.action == "cover" and parts.vocals.is_file() and parts.parent_job_id == sung.job_id

@@ -116,14 +116,16 @@ def test_dry_run_shows_the_action_body_and_its_cost(shell: RaisingShell, sandbox
     assert action_posts(sandbox) == 0
 
 
-def test_a_409_from_the_service_is_one_line(shell: RaisingShell, sandbox: SandboxServer) -> None:
+def test_an_action_on_a_job_id_the_service_says_is_stems_is_one_line(
+    shell: RaisingShell, sandbox: SandboxServer
+) -> None:
     run(shell, SONG)
     run(shell, "%music stems song --out parts")
-    # Acting on the stems job by its id: nothing here knows it is stems, so the service answers
-    # (the client's own check reads the job first and refuses it without a POST).
+    # Acting on the stems job by its id: the job is read first (GET) and refused without a POST.
     job_id = shell.user_ns["parts"].job_id
     with pytest.raises((MusicError, UsageError)) as caught:
         run(shell, f"%music cover {job_id}")
+    assert str(caught.value).startswith("Not sent, nothing charged: ")
     assert "stems result takes no further action" in str(caught.value)
     assert "\n" not in str(caught.value)
 
@@ -181,3 +183,19 @@ def test_a_409_is_explained_in_one_line() -> None:
     line = explain(refused, None, Service("http://127.0.0.1:1", sandbox=True))
     assert line.startswith("Apiframe refused the request (409, nothing charged): parent job is a stems")
     assert "\n" not in line
+
+
+def test_an_action_left_running_is_pending_and_resumed_and_fresh_asks_again(
+    shell: RaisingShell, sandbox: SandboxServer
+) -> None:
+    run(shell, SONG)
+    run(shell, "%%music --extend song --at 10s --no-wait --out handle\nan outro\n")
+    job_id = shell.user_ns["handle"].job_id
+    assert job_id in everything_shown(run(shell, "%music pending"))
+    shown = everything_shown(run(shell, "%music resume"))
+    assert "extension of a calm piano song with a … at 0:10" in shown
+    assert job_id not in everything_shown(run(shell, "%music pending"))
+    run(shell, "%%music --extend song --at 10s --out same\nan outro\n")
+    assert shell.user_ns["same"].from_ledger and shell.user_ns["same"].job_id == job_id
+    run(shell, "%%music --extend song --at 10s --fresh --out other\nan outro\n")
+    assert shell.user_ns["other"].job_id != job_id and action_posts(sandbox) == 2
