@@ -46,7 +46,7 @@ except ImportError:  # the package is broken or absent: the tests that need it w
 CANARY_KEY = "afk_canary_4f1d2c9e8b7a6d5c4b3a2f1e0d9c8b7a"
 FORBIDDEN_STRINGS = (SANDBOX_KEY_MARKER, CANARY_KEY)
 
-NOTEBOOK_NAMES = ("quickstart.ipynb", "compare_prompts.ipynb", "classroom.ipynb")
+NOTEBOOK_NAMES = ("quickstart.ipynb", "compare_prompts.ipynb", "classroom.ipynb", "extend_and_split.ipynb")
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -395,17 +395,32 @@ def html_outputs(nb: Any) -> list[tuple[int, str]]:
 BATCH_OPTIONS = ("--each-line", "--prompts", "--takes")
 
 
+# The line forms of a Suno action (``%music stems song``), which generate like a ``%%music`` cell.
+ACTION_LINES = ("%music extend ", "%music cover ", "%music stems ")
+ACTION_OPTIONS = ("--extend", "--cover", "--add-vocals", "--stems")
+
+
 def generating_cells(nb: Any) -> list[int]:
-    """Indexes of the ``%%music`` cells that generate (not ``--dry-run``, not ``?``), single
-    jobs and batches alike."""
+    """Indexes of the ``%%music`` cells, and of the action lines (``%music stems song``), that
+    generate (not ``--dry-run``, not ``?``), single jobs and batches alike."""
     indexes = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         first = cell.source.lstrip().splitlines()[0] if cell.source.strip() else ""
-        if first.startswith("%%music") and "--dry-run" not in first and "?" not in first:
+        generates = first.startswith("%%music") or first.startswith(ACTION_LINES)
+        if generates and "--dry-run" not in first and "?" not in first:
             indexes.append(index)
     return indexes
+
+
+def action_cells(nb: Any) -> list[int]:
+    """The generating cells that run a Suno action on a track (extend, cover, vocals, stems)."""
+    def first(index: int) -> str:
+        return str(nb.cells[index].source.lstrip().splitlines()[0])
+
+    return [i for i in generating_cells(nb)
+            if first(i).startswith(ACTION_LINES) or any(o in first(i).split() for o in ACTION_OPTIONS)]
 
 
 def batch_cells(nb: Any) -> list[int]:

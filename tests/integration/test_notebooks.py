@@ -1,11 +1,13 @@
 """Every notebook runs top to bottom in a real kernel (nbclient) against the embedded sandbox.
 
 Checked on the executed notebooks: no error output; a player (``<audio>``) and a static summary for
-every generating ``%%music`` cell, with no widget left behind (so front ends without ipywidgets,
-nbconvert and static viewers show the final state) and no widget state saved; files and sidecars
-saved; the sandbox key and the canary key nowhere; the notebook's size, and each cell's weight,
-within budget; nbformat validation; an nbconvert HTML render that shows the players. Also: the
-committed notebooks are stripped, and ``scripts/quickstart.py`` works and fails as documented.
+every generating ``%%music`` cell (and action line, ``%music stems song``), an action's saying what
+it came from, an extension's with a whole song per track, with no widget left behind (so front
+ends without ipywidgets, nbconvert and static viewers show the final state) and no widget state
+saved; files and sidecars saved; the sandbox key and the canary key nowhere; the notebook's
+size, and each cell's weight, within budget; nbformat validation; an nbconvert HTML render that
+shows the players. Also: the committed notebooks are stripped, and ``scripts/quickstart.py``
+works and fails as documented.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from tests.jupyter_harness import (  # noqa: E402
     NOTEBOOKS_DIR,
     REPO_ROOT,
     WIDGET_MIME,
+    action_cells,
     artifacts_dir,
     batch_cells,
     batch_grid,
@@ -67,7 +70,13 @@ MEASUREMENTS_BUDGET_BYTES = 5120
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 WIDGET_REPR = re.compile(r"\b(IntProgress|FloatProgress|HBox|VBox|Label|HTML|Output)\(")
-AUDIO_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*-[0-9a-f]{8}\.(mp3|wav)$")
+# ``<slug>-<jobid8>.<ext>``; a job of several tracks adds each track's number (``-2``), a stems
+# job the stem's name (``-vocals``, ``-instrumental``); an extension's whole song, joined here, is
+# a WAV beside its track (``...-1-whole.wav``).
+AUDIO_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*-[0-9a-f]{8}(-[0-9]+|-vocals|-instrumental)?\.(mp3|wav)$")
+WHOLE_SONG_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*-[0-9a-f]{8}-[0-9]+-whole\.wav$")
+EMBEDDED_CLIP = re.compile(r"data:audio/[\w.-]+;base64,([A-Za-z0-9+/=]+)")
+LINKED_PLAYER = re.compile(r"<audio controls src='(?!data:)([^']+)'")
 
 
 def notebook_json(nb: Any) -> str:
@@ -152,10 +161,19 @@ def test_notebook_runs_headless_without_errors(name: str, executed: dict) -> Non
             assert cell.execution_count is not None, f"cell {index} did not run"
 
 
+def cell_players(summary: str) -> tuple[int, int]:
+    """A single result's players, from its static summary: its tracks (one, or a labelled player
+    per track) and its whole songs (an extension's, one per track)."""
+    return summary.count("apiframe-music-track'") or 1, summary.count("apiframe-music-whole-song")
+
+
 @pytest.mark.parametrize("name", NOTEBOOK_NAMES)
 def test_every_track_has_a_static_summary_and_player(name: str, executed: dict) -> None:
-    """The finished state is static HTML, so it survives where widgets cannot render."""
-    nb, _ = executed[name]
+    """The finished state is static HTML, so it survives where widgets cannot render. Every track
+    (an MP3, far under the embed limit) is embedded exactly once; an extension's whole song, a WAV
+    joined here, is embedded once too, or over the limit linked to its saved file."""
+    nb, workdir = executed[name]
+    actions = set(action_cells(nb))
     for index in music_cells(nb):
         outputs = nb.cells[index].outputs
         htmls = [
@@ -163,10 +181,24 @@ def test_every_track_has_a_static_summary_and_player(name: str, executed: dict) 
         ]
         summaries = [h for h in htmls if "apiframe-music-summary" in h]
         assert len(summaries) == 1, f"cell {index}: expected one summary, got {len(summaries)}"
-        assert "<audio" in summaries[0] or any("<audio" in h for h in htmls)
-        assert sum(h.count("data:audio/") for h in htmls) == 1, (
-            f"cell {index}: the audio must be embedded exactly once"
-        )
+        summary = summaries[0]
+        tracks, wholes = cell_players(summary)
+        assert summary.count("<audio") == tracks + wholes, f"cell {index}"
+        clips = EMBEDDED_CLIP.findall("".join(htmls))
+        linked = LINKED_PLAYER.findall(summary)
+        # Counted over all the cell's outputs: a clip once per player, nowhere else.
+        assert len(clips) + len(linked) == tracks + wholes, f"cell {index}: a clip missing or twice"
+        assert len(clips) >= tracks, f"cell {index}: every track must be embedded"
+        for url in linked:
+            assert WHOLE_SONG_NAME.match(Path(url).name), f"cell {index}: a track linked: {url}"
+            assert (workdir / url).is_file(), f"cell {index}: {url} links no saved file"
+        first = nb.cells[index].source.lstrip().splitlines()[0]
+        if index in actions:
+            assert "apiframe-music-lineage" in summary, f"cell {index}: says not what it came from"
+        if "--extend" in first.split() or first.startswith("%music extend "):
+            assert wholes == tracks, f"cell {index}: {wholes} whole songs for {tracks} tracks"
+        else:
+            assert wholes == 0, f"cell {index}"
         for output in outputs:
             data = output.get("data", {})
             assert WIDGET_MIME not in data, f"cell {index}: a widget is left in the saved output"
@@ -181,7 +213,9 @@ def test_every_batch_ends_as_a_static_grid_with_each_track_embedded_once(name: s
         grid = batch_grid(nb, index)
         players = grid.count("<audio")
         assert players >= 2 and grid.count("data:audio/") == players, f"cell {index}"
-        assert re.search(rf"<b>{players} of {players}</b> done", grid), f"cell {index}"
+        # A card per job, a player per track (a Suno job has two).
+        cards = grid.count("<div class='apiframe-batch-card'")
+        assert cards >= 1 and re.search(rf"<b>{cards} of {cards}</b> done", grid), f"cell {index}"
         assert grid.count("apiframe-measurements") == players, f"cell {index}: not measured"
         # The live grid stays (a player playing at the end goes on): one widget output, before
         # the static copy, with no text of its own; every clip is in the copy alone.
@@ -194,9 +228,13 @@ def test_every_batch_ends_as_a_static_grid_with_each_track_embedded_once(name: s
 
 
 def tracks_made(nb: Any) -> int:
-    """How many tracks the notebook's cells generated: one per single cell, one per player of
-    each batch's grid."""
-    return len(music_cells(nb)) + sum(batch_grid(nb, i).count("<audio") for i in batch_cells(nb))
+    """How many audio files the notebook's cells made: a single cell's tracks and whole songs
+    (one player each), one per player of each batch's grid."""
+    singles = 0
+    for index in music_cells(nb):
+        summary = next(h for i, h in html_outputs(nb) if i == index and "apiframe-music-summary" in h)
+        singles += sum(cell_players(summary))
+    return singles + sum(batch_grid(nb, i).count("<audio") for i in batch_cells(nb))
 
 
 @pytest.mark.parametrize("name", NOTEBOOK_NAMES)
@@ -216,7 +254,8 @@ def test_sandbox_notice_once_per_kernel(name: str, executed: dict) -> None:
 
 @pytest.mark.parametrize("name", NOTEBOOK_NAMES)
 def test_files_and_sidecars_are_saved(name: str, executed: dict) -> None:
-    """``<slug-of-prompt>-<jobid8>.<ext>`` and its sidecar ``<same name>.<ext>.json``."""
+    """``<slug-of-prompt>-<jobid8>.<ext>`` (see AUDIO_NAME) and its sidecar ``<same name>.<ext>.json``;
+    a whole song's says what it was joined from; a stems job is two files, vocals and the rest."""
     nb, workdir = executed[name]
     # A notebook may send its tracks to a folder of its own (%config MusicMagics.output_dir).
     files = [p for p in workdir.rglob("*") if p.is_file() and ".ipynb" not in p.name]
@@ -226,10 +265,16 @@ def test_files_and_sidecars_are_saved(name: str, executed: dict) -> None:
     assert len(audio) == tracks_made(nb)
     assert [p.name + ".json" for p in audio] == [p.name for p in sidecars]
     for path in audio:
-        assert AUDIO_NAME.match(path.name), path.name
+        assert AUDIO_NAME.match(path.name) or WHOLE_SONG_NAME.match(path.name), path.name
         assert path.stat().st_size > 10_000
     for path in sidecars:
-        json.loads(path.read_text())
+        sidecar = json.loads(path.read_text())
+        assert ("wholeSong" in sidecar) == bool(WHOLE_SONG_NAME.match(path.name[:-len(".json")])), path.name
+    stems = [p for p in audio if p.stem.endswith(("-vocals", "-instrumental"))]
+    stems_jobs = [i for i in action_cells(nb) if "stems" in nb.cells[i].source.splitlines()[0]]
+    assert len(stems) == 2 * len(stems_jobs)
+    for vocals in (p for p in stems if p.stem.endswith("-vocals")):
+        assert vocals.with_name(vocals.name.replace("-vocals.", "-instrumental.")) in stems
 
 
 @pytest.mark.parametrize("name", NOTEBOOK_NAMES)
