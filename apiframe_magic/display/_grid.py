@@ -23,7 +23,9 @@ per card, shown where the page runs the bench's script. The static copy, whose e
 each saved notebook, has plain players. A card labels each player
 and each measurements block of a job with several tracks (``track 2 · title``), keeps each
 number with its unit, and carries its whole prompt in the label's tooltip and, where the label
-shortens it, in a fold.
+shortens it, in a fold. A card of a Suno action says what its track came from, as a single
+result's summary does, and an extension's card has its whole songs' players after its tracks',
+linked in the live grid and embedded in the static copy like every other clip.
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ from ._html import (
     _GREY,
     _MUTED,
     _RED,
+    _lineage_html,
     _unbroken,
+    _whole_songs_html,
     player_html,
     price_text,
     track_analysis_html,
@@ -451,14 +455,15 @@ class BatchGrid:
         whole = ("" if prompt in card.item.label else
                  f"<details><summary style='color:{_MUTED}'>whole prompt</summary>"
                  f"<div style='white-space:pre-wrap'>{html.escape(prompt)}</div></details>")
+        lineage = _lineage_html(entry.result) if entry is not None and entry.result is not None else ""
         return (f"<div{self._facts(card) if bench else ''} style='{_BOX}'><div>{' · '.join(bits)}</div>"
-                f"{whole}{job}{reason}</div>")
+                f"{lineage}{whole}{job}{reason}</div>")
 
     @staticmethod
     def _tracks_players(card: _Card, limit: int, *, bench: bool = False,
                         why: str | None = "over %config MusicMagics.embed_limit_mb") -> str:
         """A player per track, each under its track's name where there are several (``track 2 ·
-        title``); with ``bench``, the card's bench button first."""
+        title``), then an extension's whole songs; with ``bench``, the card's bench button first."""
         result = card.entry.result if card.entry is not None else None
         if result is None:
             return ""
@@ -471,7 +476,8 @@ class BatchGrid:
                 label = f"<div><b>track {track.index + 1}</b>{title}</div>"
             players.append(f"<div class='apiframe-track-player' data-track='{track.index}'>{label}"
                            f"{player_html(track.path, limit, fill=True, why=why)}</div>")
-        return (pick_button_html(card.number) if bench else "") + "".join(players)
+        wholes = _whole_songs_html(result, limit, fill=True, why=why)
+        return (pick_button_html(card.number) if bench else "") + "".join(players) + wholes
 
     def _players_html(self, card: _Card) -> str:
         """The players of the static copy: each track embedded (up to the limit), made once."""

@@ -194,13 +194,17 @@ def _lineage_html(result: MusicResult) -> str:
             f" · parent job <code>{html.escape(result.parent_job_id or '')}</code></div>")
 
 
-def _whole_songs_html(result: MusicResult, embed_limit_bytes: int) -> str:
-    """An extension's whole songs (the parent up to the join, then the extension), a player each."""
+def _whole_songs_html(
+    result: MusicResult, embed_limit_bytes: int, *, fill: bool = False,
+    why: str | None = "over %config MusicMagics.embed_limit_mb",
+) -> str:
+    """An extension's whole songs (the parent up to the join, then the extension), a player each
+    (``fill`` and ``why`` as :func:`player_html` takes them: a batch card's)."""
     several = len(result.whole_songs) > 1
     return "".join(
         f"<div class='apiframe-music-whole-song' style='margin-top:4px'><div><b>Whole song</b>"
         f"{f' (track {n})' if several else ''} · <code>{html.escape(_relative_url(path))}</code></div>"
-        f"{player_html(path, embed_limit_bytes)}</div>"
+        f"{player_html(path, embed_limit_bytes, fill=fill, why=why)}</div>"
         for n, path in enumerate(result.whole_songs, 1)
     )
 

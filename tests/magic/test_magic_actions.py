@@ -199,3 +199,40 @@ def test_an_action_left_running_is_pending_and_resumed_and_fresh_asks_again(
     assert shell.user_ns["same"].from_ledger and shell.user_ns["same"].job_id == job_id
     run(shell, "%%music --extend song --at 10s --fresh --out other\nan outro\n")
     assert shell.user_ns["other"].job_id != job_id and action_posts(sandbox) == 2
+
+
+def test_a_batch_of_extensions_cards_say_what_each_came_from_with_its_whole_songs(
+    shell: RaisingShell, sandbox: SandboxServer
+) -> None:
+    """In a batch, as in a single result's summary: an extension's card says what it came from and
+    has a player per whole song after its tracks', linked in the live grid (no clip in a widget's
+    state) and embedded once in the static copy."""
+    from ipywidgets.widgets.widget import _instances
+
+    run(shell, "%%music --model suno --takes 2 --out takes\na calm piano song, 6 seconds\n")
+    shell.run_line_magic("config", "MusicMagics.progress = 'widget'")
+    open_before = set(_instances)
+    captured = run(shell, "%music extend takes --at 3s --out longer")
+    longer = shell.user_ns["longer"]
+    assert isinstance(longer, Batch) and len(longer) == 2
+    wholes = [path for result in longer for path in result.whole_songs]
+    assert len(wholes) == 4 and all(path.is_file() for path in wholes), "two tracks each"
+    grids = [o.data["text/html"] for o in captured.outputs
+             if "apiframe-batch-static" in o.data.get("text/html", "")]
+    assert len(grids) == 1, "one static copy"
+    final = grids[0]
+    for result in longer:
+        assert result.lineage is not None and result.lineage.startswith("extension of ")
+        assert final.count(result.lineage) == 1, "each card says what its track came from"
+        assert final.count(f"parent job <code>{result.parent_job_id}</code>") == 1
+    assert final.count("apiframe-music-lineage") == 2
+    assert final.count("apiframe-music-whole-song") == 4
+    assert all(path.name in final for path in wholes)
+    # Eight players (two tracks and two whole songs a card), each clip embedded once, in the copy.
+    assert final.count("<audio") == 8 == final.count("data:audio/")
+    assert final.count("data:audio/wav;base64,") == 4, "the whole songs are WAVs"
+    states = str([_instances[i].get_state() for i in set(_instances) - open_before])
+    assert states.count("<audio") == 8, "the live cards have the same players"
+    assert states.count("apiframe-music-whole-song") == 4
+    assert states.count("apiframe-music-lineage") == 2
+    assert "data:audio/" not in states, "no clip in any widget's state"
