@@ -11,7 +11,8 @@ while the playing player goes on. Each card labels its players and measurement b
 and a fold). JupyterLab runs in its dark theme: every secondary text of a card has a contrast
 of at least 4.5:1 on what is behind it, from computed styles. In Notebook 7 every player's seek
 bar (Chromium's timeline, measured through the DevTools protocol) is at least
-:data:`MIN_SEEK_PX` wide. A picture of the bench goes to ``docs/screenshots/`` with ``APIFRAME_UPDATE_SCREENSHOTS=1``.
+:data:`MIN_SEEK_PX` wide. A picture of the bench goes to ``docs/screenshots/`` with
+``APIFRAME_UPDATE_SCREENSHOTS=1``.
 """
 
 from __future__ import annotations
