@@ -156,7 +156,8 @@ def _composing_plan(piece: Piece, length_ms: int, seed: int) -> MusicPlan:
                    drums=any(role == "drums" for role, _ in roles), swing=now.swing,
                    textures=now.textures, reverb=now.reverb, tempo_bpm=now.tempo_bpm,
                    key=now.key, mode=now.mode, tonic_midi=now.tonic_midi, metre=now.metre,
-                   seed=seed)
+                   # A continuation stays in the parent's key: no section of it modulates.
+                   section_shifts=(0,) * len(fresh.sections), seed=seed)
 
 
 def extend(parent: Piece, continue_at: float, take: int) -> Piece:

@@ -191,4 +191,6 @@ def test_a_kit_is_answered_offline_and_collected_into_the_ledger(
         assert [(r.kind, r.listener, r.shown_as, r.position, r.score) for r in ratings] == [
             (RATING, LISTENER, letter, i, i % 5 + 1) for i, letter in enumerate("ABCD")]
         assert sum(r.clip == repeat.clip for r in ratings) == 2
-    assert {test.clip(r.clip).prompt for r in ratings} == set(PROMPTS)
+    # Every clip was judged (in a pair, as either side: which side comes first is the draw's).
+    judged = {c for r in ratings for c in (r.clip, r.other_clip) if c}
+    assert {test.clip(c).prompt for c in judged} == set(PROMPTS)
