@@ -75,7 +75,7 @@ class _Retryable(Exception):
 
 # A download is a GET of a file already paid for: worth several tries, spaced out, before the
 # job's audio is given up. Retry-After beyond 30 s is not waited out.
-DOWNLOAD_RETRIES = 4
+DOWNLOAD_RETRIES = 6
 DOWNLOAD_BACKOFF = Backoff(base=0.25, cap=4.0, jitter="equal", max_retry_after=30.0)
 
 
