@@ -8,7 +8,6 @@ magic's tests make their own in the shell. Nothing is mocked and nothing is time
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 from collections.abc import Iterator
@@ -19,9 +18,8 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 import apiframe_magic
-from apiframe_magic.client import AsyncApiframeClient
 from apiframe_magic.display import NEEDS_NOTEBOOK, ListenView
-from apiframe_magic.jobs import Batch, expand, run_batch
+from apiframe_magic.jobs import Batch
 from apiframe_magic.ledger import PAIR, RATING, Ledger, RatingRecord
 from apiframe_magic.listening import (
     CSV_COLUMNS,
@@ -36,6 +34,7 @@ from apiframe_magic.listening import (
 from apiframe_magic.magic._options import parse_music_line
 from apiframe_magic.sandbox import SandboxServer
 from tests.conftest import CANARY_KEY
+from tests.listening._tracks import make_tracks
 from tests.magic.test_magic import RaisingShell, magics, music_shell, run
 
 PROMPTS = ("a calm piano for studying", "an upbeat synthwave track", "a marching band in the rain")
@@ -108,19 +107,7 @@ def test_neutral_names_run_a_to_z_then_aa() -> None:
 @pytest.fixture(scope="module")
 def tracks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Batch, Path]]:
     """Three 5-second sandbox tracks made by a batch through a ledger, and that ledger's path."""
-    folder = tmp_path_factory.mktemp("listening")
-    ledger_path = folder / "ledger.sqlite3"
-    with SandboxServer(job_seconds=0.2) as server, Ledger.open(ledger_path) as ledger:
-
-        async def make() -> Batch:
-            async with AsyncApiframeClient(CANARY_KEY, server.url, poll_interval=0.05,
-                                           max_poll_interval=0.2) as client:
-                return await run_batch(client, expand(list(PROMPTS), lengths="5s"), backend="sandbox",
-                                       output_dir=folder, ledger=ledger)
-
-        batch = asyncio.run(make())
-    assert len(batch.results) == 3
-    yield batch, ledger_path
+    yield make_tracks(tmp_path_factory.mktemp("listening"), PROMPTS)
 
 
 def test_the_same_seed_gives_the_same_names_and_every_clip_is_there(tracks: tuple[Batch, Path]) -> None:

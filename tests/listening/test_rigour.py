@@ -10,7 +10,6 @@ The tracks come from a real sandbox over HTTP; nothing is mocked and nothing is 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import itertools
@@ -26,9 +25,8 @@ from IPython.core.error import UsageError
 
 import apiframe_magic
 from apiframe_magic.analysis._measure import decode
-from apiframe_magic.client import AsyncApiframeClient
 from apiframe_magic.display import listen_reveal_html
-from apiframe_magic.jobs import Batch, expand, run_batch
+from apiframe_magic.jobs import Batch
 from apiframe_magic.ledger import PAIR, RATING, TEST_ROLE, Ledger
 from apiframe_magic.listening import (
     ListeningTest,
@@ -44,6 +42,7 @@ from apiframe_magic.listening._kit import ANSWERS_FORMAT
 from apiframe_magic.magic._options import parse_music_line
 from apiframe_magic.sandbox import SandboxServer
 from tests.conftest import CANARY_KEY
+from tests.listening._tracks import make_tracks
 from tests.magic.test_magic import RaisingShell, everything_shown, music_shell, run
 
 scipy_stats = pytest.importorskip("scipy.stats")
@@ -175,19 +174,7 @@ def test_a_clip_that_won_everything_has_no_finite_interval() -> None:
 
 @pytest.fixture(scope="module")
 def tracks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Batch, Path]]:
-    folder = tmp_path_factory.mktemp("rigour")
-    ledger_path = folder / "ledger.sqlite3"
-    with SandboxServer(job_seconds=0.2) as server, Ledger.open(ledger_path) as ledger:
-
-        async def make() -> Batch:
-            async with AsyncApiframeClient(CANARY_KEY, server.url, poll_interval=0.05,
-                                           max_poll_interval=0.2) as client:
-                return await run_batch(client, expand(list(PROMPTS), lengths="5s"), backend="sandbox",
-                                       output_dir=folder, ledger=ledger)
-
-        batch = asyncio.run(make())
-    assert len(batch.results) == 4
-    yield batch, ledger_path
+    yield make_tracks(tmp_path_factory.mktemp("rigour"), PROMPTS)
 
 
 def test_each_listener_has_an_order_and_letters_of_their_own_recorded_in_the_ledger(
