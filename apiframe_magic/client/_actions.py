@@ -15,7 +15,6 @@ costs a credit.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeAlias
@@ -33,7 +32,7 @@ from ..catalog import (
     parent_problem,
     validate_action_body,
 )
-from ._types import Job, MusicRequest, Track
+from ._types import Job, MusicRequest, Track, _body_hash, _events_tuple
 
 __all__ = [
     "ActionRequest",
@@ -110,11 +109,7 @@ class ActionRequest:
         object.__setattr__(self, "track_id", track_id)
         object.__setattr__(self, "fields", {k: v for k, v in given.items() if v is not None})
         object.__setattr__(self, "webhook_url", webhook_url)
-        object.__setattr__(
-            self, "webhook_events",
-            tuple(webhook_events) if webhook_events is not None and not isinstance(webhook_events, str)
-            else webhook_events,
-        )
+        object.__setattr__(self, "webhook_events", _events_tuple(webhook_events))
         spec = ACTIONS.get(action) if isinstance(action, str) else None
         if isinstance(prompt, str) and not prompt.strip():
             if spec is not None and spec.prompt == "required":
@@ -142,7 +137,7 @@ class ActionRequest:
         return self.to_json() == other.to_json()
 
     def __hash__(self) -> int:
-        return hash(json.dumps(self.to_json(), sort_keys=True))
+        return _body_hash(self.to_json())
 
     # -- what the jobs layer reads from any request ---------------------------------------
 

@@ -45,6 +45,16 @@ TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
 _ELEVENLABS_SHORTCUTS = ("music_length_ms", "force_instrumental", "output_format")
 
 
+def _events_tuple(events: Sequence[str] | None) -> Sequence[str] | None:
+    """``webhook_events`` as a request keeps it: a tuple (a lone string is left as given)."""
+    return tuple(events) if events is not None and not isinstance(events, str) else events
+
+
+def _body_hash(body: Mapping[str, Any]) -> int:
+    """The hash of a request, made of its body (equal bodies, equal hashes)."""
+    return hash(json.dumps(body, sort_keys=True))
+
+
 @public
 @dataclass(frozen=True, init=False)
 class MusicRequest:
@@ -99,11 +109,7 @@ class MusicRequest:
         object.__setattr__(self, "model", model)
         object.__setattr__(self, "params", merged)
         object.__setattr__(self, "webhook_url", webhook_url)
-        object.__setattr__(
-            self, "webhook_events",
-            tuple(webhook_events) if webhook_events is not None and not isinstance(webhook_events, str)
-            else webhook_events,
-        )
+        object.__setattr__(self, "webhook_events", _events_tuple(webhook_events))
         if isinstance(prompt, str) and prompt and not prompt.strip():
             raise RequestValidationError("prompt", prompt, "must contain some text")
         problems = validate_body(self.to_json())
@@ -118,7 +124,7 @@ class MusicRequest:
         return value
 
     def __hash__(self) -> int:
-        return hash(json.dumps(self.to_json(), sort_keys=True))
+        return _body_hash(self.to_json())
 
     @property
     def spec(self) -> ModelSpec:
