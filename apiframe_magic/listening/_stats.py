@@ -39,7 +39,7 @@ ALPHA = 0.05
 CONFIDENCE = 0.95
 """The level of every confidence interval."""
 
-_Z = 1.959963984540054  # the standard normal's 97.5 % quantile
+_Z = statistics.NormalDist().inv_cdf(1 - (1 - CONFIDENCE) / 2)  # the normal quantile of CONFIDENCE
 
 
 @public
