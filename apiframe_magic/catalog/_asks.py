@@ -36,25 +36,38 @@ def _words(prompt: str) -> str:
     return " ".join(prompt.lower().split())
 
 
-def _has(text: str, phrase: str) -> bool:
-    return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", text) is not None
+def _phrases(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of ``words`` as a whole word (or run of words) of a lower-cased text."""
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, words)) + r")(?![a-z0-9])")
+
+
+_METRES = tuple((_phrases(words), name) for words, name in METRE_WORDS)
+_BPM = re.compile(
+    r"(?<![\d.])(\d{2,3}(?:\.\d+)?)\s*-?\s*bpm\b"  # "120 bpm"
+    r"|\bbpm\s*(?:of\s*|=\s*|:\s*)?(\d{2,3}(?:\.\d+)?)"  # "bpm: 96"
+)
 
 
 def parse_bpm(prompt: str) -> float | None:
     """The tempo a prompt names (``"120 bpm"``, ``"bpm: 96"``), bounded to 40-240; ``None``."""
-    text = _words(prompt)
-    m = re.search(r"(?<![\d.])(\d{2,3}(?:\.\d+)?)\s*-?\s*bpm\b", text) or re.search(
-        r"\bbpm\s*(?:of\s*|=\s*|:\s*)?(\d{2,3}(?:\.\d+)?)", text
-    )
+    return _bpm(_words(prompt))
+
+
+def _bpm(text: str) -> float | None:
+    m = _BPM.search(text)
     if not m:
         return None
-    return min(240.0, max(40.0, float(m.group(1))))
+    return min(240.0, max(40.0, float(m.group(1) or m.group(2))))
 
 
 def parse_key(prompt: str) -> tuple[int | None, str | None]:
     """Tonic pitch class (0 = C) and mode (``"major"``, ``"minor"`` or ``None``) of a key the
     prompt names; ``(None, None)`` when it names none. A bare letter is a word ("a"), not a key."""
-    for m in _KEY.finditer(_words(prompt)):
+    return _key(_words(prompt))
+
+
+def _key(text: str) -> tuple[int | None, str | None]:
+    for m in _KEY.finditer(text):
         prefix, letter, accidental, mode = m.groups()
         if not prefix and not mode:
             continue
@@ -67,11 +80,11 @@ def parse_key(prompt: str) -> tuple[int | None, str | None]:
 
 def parse_metre(prompt: str) -> str | None:
     """The metre a prompt names (``"3/4"``, ``"6/8"``, ``"12/8"``, ``"4/4"``), or ``None``."""
-    text = _words(prompt)
-    for words, name in METRE_WORDS:
-        if any(_has(text, w) for w in words):
-            return name
-    return None
+    return _metre(_words(prompt))
+
+
+def _metre(text: str) -> str | None:
+    return next((name for pattern, name in _METRES if pattern.search(text)), None)
 
 
 def key_name(tonic: int, mode: str | None) -> str:
@@ -100,10 +113,11 @@ def asks_of(prompt: str | None, seconds: float | None = None) -> PromptAsks:
     """What ``prompt`` asks for in so many words, and the length ``seconds`` its request asked."""
     if not prompt:
         return PromptAsks(seconds=seconds)
-    tonic, mode = parse_key(prompt)
+    text = _words(prompt)
+    tonic, mode = _key(text)
     return PromptAsks(
-        tempo_bpm=parse_bpm(prompt),
+        tempo_bpm=_bpm(text),
         key=key_name(tonic, mode) if tonic is not None else None,
-        metre=parse_metre(prompt),
+        metre=_metre(text),
         seconds=seconds,
     )

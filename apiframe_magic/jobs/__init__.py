@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ._actions import STEM_NAMES, join_whole_song, lineage_text, parent_job_of, whole_song_path
 from ._batch import DONE, FAILED, RUNNING, STOPPED, WAITING, Batch, BatchEntry, run_batch, start_batch
-from ._bookkeeping import Bookkeeping, account_identity
+from ._bookkeeping import Bookkeeping
 from ._budget import Budget
 from ._context import RunContext
 from ._expand import BatchItem, expand, expand_rows, folded_note
@@ -52,7 +52,6 @@ __all__ = [
     "SaveTarget",
     "SavedTrack",
     "Service",
-    "account_identity",
     "expand",
     "expand_rows",
     "folded_note",

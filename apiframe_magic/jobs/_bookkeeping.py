@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from ..analysis import Measurements
 from ..client import AnyRequest, Job, Track, request_from_json
@@ -29,22 +29,12 @@ from ..ledger import (
 )
 from ._results import MusicResult, SavedTrack
 
-if TYPE_CHECKING:
-    from ..client import AsyncApiframeClient
-
-__all__ = ["MAX_TAKES", "Bookkeeping", "Decision", "account_identity", "decide", "result_from_record"]
+__all__ = ["MAX_TAKES", "Bookkeeping", "Decision", "decide", "result_from_record"]
 
 T = TypeVar("T")
 
 # How far --fresh looks for an unused take number.
 MAX_TAKES = 10_000
-
-
-def account_identity(client: AsyncApiframeClient, backend: str) -> str:
-    """Which service and account a job belongs to, for its fingerprint: ``"sandbox"``, or the
-    API's base URL with a short hash of the key (never the key), so a cached job never answers
-    another account's request, and sandbox jobs never answer real-service ones."""
-    return backend if backend == "sandbox" else client.account
 
 
 class Bookkeeping:

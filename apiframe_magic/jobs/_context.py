@@ -61,18 +61,17 @@ class RunContext:
     @classmethod
     def of(cls, context: RunContext | None = None, **settings: Any) -> RunContext:
         """``context`` with ``settings`` (its field names; ``backend`` is read as ``service``)
-        replaced, or a new context of them. ``None`` values are left out, so callers can pass
-        their optional keywords through."""
+        replaced, or a new context of them. A ``None`` is a setting left out, so callers can pass
+        their optional keywords through; but ``timeout=None`` means waiting with no limit."""
         if "backend" in settings:
             settings.setdefault("service", settings.pop("backend"))
         known = {f.name for f in fields(cls) if f.init}
         unknown = sorted(set(settings) - known)
         if unknown:
             raise TypeError(f"unexpected keyword argument(s): {', '.join(unknown)}")
-        given = {k: v for k, v in settings.items() if v is not None or k in ("timeout", "ledger", "budget")}
+        given = {k: v for k, v in settings.items() if v is not None or k == "timeout"}
         if context is None:
             return cls(**given)
-        given = {k: v for k, v in settings.items() if v is not None}
         if not given:
             return context
         derived = replace(context, **given)

@@ -100,12 +100,18 @@ def description_of(request: AnyRequest) -> str:
     if isinstance(request, ActionRequest):
         style = request.fields.get("style")
         return style if isinstance(style, str) and style.strip() else request.prompt
-    lyrics = request.spec.lyrics
-    if _is_custom_mode(request) and lyrics is not None and lyrics.description_param:
-        value = request.params.get(lyrics.description_param)
+    return describe(request.spec, request.prompt, request.params)
+
+
+def describe(spec: ModelSpec, prompt: str, params: Mapping[str, Any]) -> str:
+    """:func:`description_of` a generation of ``spec``'s model from its parts, as a stored job
+    keeps them (no request need be rebuilt, and validated, to read it)."""
+    lyrics = spec.lyrics
+    if _is_custom_mode(spec, params) and lyrics is not None and lyrics.description_param:
+        value = params.get(lyrics.description_param)
         if isinstance(value, str) and value.strip():
             return value
-    return request.prompt
+    return prompt
 
 
 def name_of(request: AnyRequest) -> str:
@@ -118,16 +124,16 @@ def name_of(request: AnyRequest) -> str:
         words = title if isinstance(title, str) and title.strip() else description_of(request)
         return f"{request.action} {' '.join(words.split()[:6])}".strip()
     title = request.params.get("title")
-    if _is_custom_mode(request) and isinstance(title, str) and title.strip():
+    if _is_custom_mode(request.spec, request.params) and isinstance(title, str) and title.strip():
         return title
     return description_of(request)
 
 
-def _is_custom_mode(request: MusicRequest) -> bool:
-    """Whether the request's prompt holds the lyrics (its model's lyrics switch is on)."""
-    lyrics = request.spec.lyrics
+def _is_custom_mode(spec: ModelSpec, params: Mapping[str, Any]) -> bool:
+    """Whether the prompt holds the lyrics (the model's lyrics switch is on in ``params``)."""
+    lyrics = spec.lyrics
     return lyrics is not None and lyrics.param is None and bool(lyrics.sets) and all(
-        request.params.get(name) == value for name, value in lyrics.sets
+        params.get(name) == value for name, value in lyrics.sets
     )
 
 

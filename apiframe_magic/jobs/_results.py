@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .._public import public
-from ..analysis import Adherence, Measurements, adherence
-from ..catalog import PromptAsks, asks_of
+from ..analysis import Adherence, Measurements
+from ..catalog import PromptAsks
 from ..client import ActionRequest, AnyRequest, Job, Track
 
 if TYPE_CHECKING:
@@ -171,18 +171,17 @@ class MusicResult(RenamedService):
     def asks(self) -> PromptAsks:
         """What the prompt asked for in so many words (a tempo, a key, a metre) and the length
         the request asked for (see :func:`apiframe_magic.catalog.asks_of`)."""
-        from ._files import description_of
+        from ._adherence import asks_for
 
-        text = description_of(self.request) if self.request is not None else None
-        return asks_of(text, self.requested_seconds)
+        return asks_for(self.request)
 
     @property
     def adherence(self) -> Adherence:
         """Whether the first track has what the prompt asked for: ``"asked 120 bpm, measured
         119 ✓"`` (see :func:`apiframe_magic.analysis.adherence`); empty when nothing was asked."""
-        asks = self.asks
-        return adherence(self.measurements, tempo_bpm=asks.tempo_bpm, key=asks.key, metre=asks.metre,
-                         seconds=asks.seconds)
+        from ._adherence import adherence_of
+
+        return adherence_of(self.request, self.measurements)
 
     @property
     def action(self) -> str | None:
