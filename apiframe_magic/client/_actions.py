@@ -50,6 +50,8 @@ _KEYWORDS = {
     "webhookUrl": "webhook_url", "webhookEvents": "webhook_events",
 }
 _WEBHOOK_KEYS = ("webhookUrl", "webhookEvents")
+# The body's own fields of an action, past its parent and track (``ActionRequest.fields``).
+_FIELDS = frozenset({"prompt", "continueAt", "audio_weight", "title", "style", "negative_tags"})
 
 
 @public
@@ -107,6 +109,7 @@ class ActionRequest:
         object.__setattr__(self, "parent_job_id", parent_job_id)
         object.__setattr__(self, "index", index)
         object.__setattr__(self, "track_id", track_id)
+        assert given.keys() == _FIELDS
         object.__setattr__(self, "fields", {k: v for k, v in given.items() if v is not None})
         object.__setattr__(self, "webhook_url", webhook_url)
         object.__setattr__(self, "webhook_events", _events_tuple(webhook_events))
@@ -230,8 +233,7 @@ class ActionRequest:
         if not isinstance(action, str) or action not in ACTIONS:
             raise RequestValidationError("action", action, "must be one of " + ", ".join(ACTIONS))
         events = body.get("webhookEvents")
-        known = {"prompt", "continueAt", "audio_weight", "title", "style", "negative_tags"}
-        extra = sorted(set(body) - known - {"action", "parentJobId", "index", "trackId", *_WEBHOOK_KEYS})
+        extra = sorted(set(body) - _FIELDS - {"action", "parentJobId", "index", "trackId", *_WEBHOOK_KEYS})
         if extra:
             raise RequestValidationError(_KEYWORDS.get(extra[0], extra[0]), body[extra[0]],
                                          f"{action} does not take it")
